@@ -1,0 +1,1 @@
+"""Queue backends shipped with the core."""

@@ -1,0 +1,80 @@
+"""Read the ``EZTASKMANAGER`` setting, filling defaults and the seed's flat settings.
+
+Settings are read on every call (never at import time) so that ``override_settings``
+works; the registry caches what it builds from them and resets on ``setting_changed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "BACKEND": "immediate",
+    "OPTIONS": {},
+    "NOTIFIERS": {},
+    "REPORTS_KEPT": 5,
+    "REPORT_LOG_TAIL_LINES": 10,
+    "REPORTS_INLINE": 5,
+    "SHOW_LOGVIEWER_LINK": True,
+    "USE_FILTER_COLLAPSE": True,
+    "BASE_URL": None,
+}
+
+# The seed's flat settings and the key of the dict each one maps onto.
+FLAT_SETTINGS: dict[str, str] = {
+    "EZTASKMANAGER_QUEUE_SERVICE_TYPE": "BACKEND",
+    "EZTASKMANAGER_NOTIFICATION_HANDLERS": "NOTIFIERS",
+    "EZTASKMANAGER_N_LINES_IN_REPORT_LOG": "REPORT_LOG_TAIL_LINES",
+    "EZTASKMANAGER_N_REPORTS_INLINE": "REPORTS_INLINE",
+    "EZTASKMANAGER_SHOW_LOGVIEWER_LINK": "SHOW_LOGVIEWER_LINK",
+    "EZTASKMANAGER_USE_FILTER_COLLAPSE": "USE_FILTER_COLLAPSE",
+    "EZTASKMANAGER_BASE_URL": "BASE_URL",
+}
+
+
+def flat_settings_to_dict() -> dict[str, Any]:
+    """Translate the seed's ``EZTASKMANAGER_*`` settings into ``EZTASKMANAGER`` keys."""
+    config: dict[str, Any] = {}
+    for flat_name, key in FLAT_SETTINGS.items():
+        if hasattr(settings, flat_name):
+            config[key] = getattr(settings, flat_name)
+    if "BACKEND" in config:
+        # The seed spelled backends in any case ("RQ", "Celery").
+        config["BACKEND"] = str(config["BACKEND"]).lower()
+    if "NOTIFIERS" in config:
+        config["NOTIFIERS"] = {
+            alias: _flat_notifier(definition) for alias, definition in config["NOTIFIERS"].items()
+        }
+    return config
+
+
+def _flat_notifier(definition: dict[str, Any]) -> dict[str, Any]:
+    """Map ``{"class": ..., "level": ..., **options}`` onto ``{"BACKEND", "LEVEL", "OPTIONS"}``."""
+    options = dict(definition)
+    notifier: dict[str, Any] = {"BACKEND": options.pop("class", None)}
+    if "level" in options:
+        notifier["LEVEL"] = options.pop("level")
+    notifier["OPTIONS"] = options
+    return notifier
+
+
+def get_config() -> dict[str, Any]:
+    """Return the effective configuration: defaults, then flat settings, then the dict."""
+    config = dict(DEFAULTS)
+    config.update(flat_settings_to_dict())
+    config.update(getattr(settings, "EZTASKMANAGER", None) or {})
+    return config
+
+
+def get_setting(key: str) -> Any:
+    """Return one key of the effective configuration."""
+    return get_config()[key]
+
+
+def is_backend_configured() -> bool:
+    """Tell whether the project chose a backend rather than falling back on the default."""
+    return "BACKEND" in (getattr(settings, "EZTASKMANAGER", None) or {}) or hasattr(
+        settings, "EZTASKMANAGER_QUEUE_SERVICE_TYPE"
+    )

@@ -1,0 +1,1 @@
+"""Notifiers shipped with the core."""

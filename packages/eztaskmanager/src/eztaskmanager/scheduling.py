@@ -1,0 +1,77 @@
+"""When does a periodic task run next? One pure function that backends and the admin share.
+
+A task scheduled at ``start`` with period ``P`` and rate ``N`` runs at ``start``,
+``start + N*P``, ``start + 2*N*P``... Minutes and hours are fixed lengths of absolute
+time. Days, weeks and months follow the wall clock of the time zone ``start`` is given in,
+so a daily 09:00 run stays at 09:00 across daylight saving changes, and a monthly run
+keeps its day of the month, clamped to the month's length (31 Jan, 28 Feb, 31 Mar...).
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timedelta, timezone
+
+MINUTE, HOUR, DAY, WEEK, MONTH = "minute", "hour", "day", "week", "month"
+PERIODS = (MINUTE, HOUR, DAY, WEEK, MONTH)
+FIXED_SECONDS = {MINUTE: 60, HOUR: 3600, DAY: 86400, WEEK: 7 * 86400}
+
+
+def period_seconds(period: str, rate: int) -> int | None:
+    """Return the nominal length of ``rate`` periods in seconds; ``None`` for months."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown repetition period {period!r}; expected one of {PERIODS}")
+    if period == MONTH:
+        return None
+    return FIXED_SECONDS[period] * rate
+
+
+def add_months(moment: datetime, months: int, day: int | None = None) -> datetime:
+    """Add calendar months to a wall-clock time, keeping ``day`` (or its own) clamped."""
+    day = day or moment.day
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    last_day = calendar.monthrange(year, month)[1]
+    return moment.replace(year=year, month=month, day=min(day, last_day))
+
+
+def occurrence(start: datetime, period: str, rate: int, k: int) -> datetime:
+    """Return the ``k``-th run (``k=0`` is ``start``) as an aware datetime."""
+    if period in (MINUTE, HOUR):
+        delta = timedelta(seconds=FIXED_SECONDS[period] * rate * k)
+        return (start.astimezone(timezone.utc) + delta).astimezone(start.tzinfo)
+    if period in (DAY, WEEK):
+        wall = start + timedelta(days=(7 if period == WEEK else 1) * rate * k)
+    else:
+        wall = add_months(start, rate * k, day=start.day)
+    return _normalize(wall)
+
+
+def _normalize(wall: datetime) -> datetime:
+    """Resolve a wall-clock time that a DST change skipped or repeated into a real instant."""
+    return wall.astimezone(timezone.utc).astimezone(wall.tzinfo)
+
+
+def next_run_after(start: datetime, period: str, rate: int, after: datetime) -> datetime:
+    """Return the first run strictly after ``after`` of a schedule starting at ``start``.
+
+    ``start`` and ``after`` must be aware; the result is in ``start``'s time zone.
+    """
+    if start.tzinfo is None or after.tzinfo is None:
+        raise ValueError("next_run_after() needs aware datetimes")
+    if rate is None or rate < 1:
+        raise ValueError(f"repetition rate must be a positive integer, got {rate!r}")
+    if start > after:
+        return start
+    seconds = period_seconds(period, rate)
+    if seconds is not None:
+        # A first guess from the nominal length, then step to the exact occurrence.
+        k = max(int((after - start).total_seconds() // seconds), 0)
+    else:
+        months = (after.year - start.year) * 12 + after.month - start.month
+        k = max(months // rate - 1, 0)
+    while occurrence(start, period, rate, k) <= after:
+        k += 1
+    while k > 0 and occurrence(start, period, rate, k - 1) > after:
+        k -= 1
+    return occurrence(start, period, rate, k)

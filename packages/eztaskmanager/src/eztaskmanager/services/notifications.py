@@ -1,0 +1,194 @@
+"""Notifications sent when a run ends: the notifier base class and the message it sends.
+
+The base class decides *whether* to notify (the run's result against the notifier's
+level) and *what* to say (:class:`Notification`, built once from the report); a
+notifier only sends it. The seed's ``EmailNotificationHandler`` and
+``SlackNotificationHandler`` still import from here: they live in the notifier packages
+and are loaded on first use.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.core.checks import CheckMessage
+from django.urls import NoReverseMatch, reverse
+
+from eztaskmanager.conf import get_setting
+from eztaskmanager.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from eztaskmanager.models import LaunchReport
+
+logger = logging.getLogger(__name__)
+
+# From the most to the least severe; a notifier fires for results at or above its level.
+LEVELS = ("failed", "errors", "warnings", "ok")
+LEVEL_ALIASES = {"failure": "failed", "error": "errors", "warning": "warnings"}
+
+# Seed class names and where they live now, with the extra that installs each.
+SEED_HANDLERS = {
+    "EmailNotificationHandler": ("eztaskmanager_email", "EmailNotifier", "email"),
+    "SlackNotificationHandler": ("eztaskmanager_slack", "SlackNotifier", "slack"),
+}
+
+
+def normalize_level(level: str) -> str:
+    """Return the canonical level name; raise ``ConfigurationError`` for an unknown one."""
+    name = LEVEL_ALIASES.get(str(level).lower(), str(level).lower())
+    if name not in LEVELS:
+        raise ConfigurationError(
+            f"unknown notification level {level!r}; use one of {', '.join(LEVELS)}."
+        )
+    return name
+
+
+def get_base_url() -> str | None:
+    """The site's absolute URL: ``EZTASKMANAGER["BASE_URL"]``, else the Sites framework."""
+    base_url = get_setting("BASE_URL")
+    if base_url:
+        return str(base_url).rstrip("/")
+    if apps.is_installed("django.contrib.sites"):
+        from django.contrib.sites.models import Site
+
+        try:
+            return f"https://{Site.objects.get_current().domain}"
+        except Exception:  # no SITE_ID, no row: a link is a nicety, not a reason to fail
+            logger.debug("No current site to build notification links from", exc_info=True)
+    return None
+
+
+def log_viewer_url(report: LaunchReport) -> str | None:
+    """The absolute URL of the report's log viewer, or ``None`` if it cannot be built."""
+    base_url = get_base_url()
+    if base_url is None:
+        return None
+    try:
+        return base_url + reverse("eztaskmanager:log_viewer", args=[report.pk])
+    except NoReverseMatch:
+        return None
+
+
+@dataclass
+class Notification:
+    """What a notifier says about a finished run."""
+
+    task_name: str
+    result: str
+    n_errors: int
+    n_warnings: int
+    duration: timedelta | None
+    log_tail: list[str] = field(default_factory=list)
+    url: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"[{self.result.upper()}] {self.task_name}"
+
+    @property
+    def text(self) -> str:
+        """A plain-text rendering, for email bodies and chat fallbacks."""
+        lines = [
+            f"Task: {self.task_name}",
+            f"Result: {self.result.upper()}",
+            f"Errors: {self.n_errors}, warnings: {self.n_warnings}",
+            f"Duration: {format_duration(self.duration)}",
+        ]
+        if self.url:
+            lines.append(f"Log: {self.url}")
+        if self.log_tail:
+            lines += ["", "Last lines of the log:", *self.log_tail]
+        return "\n".join(lines)
+
+    @classmethod
+    def from_report(cls, report: LaunchReport) -> Notification:
+        return cls(
+            task_name=report.task.name,
+            result=report.invocation_result,
+            n_errors=report.n_log_errors,
+            n_warnings=report.n_log_warnings,
+            duration=report.duration,
+            log_tail=report.log_tail(get_setting("REPORT_LOG_TAIL_LINES")),
+            url=log_viewer_url(report),
+        )
+
+
+def format_duration(duration: timedelta | None) -> str:
+    if duration is None:
+        return "-"
+    seconds = duration.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
+
+
+class NotificationHandler(abc.ABC):
+    """Base class of notifiers: ``handle()`` filters by level, ``emit()`` sends."""
+
+    alias: str = ""
+
+    def __init__(self, level: str = "failed") -> None:
+        self.level = normalize_level(level)
+
+    def should_notify(self, result: str) -> bool:
+        """Whether a run with ``result`` is at or above this notifier's level."""
+        if result not in LEVELS:
+            return False  # still running, or stopped by a user
+        return LEVELS.index(result) <= LEVELS.index(self.level)
+
+    def handle(self, report: LaunchReport) -> bool:
+        """Send a notification for the report if its result calls for one."""
+        if not self.should_notify(report.invocation_result):
+            return False
+        self.emit(report)
+        return True
+
+    def get_notification(self, report: LaunchReport) -> Notification:
+        return Notification.from_report(report)
+
+    @abc.abstractmethod
+    def emit(self, report: LaunchReport) -> None:
+        """Send the notification; raise ``NotificationError`` when it cannot be sent."""
+
+    def check(self) -> list[CheckMessage]:
+        """System check messages about this notifier's configuration."""
+        return []
+
+
+def emit_notifications(report: LaunchReport) -> None:
+    """Give the report to every configured notifier; a failing notifier never fails the run."""
+    from eztaskmanager.registry import get_notifiers
+
+    try:
+        notifiers = get_notifiers()
+    except Exception:
+        logger.exception("The notifiers are misconfigured; no notification for %s", report)
+        return
+    for notifier in notifiers:
+        try:
+            notifier.handle(report)
+        except Exception:
+            logger.exception("Notifier %r could not notify about %s", notifier.alias, report)
+
+
+def __getattr__(name: str) -> Any:
+    """Load the seed's handler classes from the notifier packages on first use."""
+    if name not in SEED_HANDLERS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, class_name, extra = SEED_HANDLERS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(
+            f"{name} needs the {extra} notifier: pip install "
+            f'"django-eztaskmanager[{extra}]"'
+        ) from exc
+    return getattr(module, class_name)

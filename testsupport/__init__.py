@@ -1,0 +1,1 @@
+"""Test helpers shared by every package's tests and the integration tests (never published)."""

@@ -1,0 +1,53 @@
+"""Settings pieces shared by the packages' test projects.
+
+``EZTASKMANAGER_TEST_DB`` chooses the database: ``sqlite`` (default) or ``postgres``
+(``PGHOST``/``PGPORT``/``PGUSER``/``PGDATABASE``, default 127.0.0.1:5432, postgres, test).
+The test database has a fixed name (a file for SQLite), so that worker processes started
+by integration tests can open the very database the test runner created: they get
+``EZTASKMANAGER_USE_TEST_DB=1`` and connect straight to it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def databases(name: str) -> dict[str, dict[str, Any]]:
+    """A ``DATABASES`` setting for the test project ``name`` (used to name the test database)."""
+    engine = os.environ.get("EZTASKMANAGER_TEST_DB", "sqlite")
+    test_name = os.environ.get("EZTASKMANAGER_TEST_DB_NAME", f"test_eztm_{name}")
+    use_test_db = os.environ.get("EZTASKMANAGER_USE_TEST_DB") == "1"
+    if engine == "postgres":
+        database = {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "PASSWORD": os.environ.get("PGPASSWORD", ""),
+            "NAME": test_name if use_test_db else os.environ.get("PGDATABASE", "test"),
+            "TEST": {"NAME": test_name},
+        }
+    elif engine == "sqlite":
+        path = str(Path(tempfile.gettempdir()) / f"{test_name}.sqlite3")
+        database = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path if use_test_db else ":memory:",
+            "TEST": {"NAME": path},
+            "OPTIONS": {"timeout": 30},
+        }
+    else:
+        raise ValueError(f"EZTASKMANAGER_TEST_DB must be sqlite or postgres, not {engine!r}")
+    return {"default": database}
+
+
+BASE = {
+    "SECRET_KEY": "tests-only-not-secret",
+    "USE_TZ": True,
+    "TIME_ZONE": "Europe/Rome",
+    "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+    "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+}
