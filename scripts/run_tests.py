@@ -51,7 +51,12 @@ SUITES = [
         "integration_tests.browser.settings",
         "eztaskmanager_admin",
     ),
-    ("integration_demo", "integration_tests/demo", "integration_tests.demo.settings", "eztaskmanager"),
+    (
+        "integration_demo",
+        "integration_tests/demo",
+        "integration_tests.demo.settings",
+        "eztaskmanager",
+    ),
 ]
 
 
@@ -117,7 +122,9 @@ def main() -> int:
     for name, directory, settings, module in SUITES:
         if name not in wanted:
             continue
-        if importlib.util.find_spec(module) is None or not any((ROOT / directory).rglob("test_*.py")):
+        if importlib.util.find_spec(module) is None or not any(
+            (ROOT / directory).rglob("test_*.py")
+        ):
             print(f"\n=== {name}: not installed in this environment, skipped", flush=True)
             continue
         for db in databases:

@@ -21,7 +21,9 @@ def wait_for_port(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode} before listening")
+            raise RuntimeError(
+                f"{process.args[0]} exited with {process.returncode} before listening"
+            )
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return

@@ -15,7 +15,9 @@ from pathlib import Path
 class ManagedProcess:
     """A child process whose output goes to a file the test can read and show on failure."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None, cwd: str | None = None):
+    def __init__(
+        self, args: Sequence[str], env: dict[str, str] | None = None, cwd: str | None = None
+    ):
         self.args = list(args)
         self.log_path = Path(tempfile.mkstemp(prefix="eztm-proc-", suffix=".log")[1])
         self._log = self.log_path.open("wb")

@@ -47,8 +47,17 @@ def running_redis() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="eztm-redis-") as workdir:
         process = subprocess.Popen(
             [
-                redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", workdir,
+                redis_server_binary(),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
@@ -63,5 +72,3 @@ def running_redis() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-

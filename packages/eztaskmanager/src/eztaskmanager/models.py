@@ -36,7 +36,9 @@ class AppCommand(models.Model):
         verbose_name_plural = _("commands")
         ordering = ["app_name", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["app_name", "name"], name="eztaskmanager_unique_command")
+            models.UniqueConstraint(
+                fields=["app_name", "name"], name="eztaskmanager_unique_command"
+            )
         ]
 
     def __str__(self) -> str:
@@ -175,7 +177,9 @@ class Task(models.Model):
         ordering = [F("cached_last_invocation_datetime").desc(nulls_last=True), "name"]
         permissions = [("run_task", _("Can start and stop tasks"))]
         indexes = [
-            models.Index(fields=["-cached_last_invocation_datetime"], name="eztm_task_last_run_idx"),
+            models.Index(
+                fields=["-cached_last_invocation_datetime"], name="eztm_task_last_run_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -251,9 +255,7 @@ class Task(models.Model):
         start = timezone.localtime(self.scheduling)
         if not self.is_periodic:
             return self.scheduling if self.scheduling > after else None
-        return scheduling.next_run_after(
-            start, self.repetition_period, self.repetition_rate, after
-        )
+        return scheduling.next_run_after(start, self.repetition_period, self.repetition_rate, after)
 
     # Runs --------------------------------------------------------------------------------
     def set_status(self, status: str, **fields: Any) -> None:
@@ -440,4 +442,3 @@ def write_log_rows(report_id: int, rows: list[tuple[datetime, str, str]]) -> Non
             n_log_errors=F("n_log_errors") + errors,
             n_log_warnings=F("n_log_warnings") + warnings,
         )
-

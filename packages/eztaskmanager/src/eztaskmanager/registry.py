@@ -40,7 +40,9 @@ def load_class(name: str, group: str, place: str) -> type:
     ``place`` names the setting in error messages, e.g. ``EZTASKMANAGER["BACKEND"]``.
     """
     if not isinstance(name, str) or not name:
-        raise ConfigurationError(f"{place}: expected a backend name or a dotted path, got {name!r}.")
+        raise ConfigurationError(
+            f"{place}: expected a backend name or a dotted path, got {name!r}."
+        )
     if "." not in name:
         matches = entry_points(group=group, name=name)
         if not matches:

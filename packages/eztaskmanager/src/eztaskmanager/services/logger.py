@@ -92,7 +92,9 @@ class DatabaseLogHandler(logging.Handler):
             try:
                 write_log_rows(self.launch_report_id, rows)
             except Exception:
-                logger.exception("Could not store %d log lines of report %s", len(rows), self.launch_report_id)
+                logger.exception(
+                    "Could not store %d log lines of report %s", len(rows), self.launch_report_id
+                )
             finally:
                 self._flushing = False
                 self.last_flush = time.monotonic()

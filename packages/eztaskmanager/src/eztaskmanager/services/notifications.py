@@ -188,7 +188,6 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ImportError(
-            f"{name} needs the {extra} notifier: pip install "
-            f'"django-eztaskmanager[{extra}]"'
+            f'{name} needs the {extra} notifier: pip install "django-eztaskmanager[{extra}]"'
         ) from exc
     return getattr(module, class_name)

@@ -102,9 +102,7 @@ class TaskQueueService(abc.ABC):
         if not report.is_running:
             return
         self.stop_execution(report)
-        report.append_log(
-            "WARNING", _("Stopped by %(who)s.") % {"who": by or _("a stop request")}
-        )
+        report.append_log("WARNING", _("Stopped by %(who)s.") % {"who": by or _("a stop request")})
         finish_run(report, LaunchReport.RESULT_STOPPED)
 
     def stop_task(self, task: Task, by: str = "") -> None:
