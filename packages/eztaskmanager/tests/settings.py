@@ -12,3 +12,4 @@ INSTALLED_APPS = [
     "tests.testapp",
 ]
 EZTASKMANAGER = {"BACKEND": "immediate"}
+ROOT_URLCONF = "tests.urls"

@@ -16,6 +16,12 @@ COLUMNS = ("launch_report_id", "line", "timestamp", "level", "message")
 MAX_ROWS_PER_STATEMENT = 1000
 
 
+def rows_per_statement() -> int:
+    """How many rows one INSERT may carry under the backend's parameter limit."""
+    max_params = connection.features.max_query_params or 1_000_000
+    return max(1, min(MAX_ROWS_PER_STATEMENT, max_params // len(COLUMNS)))
+
+
 def insert_log_rows(report_id: int, first_line: int, rows: Sequence[tuple[datetime, str, str]]):
     """Insert ``rows`` as lines ``first_line``, ``first_line + 1``... of the report."""
     from eztaskmanager.models import Log
@@ -23,8 +29,7 @@ def insert_log_rows(report_id: int, first_line: int, rows: Sequence[tuple[dateti
     ops = connection.ops
     table = ops.quote_name(Log._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in COLUMNS)
-    max_params = connection.features.max_query_params or 1_000_000
-    chunk = max(1, min(MAX_ROWS_PER_STATEMENT, max_params // len(COLUMNS)))
+    chunk = rows_per_statement()
     adapt = ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         for begin in range(0, len(rows), chunk):

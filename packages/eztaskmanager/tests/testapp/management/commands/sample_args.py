@@ -14,8 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--secondarg", nargs="+", default=[])
         parser.add_argument("--mode", choices=["fast", "slow"], default="fast")
 
-    def handle(self, *names, **options):
+    def handle(self, *args, **options):
         self.stdout.write(
-            f"names={list(names)} limit={options['limit']} title={options['title']!r} "
+            f"names={options['names']} limit={options['limit']} title={options['title']!r} "
             f"force={options['force']} secondarg={options['secondarg']} mode={options['mode']}"
         )

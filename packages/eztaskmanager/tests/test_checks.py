@@ -1,0 +1,92 @@
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from eztaskmanager.checks import check_settings
+from eztaskmanager.services.notifications import NotificationHandler
+
+
+class ConfiguredNotifier(NotificationHandler):
+    """A notifier with a required option and its own check."""
+
+    def __init__(self, token, level="failed"):
+        super().__init__(level)
+        self.token = token
+
+    def emit(self, report):
+        pass
+
+    def check(self):
+        if not self.token:
+            return [checks.Error("token is empty", hint="set it", id="tests.E001")]
+        return []
+
+
+def ids(messages):
+    return sorted(m.id for m in messages)
+
+
+def run_checks(config):
+    with override_settings(EZTASKMANAGER=config):
+        return check_settings()
+
+
+def test_valid_configuration_has_no_messages():
+    assert run_checks({"BACKEND": "immediate"}) == []
+
+
+def test_default_backend_warns():
+    with override_settings(EZTASKMANAGER=None):
+        (message,) = check_settings()
+    assert message.id == "eztaskmanager.W001"
+    assert "immediate" in message.msg and message.hint
+
+
+def test_unknown_backend():
+    (message,) = run_checks({"BACKEND": "rqq"})
+    assert message.id == "eztaskmanager.E001"
+    assert message.hint
+
+
+def test_bad_backend_options():
+    (message,) = run_checks({"BACKEND": "immediate", "OPTIONS": {"queue": "x"}})
+    assert message.id == "eztaskmanager.E002"
+    assert "queue" in message.msg
+
+
+@pytest.mark.parametrize(
+    ("notifier", "fragment"),
+    [
+        ({"BACKEND": "carrier-pigeon"}, "unknown name 'carrier-pigeon'"),
+        ({"BACKEND": "locmem", "LEVEL": "catastrophic"}, "unknown notification level"),
+        ({"BACKEND": f"{__name__}.ConfiguredNotifier"}, "token"),  # missing required option
+        ({"BACKEND": "locmem", "OPTIONS": {"color": "red"}}, "color"),  # unexpected option
+        ("locmem", "expected a dict"),
+    ],
+)
+def test_bad_notifiers(notifier, fragment):
+    (message,) = run_checks({"BACKEND": "immediate", "NOTIFIERS": {"ops": notifier}})
+    assert message.id == "eztaskmanager.E004"
+    assert 'EZTASKMANAGER["NOTIFIERS"]["ops"]' in message.msg
+    assert fragment in message.msg
+
+
+def test_notifier_own_check_is_run():
+    notifier = {"BACKEND": f"{__name__}.ConfiguredNotifier", "OPTIONS": {"token": ""}}
+    (message,) = run_checks({"BACKEND": "immediate", "NOTIFIERS": {"ops": notifier}})
+    assert message.id == "tests.E001"
+
+
+def test_notifiers_must_be_a_dict():
+    assert ids(run_checks({"BACKEND": "immediate", "NOTIFIERS": ["x"]})) == ["eztaskmanager.E003"]
+
+
+@pytest.mark.parametrize("value", [0, -1, "5", True, None])
+def test_numbers(value):
+    (message,) = run_checks({"BACKEND": "immediate", "REPORTS_KEPT": value})
+    assert message.id == "eztaskmanager.E006"
+
+
+def test_checks_are_registered():
+    with override_settings(EZTASKMANAGER={"BACKEND": "rqq"}):
+        assert "eztaskmanager.E001" in ids(checks.run_checks())

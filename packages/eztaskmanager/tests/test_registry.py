@@ -1,0 +1,116 @@
+import pytest
+from django.test import override_settings
+
+from eztaskmanager import registry
+from eztaskmanager.backends.immediate import ImmediateBackend
+from eztaskmanager.conf import get_config
+from eztaskmanager.exceptions import ConfigurationError
+from eztaskmanager.notifiers.locmem import LocmemNotifier
+from eztaskmanager.services.queues import get_task_service
+
+
+class OptionsBackend(ImmediateBackend):
+    """A backend with one required and one optional option."""
+
+    def __init__(self, queue, timeout=None):
+        self.queue, self.timeout = queue, timeout
+
+
+def test_short_name_resolves_through_entry_point():
+    assert isinstance(get_task_service(), ImmediateBackend)
+
+
+def test_backend_is_built_once_and_reset_on_setting_change():
+    first = get_task_service()
+    assert get_task_service() is first
+    with override_settings(EZTASKMANAGER={"BACKEND": "immediate"}):
+        assert get_task_service() is not first
+
+
+def test_dotted_path_and_options():
+    path = f"{__name__}.OptionsBackend"
+    with override_settings(EZTASKMANAGER={"BACKEND": path, "OPTIONS": {"queue": "low"}}):
+        backend = get_task_service()
+        assert isinstance(backend, OptionsBackend)
+        assert backend.queue == "low"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"BACKEND": "rqq"}, "unknown name 'rqq'; installed: "),
+        ({"BACKEND": "nope.Backend"}, "cannot import 'nope.Backend'"),
+        ({"BACKEND": ""}, "expected a backend name or a dotted path"),
+        ({"BACKEND": f"{__name__}.OptionsBackend"}, 'EZTASKMANAGER["OPTIONS"]:'),
+        ({"BACKEND": "immediate", "OPTIONS": {"queue": "x"}}, "takes no options; got queue"),
+    ],
+)
+def test_backend_errors_name_the_setting(config, message):
+    with override_settings(EZTASKMANAGER=config), pytest.raises(ConfigurationError) as excinfo:
+        get_task_service()
+    assert message in str(excinfo.value)
+    assert str(excinfo.value).startswith('EZTASKMANAGER["')
+
+
+def test_known_name_not_installed_names_the_extra(monkeypatch):
+    monkeypatch.setattr(registry, "entry_points", lambda **kwargs: [])
+    with pytest.raises(ConfigurationError) as excinfo:
+        registry.load_class("celery", registry.BACKENDS_GROUP, 'EZTASKMANAGER["BACKEND"]')
+    assert 'pip install "django-eztaskmanager[celery]"' in str(excinfo.value)
+
+
+def test_notifiers_from_dict():
+    config = {
+        "BACKEND": "immediate",
+        "NOTIFIERS": {"mem": {"BACKEND": "locmem", "LEVEL": "warnings"}},
+    }
+    with override_settings(EZTASKMANAGER=config):
+        (notifier,) = registry.get_notifiers()
+    assert isinstance(notifier, LocmemNotifier)
+    assert (notifier.alias, notifier.level) == ("mem", "warnings")
+
+
+@override_settings(
+    EZTASKMANAGER_QUEUE_SERVICE_TYPE="Immediate",
+    EZTASKMANAGER_N_LINES_IN_REPORT_LOG=3,
+    EZTASKMANAGER_BASE_URL="https://tm.example.com",
+    EZTASKMANAGER_NOTIFICATION_HANDLERS={
+        "mem": {
+            "class": "eztaskmanager.notifiers.locmem.LocmemNotifier",
+            "level": "failure",
+        }
+    },
+)
+def test_seed_flat_settings_are_read():
+    with override_settings(EZTASKMANAGER=None):
+        config = get_config()
+        assert config["BACKEND"] == "immediate"
+        assert config["REPORT_LOG_TAIL_LINES"] == 3
+        assert config["BASE_URL"] == "https://tm.example.com"
+        (notifier,) = registry.get_notifiers()
+        assert (notifier.alias, notifier.level) == ("mem", "failed")
+        assert isinstance(get_task_service(), ImmediateBackend)
+
+
+@override_settings(EZTASKMANAGER_QUEUE_SERVICE_TYPE="RQ", EZTASKMANAGER={"BACKEND": "immediate"})
+def test_dict_wins_over_flat_settings():
+    assert get_config()["BACKEND"] == "immediate"
+
+
+def test_seed_handler_path_names_the_extra_when_missing(monkeypatch):
+    from eztaskmanager.services import notifications
+
+    def missing(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(notifications.importlib, "import_module", missing)
+    with pytest.raises(ImportError, match=r'pip install "django-eztaskmanager\[slack\]"'):
+        notifications.SlackNotificationHandler  # noqa: B018
+    with pytest.raises(ConfigurationError, match=r"django-eztaskmanager\[email\]"):
+        registry.load_class(
+            "eztaskmanager.services.notifications.EmailNotificationHandler",
+            registry.NOTIFIERS_GROUP,
+            "X",
+        )
+    with pytest.raises(AttributeError):
+        notifications.NoSuchHandler  # noqa: B018

@@ -1,0 +1,197 @@
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.notifiers import locmem
+from eztaskmanager.services import run_management_command
+from eztaskmanager.services.queues import get_task_service
+
+pytestmark = pytest.mark.django_db
+
+LIVE = "test_livelogging_command"
+
+
+def start(task):
+    get_task_service().add(task)
+    task.refresh_from_db()
+    return task.launchreport_set.get() if task.launchreport_set.count() == 1 else None
+
+
+def test_ok_run(task):
+    t = task(LIVE, "--limit=20,--sleep=0,--verbosity=3")
+    report = start(t)
+    assert report.invocation_result == "ok"
+    assert report.n_log_lines == 20 + 2 + 2  # debug per step, info every 10, start, finished
+    assert (report.n_log_errors, report.n_log_warnings) == (0, 0)
+    assert report.finished_at and report.duration >= timedelta(0)
+    assert t.status == Task.STATUS_IDLE
+    assert (t.cached_last_invocation_result, t.cached_last_report_id) == ("ok", report.pk)
+    assert t.cached_last_invocation_datetime == report.invocation_datetime
+
+
+def test_verbosity_filters_debug(task):
+    report = start(task(LIVE, "--limit=20,--sleep=0"))
+    assert report.n_log_lines == 4
+    assert [line.split(" - ")[2] for line in report.log_tail(2)] == ["20/20", "Finished"]
+
+
+def test_warnings_and_errors(task):
+    report = start(task(LIVE, "--limit=10,--sleep=0,--warning-prob=1"))
+    assert (report.invocation_result, report.n_log_warnings) == ("warnings", 10)
+    t = report.task
+    assert t.cached_last_invocation_n_warnings == 10
+    report = start(task(LIVE, "--limit=10,--sleep=0,--warning-prob=1,--error-prob=1"))
+    assert (report.invocation_result, report.n_log_errors) == ("errors", 10)
+
+
+def test_exception_fails_with_traceback(task):
+    report = start(task("test_failing_command"))
+    assert report.invocation_result == "failed"
+    levels = list(report.logs.values_list("level", flat=True))
+    assert levels == ["INFO", "ERROR"]
+    traceback_line = report.logs.get(level="ERROR").message
+    assert traceback_line.startswith("Traceback (most recent call last):")
+    assert traceback_line.endswith("RuntimeError: This command always fails")
+    assert report.n_log_errors == 1
+
+
+def test_command_error_fails(task):
+    report = start(task("sample_required", app_name="tests.testapp", arguments="--target=x"))
+    assert report.invocation_result == "ok"
+    t = report.task
+    Task.objects.filter(pk=t.pk).update(
+        arguments="--target=x,--nope"
+    )  # saved behind validation's back
+    t.refresh_from_db()
+    run_management_command(t.pk)
+    report = t.launchreport_set.order_by("-invocation_datetime").first()
+    assert report.invocation_result == "failed"
+    assert "unrecognized arguments: --nope" in report.get_log_lines()[-1]
+
+
+def test_stdout_and_stderr_are_stored(task):
+    report = start(task("test_stdout_command", "--lines=2,--stderr"))
+    assert [(log.level, log.message) for log in report.logs.all()] == [
+        ("INFO", "Line 1 to stdout"),
+        ("INFO", "Line 2 to stdout"),
+        ("WARNING", "A line to stderr"),
+    ]
+    assert report.invocation_result == "warnings"
+
+
+def test_module_logger_records_are_stored(task):
+    report = start(task("sample_logging", app_name="tests.testapp"))
+    assert list(report.logs.values_list("level", "message")) == [
+        ("WARNING", "module warning"),
+        ("ERROR", "module error"),
+    ]
+    assert report.invocation_result == "errors"
+
+
+def test_positional_and_quoted_arguments_reach_the_command(task):
+    report = start(task("sample_args", 'a b, --title="x, y", -f', app_name="tests.testapp"))
+    (line,) = report.logs.values_list("message", flat=True)
+    assert line == "names=['a', 'b'] limit=10 title='x, y' force=True secondarg=[] mode=fast"
+
+
+def test_reports_are_pruned(task):
+    t = task(LIVE, "--limit=1,--sleep=0")
+    with override_settings(EZTASKMANAGER={"BACKEND": "immediate", "REPORTS_KEPT": 3}):
+        for _ in range(5):
+            get_task_service().add(t)
+    reports = list(t.launchreport_set.order_by("invocation_datetime"))
+    assert len(reports) == 3
+    t.refresh_from_db()
+    assert t.cached_last_report_id == reports[-1].pk
+
+
+def test_prune_reports_keeps_latest(task):
+    t = task(LIVE)
+    now = timezone.now()
+    for i in range(4):
+        LaunchReport.objects.create(task=t, invocation_datetime=now - timedelta(minutes=i))
+    assert t.prune_reports(2) == 2
+    assert list(t.launchreport_set.values_list("invocation_datetime", flat=True)) == [
+        now,
+        now - timedelta(minutes=1),
+    ]
+
+
+def test_second_start_while_running_is_refused(task):
+    t = task(LIVE, "--limit=1,--sleep=0")
+    Task.objects.filter(pk=t.pk).update(status=Task.STATUS_STARTED)
+    with pytest.raises(TaskAlreadyRunning, match="is already running"):
+        get_task_service().add(t)
+    assert run_management_command(t.pk) is None  # a queued job arriving now is skipped
+    assert not t.launchreport_set.exists()
+
+
+def test_inactive_command_cannot_start(task):
+    t = task(LIVE)
+    t.command.active = False
+    t.command.save()
+    with pytest.raises(TaskNotRunnable, match="not active"):
+        get_task_service().add(t)
+    report = run_management_command(t.pk)  # a job queued before deactivation
+    assert report.invocation_result == "failed"
+    assert "not active" in report.get_log_lines()[-1]
+
+
+def test_deleted_task_is_dropped(task):
+    t = task(LIVE)
+    pk = t.pk
+    t.delete()
+    assert run_management_command(pk) is None
+
+
+def test_immediate_backend_cannot_schedule(task):
+    t = task(LIVE, scheduling=timezone.now() + timedelta(hours=1))
+    with pytest.raises(TaskNotRunnable, match="cannot schedule"):
+        get_task_service().add(t)
+    t.refresh_from_db()
+    assert t.status == Task.STATUS_IDLE
+    assert not t.launchreport_set.exists()
+
+
+def test_immediate_backend_cannot_stop(task):
+    t = task(LIVE)
+    report = LaunchReport.objects.create(task=t)
+    with pytest.raises(Exception, match="cannot stop"):
+        get_task_service().stop(report)
+
+
+NOTIFY = {
+    "BACKEND": "immediate",
+    "NOTIFIERS": {
+        "failures": {"BACKEND": "locmem", "LEVEL": "failed"},
+        "everything": {"BACKEND": "locmem", "LEVEL": "ok"},
+        "broken": {"BACKEND": "tests.test_runner.BrokenNotifier", "LEVEL": "ok"},
+    },
+    "REPORT_LOG_TAIL_LINES": 2,
+    "BASE_URL": "https://tm.example.com/",
+}
+
+
+class BrokenNotifier(locmem.LocmemNotifier):
+    def emit(self, report):
+        raise RuntimeError("SMTP server on fire")
+
+
+@override_settings(EZTASKMANAGER=NOTIFY)
+def test_notifications_by_level_and_a_broken_notifier(task, caplog):
+    locmem.outbox.clear()
+    ok = start(task(LIVE, "--limit=3,--sleep=0"))
+    failed = start(task("test_failing_command"))
+    assert [n.result for n in locmem.outbox] == ["ok", "failed", "failed"]
+    note = locmem.outbox[-1]
+    assert note.task_name == failed.task.name
+    assert note.subject == f"[FAILED] {failed.task.name}"
+    assert len(note.log_tail) == 2
+    assert note.url is None  # no log viewer URLs in this project
+    assert "Result: FAILED" in note.text
+    assert ok.invocation_result == "ok" and failed.invocation_result == "failed"
+    assert "SMTP server on fire" in caplog.text
