@@ -1,5 +1,9 @@
-"""django-eztaskmanager email package."""
+"""Email notifier for django-eztaskmanager: ``"BACKEND": "email"`` in ``EZTASKMANAGER["NOTIFIERS"]``."""
 
 from eztaskmanager_email.__about__ import __version__
+from eztaskmanager_email.notifier import EmailNotifier
 
-__all__ = ["__version__"]
+# The seed's class name, for code that imported it from this package's predecessor.
+EmailNotificationHandler = EmailNotifier
+
+__all__ = ["EmailNotificationHandler", "EmailNotifier", "__version__"]
