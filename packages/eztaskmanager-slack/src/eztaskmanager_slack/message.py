@@ -1,0 +1,88 @@
+"""Turn a :class:`Notification` into a Slack message: coloured attachment blocks + text.
+
+``text`` is the plain fallback Slack shows in push notifications and to clients that
+cannot draw blocks; the blocks sit in an attachment so the result gets a colour bar.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eztaskmanager.services.notifications import Notification, format_duration
+
+# Slack's colour bar beside the message, by result.
+RESULT_COLORS = {
+    "failed": "#b3261e",
+    "errors": "#e01e5a",
+    "warnings": "#ecb22e",
+    "ok": "#2eb67d",
+}
+RESULT_EMOJI = {
+    "failed": ":x:",
+    "errors": ":red_circle:",
+    "warnings": ":warning:",
+    "ok": ":white_check_mark:",
+}
+# A section's text may hold at most 3,000 characters; keep room for the code fence.
+MAX_SECTION_TEXT = 2900
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fallback_text(notification: Notification) -> str:
+    return escape(
+        f"{notification.subject}: {notification.n_errors} errors, "
+        f"{notification.n_warnings} warnings, {format_duration(notification.duration)}"
+    )
+
+
+def blocks(notification: Notification) -> list[dict[str, Any]]:
+    result = notification.result
+    title = f"{RESULT_EMOJI.get(result, '')} *{escape(notification.task_name)}*: {result.upper()}"
+    fields = [
+        ("Result", result.upper()),
+        ("Duration", format_duration(notification.duration)),
+        ("Errors", str(notification.n_errors)),
+        ("Warnings", str(notification.n_warnings)),
+    ]
+    content: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": title.strip()}},
+        {
+            "type": "section",
+            "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in fields],
+        },
+    ]
+    if notification.log_tail:
+        tail = escape("\n".join(notification.log_tail))[-MAX_SECTION_TEXT:]
+        content.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{tail}```"}})
+    if notification.url:
+        content.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open the full log"},
+                        "url": notification.url,
+                    }
+                ],
+            }
+        )
+    return content
+
+
+def build_message(notification: Notification) -> dict[str, Any]:
+    """Keyword arguments for ``WebClient.chat_postMessage`` (without the channel)."""
+    return {
+        "text": fallback_text(notification),
+        "attachments": [
+            {
+                "color": RESULT_COLORS.get(notification.result, "#4a5568"),
+                "fallback": fallback_text(notification),
+                "blocks": blocks(notification),
+            }
+        ],
+    }
