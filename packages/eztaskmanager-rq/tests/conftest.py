@@ -1,0 +1,44 @@
+import uuid
+
+import pytest
+from redis import Redis
+
+from eztaskmanager.models import AppCommand, Task
+from eztaskmanager.registry import get_backend
+
+
+@pytest.fixture
+def queue_name() -> str:
+    """A queue of this test's own, so that tests never see each other's jobs."""
+    return f"eztm-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def rq_settings(settings, redis_url, queue_name):
+    """Point django-rq and the backend at the test Redis, on a queue of the test's own."""
+    settings.RQ_QUEUES = {queue_name: {"URL": redis_url}}
+    settings.EZTASKMANAGER = {"BACKEND": "rq", "OPTIONS": {"queue": queue_name}}
+    yield
+    Redis.from_url(redis_url).delete(f"rq:queue:{queue_name}")
+
+
+@pytest.fixture
+def backend(rq_settings):
+    return get_backend()
+
+
+@pytest.fixture
+def task(db):
+    """Factory of saved tasks of the core's test commands."""
+
+    def make(
+        name: str = "test_livelogging_command", arguments: str = "--limit=3, --sleep=0", **fields
+    ) -> Task:
+        command, _ = AppCommand.objects.get_or_create(
+            name=name, app_name="eztaskmanager", defaults={"active": True}
+        )
+        return Task.objects.create(
+            name=f"{name} task", command=command, arguments=arguments, **fields
+        )
+
+    return make

@@ -1,0 +1,33 @@
+"""Run what RQ and rq-scheduler would run, in this process, with their own code."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from rq import SimpleWorker
+
+from eztaskmanager_rq import compat
+
+
+def work(backend) -> None:
+    """Run every job of the backend's queue with a real (non-forking) RQ worker, then return."""
+    worker = SimpleWorker([backend.queue], connection=backend.connection)
+    worker.work(burst=True)
+
+
+def fire(backend, job_id: str) -> None:
+    """Make a scheduled job due and let rq-scheduler move it to its queue, as it would."""
+    job = compat.Job.fetch(job_id, connection=backend.connection)
+    backend.scheduler.change_execution_time(job, datetime.now(timezone.utc))
+    backend.scheduler.enqueue_job(job)
+
+
+def scheduled_ids(backend, task_id: int) -> list[str]:
+    """Ids of the jobs in rq-scheduler's sorted set that would run ``task_id`` on this queue."""
+    ids = []
+    for raw in backend.connection.zrange(compat.SCHEDULED_JOBS_KEY, 0, -1):
+        job_id = raw.decode()
+        job = backend.fetch_job(job_id)
+        if job is not None and job.origin == backend.queue_name and job.args == (task_id,):
+            ids.append(job_id)
+    return ids

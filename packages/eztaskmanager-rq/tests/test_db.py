@@ -1,0 +1,32 @@
+"""A forked work-horse forgets its parent's database connections instead of closing them."""
+
+import os
+
+import pytest
+from django.db import connection
+
+import eztaskmanager_rq.db  # noqa: F401 - registers the fork hook
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forked_child_leaves_the_parents_connection_alone():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    parent_connection = connection.connection
+    pid = os.fork()
+    if pid == 0:  # the child, like an RQ work-horse
+        code = 1
+        try:
+            inherited_forgotten = connection.connection is None
+            connection.close()  # what the core runner does: must not touch the parent's
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            code = 0 if inherited_forgotten else 2
+        finally:
+            os._exit(code)
+    _pid, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert connection.connection is parent_connection
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
