@@ -1,0 +1,162 @@
+"""Settings of the demo project: an ordinary Django project that uses django-eztaskmanager.
+
+Read it as an example of integrating eztaskmanager into an existing project: the parts
+that concern it are marked ``eztaskmanager:``. Values come from environment variables,
+so the same file serves the quick start (``hatch run demo:start``: SQLite and a local
+Redis) and ``docker-compose.yml`` (PostgreSQL and Redis containers).
+
+Environment variables:
+
+- ``EZTASKMANAGER_DEMO_BACKEND``: ``rq`` (default) or ``celery``.
+- ``REDIS_URL``: the Redis both backends use (default ``redis://127.0.0.1:6379/0``).
+- ``POSTGRES_HOST`` (with ``POSTGRES_PORT``, ``POSTGRES_DB``, ``POSTGRES_USER``,
+  ``POSTGRES_PASSWORD``): use PostgreSQL instead of SQLite.
+- ``EZTASKMANAGER_DEMO_DATA_DIR``: where the SQLite database lives (default ``.demo/``).
+- ``DJANGO_DEBUG``, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("EZTASKMANAGER_DEMO_DATA_DIR", BASE_DIR / ".demo"))
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-never-use-in-production")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+
+# eztaskmanager: which queue engine runs the tasks ("rq" or "celery").
+DEMO_BACKEND = os.environ.get("EZTASKMANAGER_DEMO_BACKEND", "rq").lower()
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    # eztaskmanager: the core (models, runner, collectcommands) and the admin UI.
+    "eztaskmanager",
+    "eztaskmanager_admin",
+    # The project's own app, whose management commands become tasks.
+    "library",
+]
+
+if DEMO_BACKEND == "rq":
+    # eztaskmanager: django-rq provides `manage.py rqworker` and `manage.py rqscheduler`.
+    INSTALLED_APPS += ["django_rq", "eztaskmanager_rq"]
+elif DEMO_BACKEND == "celery":
+    INSTALLED_APPS += ["eztaskmanager_celery"]
+else:
+    raise ValueError(f"EZTASKMANAGER_DEMO_BACKEND must be rq or celery, not {DEMO_BACKEND!r}")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+if not DEBUG:
+    # The Docker image installs whitenoise to serve the admin's static files from gunicorn.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+ROOT_URLCONF = "demoproject.urls"
+WSGI_APPLICATION = "demoproject.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if os.environ.get("POSTGRES_HOST"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ["POSTGRES_HOST"],
+            "PORT": os.environ.get("POSTGRES_PORT", "5432"),
+            "NAME": os.environ.get("POSTGRES_DB", "eztaskmanager"),
+            "USER": os.environ.get("POSTGRES_USER", "postgres"),
+            "PASSWORD": os.environ.get("POSTGRES_PASSWORD", ""),
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "db.sqlite3",
+            # The web server and the workers write at the same time: wait for the lock
+            # rather than failing with "database is locked".
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "Europe/Rome"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "static"
+
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# eztaskmanager: every setting in one dict. Only BACKEND is needed; the others show
+# their default values.
+EZTASKMANAGER = {
+    # The queue engine: a registered name ("rq", "celery", "immediate") or the dotted
+    # path of a TaskQueueService subclass.
+    "BACKEND": DEMO_BACKEND,
+    # Keyword arguments of the backend's constructor; both backends take a queue name.
+    "OPTIONS": {"queue": "default"},
+    # Who hears about finished runs: {alias: {"BACKEND", "LEVEL", "OPTIONS"}}. "email"
+    # goes through EMAIL_BACKEND above (the console here). LEVEL is the least severe
+    # result that notifies: "failed", "errors", "warnings" or "ok".
+    "NOTIFIERS": {
+        # "ops-mail": {
+        #     "BACKEND": "email",
+        #     "LEVEL": "failed",
+        #     "OPTIONS": {"from_email": "tasks@example.com", "recipients": ["ops@example.com"]},
+        # },
+    },
+    # Reports kept per task; older ones are deleted with their log lines.
+    "REPORTS_KEPT": 5,
+    # Log lines shown under each report in the admin and in notifications.
+    "REPORT_LOG_TAIL_LINES": 10,
+    # Absolute address of the site, for links in notifications (else the Sites framework).
+    "BASE_URL": os.environ.get("EZTASKMANAGER_DEMO_BASE_URL", "http://127.0.0.1:8000"),
+}
+
+# eztaskmanager + RQ: django-rq's queues. The backend's "queue" option names one of them.
+RQ_QUEUES = {
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
+}
+
+# eztaskmanager + Celery: the broker, and the beat scheduler that reads the schedule from
+# the Task table (so `celery -A demoproject beat` needs no -S option).
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BEAT_SCHEDULER = "eztaskmanager_celery.beat:TaskScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"eztaskmanager": {"level": "INFO"}},
+}

@@ -1,0 +1,19 @@
+"""A plain Django command, untouched: eztaskmanager stores what it writes to stdout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Pretend to send the newsletter to the library's readers"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--readers", type=int, default=3, help="How many readers")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for reader in range(1, options["readers"] + 1):
+            self.stdout.write(f"Newsletter sent to reader {reader}")
+        self.stdout.write(self.style.SUCCESS("Newsletter sent"))

@@ -1,0 +1,140 @@
+"""Prepare the demo's database: an admin login, active commands, a category, sample tasks.
+
+Safe to run any number of times: what exists is kept (and the admin's password is not
+reset), what is missing is created, and the periodic task is scheduled again (the
+queue's Redis may have restarted empty), which the backend does without ever leaving
+two scheduled jobs. A task someone stopped in the admin stays stopped.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from eztaskmanager.exceptions import TaskQueueException
+from eztaskmanager.models import AppCommand, LaunchReport, Task, TaskCategory
+from eztaskmanager.services.queues import get_task_service
+from eztaskmanager.services.runner import finish_run
+
+# (app name, command name) of the commands the sample tasks use.
+DEMO_COMMANDS = [
+    ("eztaskmanager", "collectcommands"),
+    ("eztaskmanager", "test_livelogging_command"),
+    ("eztaskmanager", "test_failing_command"),
+    ("eztaskmanager", "test_stdout_command"),
+    ("library", "import_books"),
+    ("library", "send_newsletter"),
+]
+
+# name: (command, arguments, note)
+SAMPLE_TASKS = {
+    "Quick check": (
+        "test_livelogging_command",
+        "--limit=5, --sleep=0.1",
+        "Five lines in half a second: start it to see a report appear.",
+    ),
+    "Live logging with warnings and errors": (
+        "test_livelogging_command",
+        "--limit=300, --trace-steps=20, --warning-prob=0.05, --error-prob=0.02",
+        "Runs for about 30 s: open its live log viewer while it goes on, or stop it.",
+    ),
+    "Always fails": (
+        "test_failing_command",
+        "",
+        "Raises an exception: its report ends FAILED with the traceback in the log.",
+    ),
+    "Send the newsletter": (
+        "send_newsletter",
+        "--readers=5",
+        "A plain BaseCommand: what it writes to stdout becomes its log.",
+    ),
+}
+PERIODIC_TASK = "Import books every 5 minutes"
+
+
+class Command(BaseCommand):
+    help = "Create the demo's admin login, active commands, category and sample tasks"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--username", default="admin", help="Admin login to create")
+        parser.add_argument("--password", default="admin", help="Its password, if created")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.create_admin(options["username"], options["password"])
+        self.close_interrupted_runs()
+        call_command("collectcommands", excludecore=True, verbosity=0)
+        commands = self.activate_commands()
+        category, _created = TaskCategory.objects.get_or_create(name="Demo")
+        for name, (command, arguments, note) in SAMPLE_TASKS.items():
+            Task.objects.get_or_create(
+                name=name,
+                defaults={
+                    "command": commands[command],
+                    "arguments": arguments,
+                    "note": note,
+                    "category": category,
+                },
+            )
+        self.schedule_periodic_task(commands["import_books"], category)
+        self.stdout.write(f"{Task.objects.count()} tasks in category {category}.")
+
+    def create_admin(self, username: str, password: str) -> None:
+        user_model = get_user_model()
+        if user_model.objects.filter(username=username).exists():
+            self.stdout.write(f"Admin login: {username} (already there, password unchanged)")
+            return
+        user_model.objects.create_superuser(username, f"{username}@example.com", password)
+        self.stdout.write(f"Admin login: {username} / {password} (created)")
+
+    def close_interrupted_runs(self) -> None:
+        """End the runs a previous demo session left open when its workers were killed."""
+        for report in LaunchReport.objects.filter(finished_at=None).select_related("task"):
+            report.append_log("WARNING", "The demo stopped while this run went on.")
+            finish_run(report, LaunchReport.RESULT_FAILED)
+        Task.objects.filter(status__in=[Task.STATUS_STARTED, Task.STATUS_SPOOLED]).update(
+            status=Task.STATUS_IDLE
+        )
+
+    def activate_commands(self) -> dict[str, AppCommand]:
+        commands = {}
+        for app_name, name in DEMO_COMMANDS:
+            command = AppCommand.objects.filter(app_name=app_name, name=name).first()
+            if command is None:
+                raise CommandError(
+                    f"{app_name}: {name} was not collected; is {app_name} installed?"
+                )
+            if not command.active:
+                command.active = True
+                command.save(update_fields=["active"])
+            commands[name] = command
+        return commands
+
+    def schedule_periodic_task(self, command: AppCommand, category: TaskCategory) -> None:
+        task, created = Task.objects.get_or_create(
+            name=PERIODIC_TASK,
+            defaults={
+                "command": command,
+                "arguments": "--count=40, --source=nightly.csv",
+                "note": "Periodic: every 5 minutes from its initial scheduling.",
+                "category": category,
+                "scheduling": timezone.now() + timedelta(minutes=1),
+                "repetition_period": Task.REPETITION_PERIOD_MINUTE,
+                "repetition_rate": 5,
+            },
+        )
+        if not (created or task.status == Task.STATUS_SCHEDULED) or not task.is_periodic:
+            # Someone stopped or changed it in the admin: their choice stands.
+            self.stdout.write(f"{task}: {task.get_status_display()}, left as it is.")
+            return
+        try:
+            get_task_service().add(task)
+        except TaskQueueException as exc:
+            raise CommandError(f"Could not schedule {task}: {exc}") from exc
+        task.refresh_from_db()
+        next_run = timezone.localtime(task.cached_next_ride) if task.cached_next_ride else None
+        self.stdout.write(f"{task}: scheduled, next run {next_run or 'unknown'}.")

