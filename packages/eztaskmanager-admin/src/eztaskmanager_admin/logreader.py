@@ -1,0 +1,95 @@
+"""Read a report's log lines page by page, at a cost that does not grow with the offset.
+
+Lines are read by their per-report number (a keyset on the unique ``(launch_report,
+line)`` index), never with SQL ``OFFSET``, and as plain tuples rather than model
+instances, so a page from line 999,000 costs what a page from line 0 does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from django.utils import timezone
+
+from eztaskmanager.models import LaunchReport, Log
+
+# The seed's client reads until it reaches log_size; a page is never under 1,000 lines.
+DEFAULT_PAGE_SIZE = 1000
+MAX_PAGE_SIZE = 10000
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def clamp_page_size(limit: Any) -> int:
+    """A page size from a request parameter: at least the default, at most the maximum."""
+    try:
+        value = int(limit)
+    except (TypeError, ValueError):
+        return DEFAULT_PAGE_SIZE
+    return max(DEFAULT_PAGE_SIZE, min(value, MAX_PAGE_SIZE))
+
+
+def format_timestamp(value) -> str:
+    """The timestamp in the current time zone, to the millisecond."""
+    return timezone.localtime(value).strftime(TIMESTAMP_FORMAT)[:-3]
+
+
+def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> dict[str, Any]:
+    """The JSON document the viewer polls: lines from ``offset`` on, and the run's state.
+
+    The report row is read first: lines numbered at or above the ``log_size`` read there
+    are left for the next poll, so ``log_size``, ``finished`` and the lines always agree
+    (a finished run has written all its lines before it is marked finished).
+    """
+    report = (
+        LaunchReport.objects.filter(pk=report_id)
+        .values(
+            "n_log_lines",
+            "n_log_errors",
+            "n_log_warnings",
+            "finished_at",
+            "invocation_result",
+            "task__status",
+        )
+        .get()
+    )
+    offset = max(int(offset), 0)
+    size = report["n_log_lines"]
+    rows = list(
+        Log.objects.filter(launch_report_id=report_id, line__gte=offset, line__lt=size)
+        .order_by("line")
+        .values_list("line", "timestamp", "level", "message")[:limit]
+    )
+    lines = [
+        {"line": line, "timestamp": format_timestamp(ts), "level": level, "message": message}
+        for line, ts, level, message in rows
+    ]
+    return {
+        "new_log_lines": lines,
+        "task_status": report["task__status"],
+        "log_size": size,
+        "offset": offset,
+        "next_offset": offset + len(lines),
+        "finished": report["finished_at"] is not None,
+        "result": report["invocation_result"],
+        "n_log_errors": report["n_log_errors"],
+        "n_log_warnings": report["n_log_warnings"],
+        "page_level_counts": dict(Counter(line["level"] for line in lines)),
+    }
+
+
+def iter_text_lines(report_id: int, chunk: int = MAX_PAGE_SIZE) -> Iterator[str]:
+    """Every line as ``timestamp - LEVEL - message``, read in keyset chunks, for the raw view."""
+    next_line = 0
+    while True:
+        rows = list(
+            Log.objects.filter(launch_report_id=report_id, line__gte=next_line)
+            .order_by("line")
+            .values_list("line", "timestamp", "level", "message")[:chunk]
+        )
+        if not rows:
+            return
+        for _line, ts, level, message in rows:
+            yield f"{format_timestamp(ts)} - {level} - {message}\n"
+        next_line = rows[-1][0] + 1

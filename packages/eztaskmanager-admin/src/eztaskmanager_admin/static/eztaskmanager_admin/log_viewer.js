@@ -1,0 +1,464 @@
+/*
+ * The log viewer of django-eztaskmanager: loads a report's lines page by page from the
+ * JSON endpoint, keeps them in compact arrays and renders only the rows in sight (a
+ * virtual list), so a million-line log never puts a million nodes in the DOM. In live
+ * mode it polls for new lines only, and stops when the run has ended.
+ *
+ * Log text always goes into the page through textContent, never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var LEVEL_CODES = { DEBUG: 1, INFO: 2, WARNING: 3, ERROR: 4, CRITICAL: 4 };
+  var LEVEL_BUTTONS = ["ALL", "DEBUG", "INFO", "WARNING", "ERROR"];
+  var MAX_SCROLL_PX = 15000000; // below every browser's limit on an element's height
+  var REBUILD_CHUNK = 100000; // lines filtered per slice of work, to keep the page responsive
+  var OVERSCAN_ROWS = 10;
+
+  function GrowingArray(Type) {
+    this.Type = Type;
+    this.data = new Type(1024);
+    this.length = 0;
+  }
+  GrowingArray.prototype.push = function (value) {
+    if (this.length === this.data.length) {
+      var bigger = new this.Type(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = value;
+  };
+
+  function countRows(text) {
+    var rows = 1;
+    var at = text.indexOf("\n");
+    while (at !== -1) {
+      rows++;
+      at = text.indexOf("\n", at + 1);
+    }
+    return rows;
+  }
+
+  function LogViewer(root, config) {
+    this.root = root;
+    this.config = config;
+    // The log, one entry per line.
+    this.stamps = [];
+    this.messages = [];
+    this.levelNames = [];
+    this.lowered = [];
+    this.levels = new GrowingArray(Uint8Array);
+    this.rows = new GrowingArray(Int32Array);
+    this.counts = { ALL: 0, DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0 };
+    // The lines that pass the filters, and the first display row of each.
+    this.view = new GrowingArray(Int32Array);
+    this.viewRowStart = new GrowingArray(Float64Array);
+    this.viewRows = 0;
+    this.filterLevel = 0;
+    this.query = "";
+    this.generation = 0;
+    this.rebuilding = false;
+    this.raw = false;
+    this.sticky = root.querySelector("#eztm-sticky").getAttribute("aria-pressed") === "true";
+    this.finished = !!config.finished;
+    this.logSize = 0;
+    this.renderQueued = false;
+
+    this.container = root.querySelector("#eztm-lines");
+    this.spacer = this.container.querySelector(".eztm-spacer");
+    this.windowEl = this.container.querySelector(".eztm-window");
+    this.rowHeight = this.measureRowHeight();
+    this.bind();
+  }
+
+  LogViewer.prototype.measureRowHeight = function () {
+    var probe = document.createElement("div");
+    probe.className = "eztm-line";
+    probe.textContent = "0";
+    this.windowEl.appendChild(probe);
+    var height = probe.getBoundingClientRect().height || 18;
+    this.windowEl.removeChild(probe);
+    return height;
+  };
+
+  LogViewer.prototype.bind = function () {
+    var self = this;
+    this.buttons = {};
+    LEVEL_BUTTONS.forEach(function (name) {
+      var button = self.root.querySelector('.eztm-level[data-level="' + name + '"]');
+      self.buttons[name] = button;
+      button.addEventListener("click", function () {
+        self.setLevel(name);
+      });
+    });
+    var search = this.root.querySelector("#eztm-search-input");
+    var timer = null;
+    search.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        self.setQuery(search.value);
+      }, 200);
+    });
+    search.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        self.reset();
+      }
+    });
+    this.searchInput = search;
+    this.root.querySelector("#eztm-reset").addEventListener("click", function () {
+      self.reset();
+    });
+    var rawButton = this.root.querySelector("#eztm-raw");
+    rawButton.addEventListener("click", function () {
+      self.raw = !self.raw;
+      rawButton.setAttribute("aria-pressed", String(self.raw));
+      self.container.classList.toggle("eztm-raw", self.raw);
+      self.recycleRows();
+      self.queueRender();
+    });
+    var stickyButton = this.root.querySelector("#eztm-sticky");
+    stickyButton.addEventListener("click", function () {
+      self.sticky = !self.sticky;
+      stickyButton.setAttribute("aria-pressed", String(self.sticky));
+      if (self.sticky) {
+        self.scrollToEnd();
+      }
+    });
+    this.container.addEventListener("scroll", function () {
+      self.queueRender();
+    });
+    window.addEventListener("resize", function () {
+      self.queueRender();
+    });
+  };
+
+  // Filters ------------------------------------------------------------------------------
+  LogViewer.prototype.setLevel = function (name) {
+    var self = this;
+    this.filterLevel = name === "ALL" ? 0 : LEVEL_CODES[name];
+    LEVEL_BUTTONS.forEach(function (other) {
+      var active = other === name;
+      self.buttons[other].classList.toggle("active", active);
+      self.buttons[other].setAttribute("aria-pressed", String(active));
+    });
+    this.rebuildView();
+  };
+
+  LogViewer.prototype.setQuery = function (text) {
+    this.query = text.trim().toLowerCase();
+    this.rebuildView();
+  };
+
+  LogViewer.prototype.reset = function () {
+    this.searchInput.value = "";
+    this.query = "";
+    this.setLevel("ALL");
+  };
+
+  LogViewer.prototype.matches = function (index) {
+    if (this.filterLevel && this.levels.data[index] !== this.filterLevel) {
+      return false;
+    }
+    if (!this.query) {
+      return true;
+    }
+    var lowered = this.lowered[index];
+    if (lowered === undefined) {
+      lowered = this.lowered[index] = this.messages[index].toLowerCase();
+    }
+    return lowered.indexOf(this.query) !== -1;
+  };
+
+  LogViewer.prototype.addToView = function (index) {
+    this.view.push(index);
+    this.viewRowStart.push(this.viewRows);
+    this.viewRows += this.rows.data[index];
+  };
+
+  /* Filter every loaded line again, in slices, so a million lines never block the page. */
+  LogViewer.prototype.rebuildView = function () {
+    var self = this;
+    var generation = ++this.generation;
+    var total = this.messages.length;
+    var view = new GrowingArray(Int32Array);
+    var starts = new GrowingArray(Float64Array);
+    var rows = 0;
+    var next = 0;
+    this.rebuilding = true;
+    function slice() {
+      if (generation !== self.generation) {
+        return; // a newer filter replaced this one
+      }
+      var end = Math.min(next + REBUILD_CHUNK, self.messages.length);
+      for (var i = next; i < end; i++) {
+        if (self.matches(i)) {
+          view.push(i);
+          starts.push(rows);
+          rows += self.rows.data[i];
+        }
+      }
+      next = end;
+      if (next < self.messages.length) {
+        setTimeout(slice, 0);
+        return;
+      }
+      self.view = view;
+      self.viewRowStart = starts;
+      self.viewRows = rows;
+      self.rebuilding = false;
+      self.container.scrollTop = self.sticky ? self.container.scrollHeight : 0;
+      self.queueRender();
+    }
+    if (total <= REBUILD_CHUNK) {
+      slice();
+    } else {
+      setTimeout(slice, 0);
+    }
+  };
+
+  // The log --------------------------------------------------------------------------------
+  LogViewer.prototype.append = function (lines) {
+    for (var k = 0; k < lines.length; k++) {
+      var line = lines[k];
+      var message = typeof line === "string" ? line : String(line.message);
+      var levelName = typeof line === "string" ? "" : String(line.level || "");
+      var index = this.messages.length;
+      var code = LEVEL_CODES[levelName] || 0;
+      this.messages.push(message);
+      this.stamps.push(typeof line === "string" ? "" : String(line.timestamp || ""));
+      this.levelNames.push(levelName);
+      this.levels.push(code);
+      this.rows.push(countRows(message));
+      this.counts.ALL++;
+      if (code) {
+        this.counts[levelName === "CRITICAL" ? "ERROR" : levelName]++;
+      }
+      if (!this.rebuilding && this.matches(index)) {
+        this.addToView(index);
+      }
+    }
+    // While a rebuild runs, it reaches the new lines itself: it filters up to the end.
+    this.updateCounts();
+    if (this.sticky) {
+      this.scrollToEnd();
+    }
+    this.queueRender();
+  };
+
+  LogViewer.prototype.updateCounts = function () {
+    var self = this;
+    LEVEL_BUTTONS.forEach(function (name) {
+      var button = self.buttons[name];
+      button.querySelector(".eztm-count").textContent = self.counts[name].toLocaleString();
+      if (name !== "ALL" && self.counts[name] > 0) {
+        button.hidden = false;
+      }
+    });
+  };
+
+  // Rendering ------------------------------------------------------------------------------
+  LogViewer.prototype.queueRender = function () {
+    var self = this;
+    if (this.renderQueued) {
+      return;
+    }
+    this.renderQueued = true;
+    window.requestAnimationFrame(function () {
+      self.renderQueued = false;
+      self.render();
+    });
+  };
+
+  LogViewer.prototype.scrollToEnd = function () {
+    var self = this;
+    window.requestAnimationFrame(function () {
+      self.container.scrollTop = self.container.scrollHeight;
+    });
+  };
+
+  LogViewer.prototype.recycleRows = function () {
+    this.windowEl.textContent = "";
+  };
+
+  /* The index in the view of the line that holds display row ``row``. */
+  LogViewer.prototype.lineAtRow = function (row) {
+    var starts = this.viewRowStart.data;
+    var low = 0;
+    var high = this.view.length - 1;
+    while (low < high) {
+      var middle = (low + high + 1) >> 1;
+      if (starts[middle] <= row) {
+        low = middle;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return low;
+  };
+
+  LogViewer.prototype.render = function () {
+    var rowHeight = this.rowHeight;
+    var fullHeight = this.viewRows * rowHeight;
+    var spacerHeight = Math.min(fullHeight, MAX_SCROLL_PX);
+    this.spacer.style.height = spacerHeight + "px";
+    this.root.querySelector("#eztm-shown").textContent = this.view.length.toLocaleString();
+    this.root.querySelector("#eztm-loaded").textContent = this.messages.length.toLocaleString();
+
+    var viewport = this.container.clientHeight || 400;
+    var visibleRows = Math.ceil(viewport / rowHeight) + OVERSCAN_ROWS;
+    var scrollTop = this.container.scrollTop;
+    var firstRow;
+    var top;
+    if (fullHeight <= MAX_SCROLL_PX) {
+      firstRow = Math.floor(scrollTop / rowHeight);
+      top = firstRow * rowHeight;
+    } else {
+      // Too tall for the browser: map the scroll position onto the rows proportionally.
+      var fraction = scrollTop / Math.max(1, spacerHeight - viewport);
+      firstRow = Math.floor(Math.min(1, fraction) * Math.max(0, this.viewRows - visibleRows));
+      top = scrollTop;
+    }
+    var rowsEl = this.windowEl;
+    var used = 0;
+    if (this.view.length) {
+      var position = this.lineAtRow(firstRow);
+      var skipped = firstRow - this.viewRowStart.data[position];
+      top -= skipped * rowHeight;
+      var shownRows = 0;
+      while (position < this.view.length && shownRows < visibleRows + skipped) {
+        var index = this.view.data[position];
+        this.fillRow(this.rowElement(used), index);
+        shownRows += this.rows.data[index];
+        used++;
+        position++;
+      }
+    }
+    while (rowsEl.children.length > used) {
+      rowsEl.removeChild(rowsEl.lastChild);
+    }
+    rowsEl.style.transform = "translateY(" + Math.max(0, top) + "px)";
+  };
+
+  LogViewer.prototype.rowElement = function (position) {
+    var row = this.windowEl.children[position];
+    if (row) {
+      return row;
+    }
+    row = document.createElement("div");
+    if (this.raw) {
+      row.appendChild(document.createElement("span")).className = "eztm-text";
+    } else {
+      row.appendChild(document.createElement("span")).className = "eztm-no";
+      row.appendChild(document.createElement("span")).className = "eztm-ts";
+      row.appendChild(document.createElement("span")).className = "eztm-lvl";
+      row.appendChild(document.createElement("span")).className = "eztm-msg";
+    }
+    this.windowEl.appendChild(row);
+    return row;
+  };
+
+  LogViewer.prototype.fillRow = function (row, index) {
+    var level = this.levelNames[index];
+    var cells = row.children;
+    row.style.height = this.rows.data[index] * this.rowHeight + "px";
+    if (this.raw) {
+      row.className = "eztm-line";
+      cells[0].textContent = this.stamps[index] + " - " + level + " - " + this.messages[index];
+      return;
+    }
+    row.className = "eztm-line eztm-level-" + (level || "OTHER");
+    cells[0].textContent = String(index + 1);
+    cells[1].textContent = this.stamps[index];
+    cells[2].textContent = level;
+    cells[3].textContent = this.messages[index];
+  };
+
+  // Loading --------------------------------------------------------------------------------
+  LogViewer.prototype.setStatus = function (data) {
+    var status = this.root.querySelector("#eztm-status");
+    var live = this.root.querySelector("#eztm-live");
+    if (data.finished) {
+      var result = data.result || "";
+      status.textContent = result ? result.toUpperCase() : "-";
+      status.className = "eztm-status eztm-result eztm-result-" + result;
+      if (live) {
+        live.hidden = true;
+      }
+    } else {
+      status.textContent = String(data.task_status || "").toUpperCase();
+      status.className = "eztm-status eztm-result eztm-result-running";
+    }
+  };
+
+  LogViewer.prototype.setLoading = function (loaded, total) {
+    var loading = this.root.querySelector("#eztm-loading");
+    loading.hidden = loaded >= total;
+    if (!loading.hidden) {
+      this.root.querySelector("#eztm-progress").textContent =
+        Math.floor((100 * loaded) / Math.max(total, 1)) + "%";
+    }
+  };
+
+  LogViewer.prototype.fetchPage = function () {
+    var url = new URL(this.config.linesUrl, window.location.href);
+    url.searchParams.set("offset", String(this.messages.length));
+    url.searchParams.set("limit", String(this.config.pageSize));
+    return fetch(url.toString(), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      return response.json();
+    });
+  };
+
+  LogViewer.prototype.load = function () {
+    var self = this;
+    var wait = function (ms) {
+      return new Promise(function (resolve) {
+        setTimeout(resolve, ms);
+      });
+    };
+    var step = function () {
+      return self
+        .fetchPage()
+        .then(function (data) {
+          self.append(data.new_log_lines);
+          self.logSize = data.log_size;
+          self.setStatus(data);
+          self.setLoading(self.messages.length, data.log_size);
+          if (self.messages.length < data.log_size && data.new_log_lines.length) {
+            return step(); // more pages are waiting: ask at once
+          }
+          if (!self.config.live || data.finished) {
+            self.finished = true;
+            self.root.dataset.state = "done";
+            return null; // the run has ended and every line is here: stop polling
+          }
+          return wait(self.config.pollInterval).then(step);
+        })
+        .catch(function (error) {
+          self.root.querySelector("#eztm-progress").textContent = String(error.message);
+          self.root.querySelector("#eztm-loading").hidden = false;
+          if (self.config.live) {
+            return wait(self.config.pollInterval * 3).then(step);
+          }
+          return null;
+        });
+    };
+    this.root.dataset.state = "loading";
+    this.queueRender();
+    return step();
+  };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.getElementById("eztm-log-viewer");
+    var config = JSON.parse(document.getElementById("eztm-log-config").textContent);
+    var viewer = new LogViewer(root, config);
+    window.eztmLogViewer = viewer; // for debugging and for the browser tests
+    viewer.load();
+  });
+})();

@@ -1,0 +1,127 @@
+"""The log viewer pages and their JSON endpoint (seed contract), and escaping."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from eztaskmanager_admin import logreader
+
+
+def lines_url(report_id: int, **params) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return reverse("eztaskmanager:ajax_read_log_lines", args=[report_id]) + f"?{query}"
+
+
+def test_the_json_endpoint_answers_the_seed_contract(client_as, report):
+    target = report([("INFO", "first"), ("WARNING", "second"), ("ERROR", "third")])
+    data = client_as("permitted").get(lines_url(target.pk, offset=0)).json()
+    assert data["log_size"] == 3
+    assert data["task_status"] == "idle"
+    assert [line["message"] for line in data["new_log_lines"]] == ["first", "second", "third"]
+    assert [line["level"] for line in data["new_log_lines"]] == ["INFO", "WARNING", "ERROR"]
+    assert all(line["timestamp"] for line in data["new_log_lines"])
+    assert data["finished"] is True
+    assert data["result"] == "errors"
+    assert data["page_level_counts"] == {"INFO": 1, "WARNING": 1, "ERROR": 1}
+    assert (data["n_log_errors"], data["n_log_warnings"]) == (1, 1)
+
+
+def test_offset_log_size_minus_one_gives_the_last_line(client_as, report):
+    target = report([("INFO", f"line {i}") for i in range(5)])
+    client = client_as("permitted")
+    data = client.get(lines_url(target.pk, offset=4)).json()
+    assert [line["message"] for line in data["new_log_lines"]] == ["line 4"]
+    assert client.get(lines_url(target.pk, offset=5)).json()["new_log_lines"] == []
+
+
+def test_long_logs_come_in_pages_of_at_least_1000_lines(client_as, report):
+    target = report([("DEBUG", f"line {i}") for i in range(2500)])
+    client = client_as("permitted")
+    seen, offset = [], 0
+    while True:
+        data = client.get(lines_url(target.pk, offset=offset, limit=10)).json()
+        if not data["new_log_lines"]:
+            break
+        assert len(data["new_log_lines"]) == min(1000, 2500 - offset)  # limit 10 -> 1000
+        seen += [line["message"] for line in data["new_log_lines"]]
+        offset += len(data["new_log_lines"])
+        assert data["next_offset"] == offset
+    assert seen == [f"line {i}" for i in range(2500)]
+    big = client.get(lines_url(target.pk, offset=0, limit=100000)).json()
+    assert len(big["new_log_lines"]) == 2500  # capped at MAX_PAGE_SIZE, above 2500
+
+
+def test_a_page_is_read_by_keyset_with_the_same_queries_at_any_offset(report):
+    target = report([("INFO", f"line {i}") for i in range(3000)])
+    plans = []
+    for offset in (0, 1500, 2999):
+        with CaptureQueriesContext(connection) as queries:
+            page = logreader.read_page(target.pk, offset)
+        assert page["new_log_lines"][0]["message"] == f"line {offset}"
+        sql = [q["sql"] for q in queries.captured_queries]
+        assert len(sql) == 2
+        assert "OFFSET" not in sql[1].upper()
+        plans.append(re.sub(r">= \d+", ">= N", sql[1]))
+    assert len(set(plans)) == 1
+
+
+@pytest.mark.parametrize("offset", ["abc", "1.5"])
+def test_a_bad_offset_is_a_400(client_as, report, offset):
+    target = report()
+    assert client_as("permitted").get(lines_url(target.pk, offset=offset)).status_code == 400
+
+
+def test_a_missing_report_is_a_404(client_as, db):
+    client = client_as("superuser")
+    assert client.get(lines_url(999, offset=0)).status_code == 404
+    assert client.get(reverse("eztaskmanager:log_viewer", args=[999])).status_code == 404
+
+
+def test_the_viewer_page_escapes_everything_it_shows(client_as, task, report):
+    owner = task(name="<b>bold</b>", arguments="--limit=3,--sleep=0")
+    target = report([("ERROR", "<script>alert(1)</script>")], task=owner)
+    page = client_as("permitted").get(reverse("eztaskmanager:log_viewer", args=[target.pk]))
+    html = page.content.decode()
+    assert "<b>bold</b>" not in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<script>alert(1)</script>" not in html  # lines are loaded by script, as text
+    assert "<li><code>--limit=3</code></li>" in html  # arguments one per line
+    assert 'id="eztm-log-config"' in html
+
+
+def test_the_live_viewer_polls_and_the_static_one_does_not(client_as, report):
+    target = report()
+    client = client_as("permitted")
+    live = client.get(reverse("eztaskmanager:live_log_viewer", args=[target.pk]))
+    static = client.get(reverse("eztaskmanager:log_viewer", args=[target.pk]))
+    assert live.context["viewer_config"]["live"] is True
+    assert static.context["viewer_config"]["live"] is False
+    json_url = reverse("eztaskmanager:ajax_read_log_lines", args=[target.pk])
+    assert live.context["viewer_config"]["linesUrl"] == json_url
+    admin_page = client.get(
+        reverse("admin:eztaskmanager_launchreport_log_viewer", args=[target.pk])
+    )
+    assert admin_page.context["viewer_config"]["linesUrl"] == reverse(
+        "admin:eztaskmanager_launchreport_ajax_read_log_lines", args=[target.pk]
+    )
+
+
+def test_a_running_report_links_to_its_live_view(client_as, report):
+    target = report(finished=False)
+    page = client_as("permitted").get(reverse("eztaskmanager:log_viewer", args=[target.pk]))
+    assert reverse("eztaskmanager:live_log_viewer", args=[target.pk]) in page.content.decode()
+
+
+def test_the_raw_text_view_streams_plain_text(client_as, report):
+    target = report([("INFO", "one"), ("ERROR", "<script>x</script>")])
+    response = client_as("permitted").get(reverse("eztaskmanager:log_text", args=[target.pk]))
+    assert response["Content-Type"].startswith("text/plain")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    text = b"".join(response.streaming_content).decode()
+    assert text.splitlines()[0].endswith(" - INFO - one")
+    assert text.splitlines()[1].endswith(" - ERROR - <script>x</script>")

@@ -1,0 +1,208 @@
+"""The Tasks section: list, filters, detail page, form validation, Start and Stop."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from eztaskmanager.models import LaunchReport, Task, TaskCategory
+
+CHANGELIST = "admin:eztaskmanager_task_changelist"
+UNREACHABLE = {"BACKEND": "tests.backends.UnreachableBackend"}
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_the_list_is_sorted_by_last_launch_most_recent_first(client_as, task):
+    now = timezone.now()
+    task(name="never run")
+    task(name="old", cached_last_invocation_datetime=now - timedelta(days=2))
+    task(name="recent", cached_last_invocation_datetime=now - timedelta(hours=1))
+    response = client_as("superuser").get(reverse(CHANGELIST))
+    names = [t.name for t in response.context["cl"].result_list]
+    assert names == ["recent", "old", "never run"]
+
+
+def test_the_list_shows_note_on_hover_and_a_coloured_result_linking_to_the_log(
+    client_as, task, report
+):
+    owner = task(name="Nightly import", note='Imports "everything" <fast>')
+    run = report([("WARNING", "careful")], task=owner)
+    html = client_as("superuser").get(reverse(CHANGELIST)).content.decode()
+    assert 'title="Imports &quot;everything&quot; &lt;fast&gt;"' in html
+    log = reverse("admin:eztaskmanager_launchreport_log_viewer", args=[run.pk])
+    assert f'class="eztm-result eztm-result-warnings" href="{log}"' in html
+    for header in ("Command", "Category", "Status", "Last result", "Errors", "Warnings"):
+        assert header in html
+    assert ">Start</button>" in html and ">Stop</button>" in html
+
+
+@override_settings(EZTASKMANAGER={"BACKEND": "immediate", "SHOW_LOGVIEWER_LINK": False})
+def test_log_links_can_be_switched_off_as_in_the_seed(client_as, task, report):
+    run = report([("INFO", "x")], task=task())
+    html = client_as("superuser").get(reverse(CHANGELIST)).content.decode()
+    assert reverse("admin:eztaskmanager_launchreport_log_viewer", args=[run.pk]) not in html
+    assert "eztm-result-ok" in html
+
+
+def test_filters_and_search(client_as, task, report, command):
+    ops = TaskCategory.objects.create(name="ops")
+    failing = task(name="alpha", category=ops, note="feeds the warehouse")
+    report([("ERROR", "boom")], task=failing)
+    task(name="beta", command=command("collectcommands"))
+    client = client_as("superuser")
+
+    def names(**params):
+        response = client.get(reverse(CHANGELIST), params)
+        return sorted(t.name for t in response.context["cl"].result_list)
+
+    assert names(category__id__exact=ops.pk) == ["alpha"]
+    assert names(result="errors") == ["alpha"]
+    assert names(result="ok") == []
+    assert names(status="idle") == ["alpha", "beta"]
+    assert names(command__id__exact=failing.command_id) == ["alpha"]
+    assert names(q="warehouse") == ["alpha"]
+    assert names(q="collectcommands") == ["beta"]
+
+
+def test_the_detail_page_has_the_seed_sections_and_the_reports_inline(client_as, task, report):
+    owner = task()
+    run = report([("INFO", f"line {i}") for i in range(5)] + [("ERROR", "<b>bad</b>")], task=owner)
+    response = client_as("superuser").get(
+        reverse("admin:eztaskmanager_task_change", args=[owner.pk])
+    )
+    html = response.content.decode()
+    for section in ("Definition", "Scheduling", "Last execution"):
+        assert f">{section}</h2>" in html
+    assert "Separate arguments with a comma" in html  # the syntax help
+    assert "3 lines hidden ..." in html  # REPORT_LOG_TAIL_LINES = 3 in the test settings
+    assert "&lt;b&gt;bad&lt;/b&gt;" in html and "<b>bad</b>" not in html
+    assert "line 1" not in html and "line 4" in html
+    assert "Show the log messages" in html
+    assert reverse("admin:eztaskmanager_launchreport_log_viewer", args=[run.pk]) in html
+    assert f"{owner} (IDLE)" in html
+    start = reverse("admin:eztaskmanager_task_start", args=[owner.pk])
+    assert f'action="{start}"' in html
+    readonly = response.context["adminform"].readonly_fields
+    assert "status" in readonly and "cached_next_ride" in readonly
+
+
+@override_settings(EZTASKMANAGER={"BACKEND": "immediate", "REPORTS_INLINE": 2, "REPORTS_KEPT": 10})
+def test_the_inline_shows_the_last_reports_newest_first(client_as, task, report):
+    owner = task()
+    runs = [report([("INFO", f"run {i}")], task=owner) for i in range(4)]
+    response = client_as("superuser").get(
+        reverse("admin:eztaskmanager_task_change", args=[owner.pk])
+    )
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert [form.instance.pk for form in formset.forms] == [runs[3].pk, runs[2].pk]
+
+
+def test_a_task_is_created_through_the_form_and_bad_arguments_are_a_form_error(client_as, command):
+    cmd = command()
+    inactive = command("collectcommands", active=False)
+    client = client_as("superuser")
+    add = reverse("admin:eztaskmanager_task_add")
+    form = client.get(add).context["adminform"].form
+    assert list(form.fields["command"].queryset) == [cmd]  # only active commands
+    data = {
+        "name": "Live logging test",
+        "command": cmd.pk,
+        "arguments": "--limit=notanumber",
+        "launchreport_set-TOTAL_FORMS": "0",
+        "launchreport_set-INITIAL_FORMS": "0",
+    }
+    response = client.post(add, data)
+    assert response.status_code == 200
+    assert "arguments" in response.context["adminform"].form.errors
+    assert not Task.objects.exists()
+    response = client.post(add, {**data, "command": inactive.pk, "arguments": ""})
+    assert "command" in response.context["adminform"].form.errors
+    response = client.post(add, {**data, "arguments": "--limit=5, --sleep=0"})
+    assert response.status_code == 302
+    assert Task.objects.get().args == ["--limit=5", "--sleep=0"]
+
+
+def test_start_runs_the_task_and_says_so(client_as, task):
+    target = task()
+    response = client_as("permitted").post(
+        reverse("admin:eztaskmanager_task_start", args=[target.pk]),
+        {"next": reverse("admin:eztaskmanager_task_change", args=[target.pk])},
+    )
+    assert response["Location"] == reverse("admin:eztaskmanager_task_change", args=[target.pk])
+    assert messages_of(response) == [f"{target} was started."]
+    run = LaunchReport.objects.get(task=target)
+    assert run.invocation_result == "ok" and run.n_log_lines >= 2
+
+
+def test_start_ignores_a_next_url_on_another_host(client_as, task):
+    target = task()
+    response = client_as("permitted").post(
+        reverse("admin:eztaskmanager_task_start", args=[target.pk]),
+        {"next": "https://evil.example.com/"},
+    )
+    assert response["Location"] == reverse(CHANGELIST)
+
+
+def test_starting_a_running_task_says_it_is_running(client_as, task):
+    target = task(status=Task.STATUS_STARTED)
+    response = client_as("permitted").post(
+        reverse("admin:eztaskmanager_task_start", args=[target.pk])
+    )
+    assert messages_of(response) == [f"{target} is running: stop it first."]
+    assert not LaunchReport.objects.filter(task=target).exists()
+
+
+@override_settings(EZTASKMANAGER=UNREACHABLE)
+def test_start_with_the_queue_down_is_an_error_message_and_changes_nothing(client_as, task):
+    target = task()
+    response = client_as("permitted").post(
+        reverse("admin:eztaskmanager_task_start", args=[target.pk])
+    )
+    [message] = get_messages(response.wsgi_request)
+    assert message.level_tag == "error"
+    assert "was not started" in str(message) and "Connection refused" in str(message)
+    target.refresh_from_db()
+    assert target.status == Task.STATUS_IDLE
+    assert not LaunchReport.objects.filter(task=target).exists()
+
+
+def test_stop_says_the_task_was_stopped(client_as, task):
+    target = task()
+    response = client_as("permitted").post(
+        reverse("admin:eztaskmanager_task_stop", args=[target.pk])
+    )
+    assert messages_of(response) == [f"{target} was stopped."]
+    target.refresh_from_db()
+    assert target.status == Task.STATUS_IDLE
+
+
+@override_settings(EZTASKMANAGER=UNREACHABLE)
+def test_stop_with_the_queue_down_is_an_error_message(client_as, task, report):
+    target = task(status=Task.STATUS_STARTED)
+    run = report([("INFO", "working")], task=target, finished=False)
+    response = client_as("permitted").post(
+        reverse("admin:eztaskmanager_task_stop", args=[target.pk])
+    )
+    [message] = get_messages(response.wsgi_request)
+    assert message.level_tag == "error" and "was not stopped" in str(message)
+    run.refresh_from_db()
+    assert run.is_running
+
+
+@pytest.mark.parametrize("role", ["permitted", "superuser"])
+def test_the_launch_reports_section_is_read_only(client_as, report, role):
+    run = report()
+    client = client_as(role)
+    assert client.get(reverse("admin:eztaskmanager_launchreport_changelist")).status_code == 200
+    page = client.get(reverse("admin:eztaskmanager_launchreport_change", args=[run.pk]))
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    assert client.get(reverse("admin:eztaskmanager_launchreport_add")).status_code == 403
