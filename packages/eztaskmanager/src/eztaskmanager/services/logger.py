@@ -12,8 +12,6 @@ import io
 import logging
 import threading
 import time
-from datetime import datetime
-from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -42,7 +40,7 @@ class DatabaseLogHandler(logging.Handler):
         self,
         launch_report_id: int,
         level: int = logging.NOTSET,
-        batch_size: int = 1000,
+        batch_size: int = 5000,
         flush_interval: float = 0.5,
         thread_id: int | None = None,
     ) -> None:
@@ -51,28 +49,39 @@ class DatabaseLogHandler(logging.Handler):
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.thread_id = thread_id
-        self.buffer: list[tuple[datetime, str, str]] = []
+        self.buffer: list[tuple[float, str, str]] = []
         self.last_flush = time.monotonic()
         self._flushing = False
+        self._flush_lock = threading.RLock()
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
         self.setFormatter(logging.Formatter("%(message)s"))
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Buffer the record without taking the handler's lock.
+
+        ``list.append`` is atomic and :meth:`flush` swaps the buffer in one step, so the
+        run's thread never waits for the helper thread's write; this is the hot path.
+        """
         if self.thread_id is not None and record.thread != self.thread_id:
             return False
         if record.name.startswith(self.ignored_loggers):
             return False
-        return super().filter(record)
+        if self.filters and not self.filter(record):
+            return False
+        self.emit(record)
+        return True
 
     def emit(self, record: logging.LogRecord) -> None:
+        # Formatting the time waits for the flush; only the message is needed now.
         try:
-            message = self.format(record)
+            message = record.getMessage()
+            if record.exc_info or record.stack_info:
+                message = self.format(record)
         except Exception:
             self.handleError(record)
             return
-        timestamp = datetime.fromtimestamp(record.created, tz=dt_timezone.utc)
-        self.buffer.append((timestamp, record.levelname, message))
+        self.buffer.append((record.created, record.levelname, message))
         if (
             len(self.buffer) >= self.batch_size
             or time.monotonic() - self.last_flush >= self.flush_interval
@@ -83,7 +92,7 @@ class DatabaseLogHandler(logging.Handler):
         """Write the buffered records, if any; safe to call from the helper thread."""
         from eztaskmanager.models import write_log_rows
 
-        with self.lock:
+        with self._flush_lock:
             if self._flushing or not self.buffer:
                 self.last_flush = time.monotonic()
                 return
@@ -102,8 +111,10 @@ class DatabaseLogHandler(logging.Handler):
     def start_flusher(self) -> None:
         """Flush from a helper thread while the command is quiet.
 
-        Only outside a transaction: the helper thread has its own database connection,
-        which could neither see nor wait for rows of an open transaction.
+        Busy commands flush from their own thread (on size or time, checked per record):
+        two threads writing would fight over the GIL and be slower. Only outside a
+        transaction: the helper thread has its own database connection, which could
+        neither see nor wait for rows of an open transaction.
         """
         if connection.in_atomic_block or self._flusher is not None:
             return
