@@ -24,7 +24,7 @@ def test_a_failed_run_is_posted_with_a_colour_and_a_fallback(slack, notifiers):
     assert request.headers["Content-Type"].startswith("application/json")
     (message,) = slack.messages
     assert message["channel"] == "#ops"
-    assert message["text"].startswith(f"[FAILED] {report.task.name}: 1 errors, 0 warnings, ")
+    assert message["text"].startswith(f"[FAILED] {report.task.name}: errors: 1, warnings: 0, ")
     (attachment,) = message["attachments"]
     assert attachment["color"] == "#b3261e"
     section_texts = [b["text"]["text"] for b in attachment["blocks"] if "text" in b]

@@ -26,7 +26,7 @@ def test_colour_per_result():
 
 def test_text_fallback_and_blocks():
     message = build_message(notification())
-    assert message["text"] == "[ERRORS] nightly import: 2 errors, 1 warnings, 1m 15s"
+    assert message["text"] == "[ERRORS] nightly import: errors: 2, warnings: 1, duration: 1m 15s"
     title, fields, tail, actions = message["attachments"][0]["blocks"]
     assert title["text"]["text"] == ":red_circle: *nightly import*: ERRORS"
     assert [f["text"] for f in fields["fields"]] == [

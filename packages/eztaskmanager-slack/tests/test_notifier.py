@@ -46,7 +46,7 @@ def test_a_failed_run_is_posted(slack, notify):
     assert request.headers["Authorization"] == "Bearer xoxb-good"
     (payload,) = slack.messages
     assert payload["channel"] == "#ops"
-    assert payload["text"].startswith(f"[FAILED] {report.task.name}: 1 errors, 0 warnings")
+    assert payload["text"].startswith(f"[FAILED] {report.task.name}: errors: 1, warnings: 0")
     (attachment,) = payload["attachments"]
     assert attachment["color"] == "#b3261e"
     blocks = attachment["blocks"]

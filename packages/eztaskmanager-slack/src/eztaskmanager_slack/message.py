@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from eztaskmanager.services.notifications import Notification, format_duration
 
 # Slack's colour bar beside the message, by result.
@@ -33,20 +35,22 @@ def escape(text: str) -> str:
 
 
 def fallback_text(notification: Notification) -> str:
-    return escape(
-        f"{notification.subject}: {notification.n_errors} errors, "
-        f"{notification.n_warnings} warnings, {format_duration(notification.duration)}"
-    )
+    summary = _("errors: %(errors)s, warnings: %(warnings)s, duration: %(duration)s") % {
+        "errors": notification.n_errors,
+        "warnings": notification.n_warnings,
+        "duration": format_duration(notification.duration),
+    }
+    return escape(f"{notification.subject}: {summary}")
 
 
 def blocks(notification: Notification) -> list[dict[str, Any]]:
     result = notification.result
     title = f"{RESULT_EMOJI.get(result, '')} *{escape(notification.task_name)}*: {result.upper()}"
     fields = [
-        ("Result", result.upper()),
-        ("Duration", format_duration(notification.duration)),
-        ("Errors", str(notification.n_errors)),
-        ("Warnings", str(notification.n_warnings)),
+        (_("Result"), result.upper()),
+        (_("Duration"), format_duration(notification.duration)),
+        (_("Errors"), str(notification.n_errors)),
+        (_("Warnings"), str(notification.n_warnings)),
     ]
     content: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": title.strip()}},
@@ -65,7 +69,7 @@ def blocks(notification: Notification) -> list[dict[str, Any]]:
                 "elements": [
                     {
                         "type": "button",
-                        "text": {"type": "plain_text", "text": "Open the full log"},
+                        "text": {"type": "plain_text", "text": _("Open the full log")},
                         "url": notification.url,
                     }
                 ],
