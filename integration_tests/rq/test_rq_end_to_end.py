@@ -1,0 +1,124 @@
+"""End to end: tasks started, scheduled and stopped through the backend, run by real processes."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from eztaskmanager.exceptions import TaskQueueException
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.registry import get_backend
+from eztaskmanager_rq import compat
+from testsupport.net import free_port
+
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def finished_reports(task):
+    return list(LaunchReport.objects.filter(task=task).exclude(finished_at=None))
+
+
+def messages(report):
+    return [line.split(" - ", 2)[2] for line in report.get_log_lines()]
+
+
+def scheduled_jobs_of(backend, task):
+    ids = [raw.decode() for raw in backend.connection.zrange(compat.SCHEDULED_JOBS_KEY, 0, -1)]
+    jobs = [backend.fetch_job(job_id) for job_id in ids]
+    return [j.id for j in jobs if j and j.origin == backend.queue_name and j.args == (task.pk,)]
+
+
+def test_run_now(backend, worker, task):
+    t = task("--limit=5, --sleep=0")
+    backend.add(t)
+    assert Task.objects.get(pk=t.pk).status in (Task.STATUS_SPOOLED, Task.STATUS_STARTED, "idle")
+    [report] = wait_for(lambda: finished_reports(t), 30, "the run to finish", worker)
+    assert report.invocation_result == LaunchReport.RESULT_OK
+    assert messages(report)[0] == "Start" and messages(report)[-1] == "Finished"
+    assert report.job_id
+    assert Task.objects.get(pk=t.pk).status == Task.STATUS_IDLE
+
+
+def test_one_off_in_three_seconds_runs_exactly_once(backend, worker, task):
+    at = timezone.now() + timedelta(seconds=3)
+    t = task(scheduling=at)
+    backend.add(t)
+    t.refresh_from_db()
+    assert t.status == Task.STATUS_SCHEDULED
+    assert t.cached_next_ride == at.replace(microsecond=0)
+    [report] = wait_for(lambda: finished_reports(t), 30, "the scheduled run", worker)
+    assert report.invocation_datetime >= at.replace(microsecond=0)
+    time.sleep(3)  # the scheduler polls every second: a second run would show by now
+    assert len(finished_reports(t)) == 1
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == (Task.STATUS_IDLE, "", None)
+    assert scheduled_jobs_of(backend, t) == []
+
+
+def test_periodic_runs_until_stopped(backend, worker, task):
+    t = task()
+    backend.add_every(t, timedelta(seconds=2), start=timezone.now() + timedelta(seconds=1))
+    wait_for(lambda: len(finished_reports(t)) >= 3, 40, "three periodic runs", worker)
+    t.refresh_from_db()
+    assert t.status in (Task.STATUS_SCHEDULED, Task.STATUS_STARTED)
+    assert len(scheduled_jobs_of(backend, t)) == 1
+    backend.stop_task(t, by="the integration test")
+    t.refresh_from_db()
+    count = LaunchReport.objects.filter(task=t).count()
+    time.sleep(5)  # two and a half periods
+    assert LaunchReport.objects.filter(task=t).count() == count
+    assert scheduled_jobs_of(backend, t) == []
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id) == (Task.STATUS_IDLE, "")
+
+
+def test_stop_a_running_task(backend, worker, task):
+    t = task("--limit=1000, --sleep=0.1, --trace-steps=1")
+    backend.add(t)
+    report = wait_for(
+        lambda: LaunchReport.objects.filter(task=t, n_log_lines__gte=5).first(),
+        30,
+        "the long run to log a few lines",
+        worker,
+    )
+    started = time.monotonic()
+    backend.stop(report, by="the integration test")
+    report.refresh_from_db()
+    assert report.invocation_result == LaunchReport.RESULT_STOPPED
+    assert time.monotonic() - started < 5
+    lines = messages(report)
+    assert lines[-1] == "Stopped by the integration test."
+    assert "Finished" not in lines
+    time.sleep(1)  # the killed run writes nothing more
+    report.refresh_from_db()
+    assert messages(report) == lines
+    assert Task.objects.get(pk=t.pk).status == Task.STATUS_IDLE
+    job = backend.fetch_job(report.job_id)
+    assert compat.job_status(job) == "stopped"
+    # The worker lives on and runs the next task.
+    assert worker.alive()
+    again = task()
+    backend.add(again)
+    [done] = wait_for(lambda: finished_reports(again), 30, "a run after the stop", worker)
+    assert done.invocation_result == LaunchReport.RESULT_OK
+
+
+def test_redis_down_is_a_clear_error(rq_processes, task):
+    port = free_port()
+    t = task(scheduling=timezone.now() + timedelta(hours=1))
+    config = {"BACKEND": "rq", "OPTIONS": {"queue": "down", "url": f"redis://127.0.0.1:{port}/0"}}
+    with override_settings(EZTASKMANAGER=config):
+        backend = get_backend()
+        for start in (t, task()):  # the schedule path and the run-now path
+            before = Task.objects.filter(pk=start.pk).values().get()
+            with pytest.raises(TaskQueueException) as caught:
+                backend.add(start)
+            assert f"Redis at 127.0.0.1:{port}/0 cannot be reached" in str(caught.value)
+            assert "Start redis-server" in str(caught.value)
+            assert Task.objects.filter(pk=start.pk).values().get() == before
