@@ -148,6 +148,23 @@ def test_deleted_task_is_dropped(task):
     assert run_management_command(pk) is None
 
 
+def test_task_deleted_during_its_run(task, monkeypatch):
+    from eztaskmanager.services import runner
+
+    t = task("test_stdout_command")
+    real_execute = runner.execute
+
+    def execute_then_delete(task_, report):
+        result = real_execute(task_, report)
+        Task.objects.filter(pk=task_.pk).delete()
+        return result
+
+    monkeypatch.setattr(runner, "execute", execute_then_delete)
+    report = run_management_command(t.pk)
+    assert report is not None
+    assert not LaunchReport.objects.filter(pk=report.pk).exists()
+
+
 def test_immediate_backend_cannot_schedule(task):
     t = task(LIVE, scheduling=timezone.now() + timedelta(hours=1))
     with pytest.raises(TaskNotRunnable, match="cannot schedule"):

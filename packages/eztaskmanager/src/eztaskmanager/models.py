@@ -358,7 +358,10 @@ class LaunchReport(models.Model):
         updated = LaunchReport.objects.filter(pk=self.pk, finished_at=None).update(
             invocation_result=result, finished_at=now
         )
-        self.refresh_from_db()
+        try:
+            self.refresh_from_db()
+        except LaunchReport.DoesNotExist:  # the task (and its reports) were deleted meanwhile
+            return False
         return bool(updated)
 
     def append_log(self, level: str, message: str) -> None:
