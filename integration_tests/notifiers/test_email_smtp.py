@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.urls import reverse
 
 from eztaskmanager.notifiers import locmem
 from integration_tests.notifiers.conftest import use_smtp
@@ -29,7 +30,7 @@ def test_a_failed_run_arrives_as_text_and_html(smtp, notifiers):
     assert mail.message["Subject"] == f"[prod] [FAILED] {report.task.name}"
     assert mail.message.get_content_type() == "multipart/alternative"
     text, html = mail.part("text/plain"), mail.part("text/html")
-    link = f"https://tm.example.com/taskmanager/logs/{report.pk}/"
+    link = f"https://tm.example.com/taskmanager/log_viewer/{report.pk}/"
     assert "Result: FAILED" in text and f"Log: {link}" in text
     assert "RuntimeError: This command always fails" in text
     assert f'href="{link}"' in html and "About to fail" in html
@@ -85,3 +86,19 @@ def test_a_server_that_is_down_leaves_the_run_and_other_notifiers_intact(
     assert report.task.status == "idle"
     assert report.task.cached_last_invocation_result == "failed"
     assert [n.result for n in locmem.outbox] == ["failed"]
+
+
+def test_the_link_opens_the_log_viewer(smtp, notifiers, admin_client):
+    notifiers({"ops-mail": email()})
+    report = run(FAILING)
+    (link,) = [
+        line[5:]
+        for line in smtp.received[0].part("text/plain").splitlines()
+        if line.startswith("Log: ")
+    ]
+    assert link.startswith("https://tm.example.com/")
+    page = admin_client.get(link.removeprefix("https://tm.example.com"))
+    assert page.status_code == 200
+    assert f"Log of {report.task.name}" in page.text
+    lines = admin_client.get(reverse("eztaskmanager:ajax_read_log_lines", args=[report.pk]))
+    assert "About to fail" in str(lines.json()["new_log_lines"][0])

@@ -59,7 +59,7 @@ def test_email_and_slack_handlers_from_the_seed_docs(smtp, slack):
     text = mail.part("text/plain")
     assert text.rstrip().endswith("RuntimeError: This command always fails")
     assert "About to fail" not in text  # EZTASKMANAGER_N_LINES_IN_REPORT_LOG = 1
-    assert f"Log: https://tm.example.com/taskmanager/logs/{report.pk}/" in text
+    assert f"Log: https://tm.example.com/taskmanager/log_viewer/{report.pk}/" in text
 
 
 def test_seed_handlers_with_their_servers_down(settings, caplog):

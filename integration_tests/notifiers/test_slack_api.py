@@ -30,7 +30,7 @@ def test_a_failed_run_is_posted_with_a_colour_and_a_fallback(slack, notifiers):
     section_texts = [b["text"]["text"] for b in attachment["blocks"] if "text" in b]
     assert any("RuntimeError: This command always fails" in t for t in section_texts)
     button = attachment["blocks"][-1]["elements"][0]
-    assert button["url"] == f"https://tm.example.com/taskmanager/logs/{report.pk}/"
+    assert button["url"] == f"https://tm.example.com/taskmanager/log_viewer/{report.pk}/"
 
 
 def test_levels_with_the_live_logging_command(slack, notifiers):

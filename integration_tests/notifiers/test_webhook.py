@@ -35,7 +35,7 @@ def test_by_dotted_path(webhook, notifiers):
     payload = request.json
     assert payload["task"] == report.task.name
     assert (payload["result"], payload["errors"], payload["warnings"]) == ("failed", 1, 0)
-    assert payload["log_url"] == f"https://tm.example.com/taskmanager/logs/{report.pk}/"
+    assert payload["log_url"] == f"https://tm.example.com/taskmanager/log_viewer/{report.pk}/"
     assert payload["log_tail"][-1].endswith("RuntimeError: This command always fails")
     assert payload["text"].startswith(f"Task: {report.task.name}\nResult: FAILED")
 
@@ -100,4 +100,4 @@ def test_a_project_checks_its_notifications_with_the_locmem_notifier(notifiers):
     report = run(FAILING)
     (notification,) = locmem.outbox
     assert notification.subject == f"[FAILED] {report.task.name}"
-    assert notification.url == f"https://tm.example.com/taskmanager/logs/{report.pk}/"
+    assert notification.url == f"https://tm.example.com/taskmanager/log_viewer/{report.pk}/"

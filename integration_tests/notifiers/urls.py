@@ -1,12 +1,9 @@
-"""The log viewer's URL name, so notifications carry a link, without the admin package."""
+"""The admin and the log viewer, which every notification links to."""
 
-from django.http import HttpResponse
+from django.contrib import admin
 from django.urls import include, path
 
-
-def log_viewer(request, pk):
-    return HttpResponse(str(pk))
-
-
-viewer = ([path("logs/<int:pk>/", log_viewer, name="log_viewer")], "eztaskmanager")
-urlpatterns = [path("taskmanager/", include(viewer))]
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("taskmanager/", include("eztaskmanager_admin.urls")),
+]
