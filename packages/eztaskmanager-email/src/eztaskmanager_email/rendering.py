@@ -53,4 +53,4 @@ def render_html(notification: Notification) -> str:
         return get_template(TEMPLATE_NAME).render(context)
     except TemplateDoesNotExist:
         template = _package_engine().get_template(TEMPLATE_NAME)
-        return template.render(Context(context))
+        return template.render(Context(context, autoescape=True))
