@@ -152,3 +152,14 @@ def test_without_slack_sdk_the_error_names_the_extra():
 def test_emit_without_token_raises(slack):
     with pytest.raises(NotificationError, match="no token or channel"):
         SlackNotifier("", "#ops", "ok", base_url=slack.base_url).emit(None)
+
+
+def test_a_proxy_error_page_is_reported_briefly(notify):
+    from testsupport.httpserver import Answer, LoopbackHTTPServer
+
+    page = b"<html>" + b"Bad gateway " * 100 + b"</html>"
+    with LoopbackHTTPServer(lambda request: Answer(502, page)) as proxy:
+        notifier = SlackNotifier("xoxb-good", "#ops", base_url=f"{proxy.url}/api/")
+        reason = notifier.post("#ops", {"text": "hi"})
+    assert reason.startswith("Received a response in a non-JSON format: <html>Bad gateway")
+    assert len(reason) == 200

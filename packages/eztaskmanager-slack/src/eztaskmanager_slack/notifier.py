@@ -130,8 +130,9 @@ def describe_api_error(exc: SlackApiError) -> str:
     """Slack's error code and what to do about it, e.g. ``invalid_auth: check the token``."""
     response = exc.response
     data = response.data if isinstance(response.data, dict) else {}
-    code = data.get("error") or ("ratelimited" if response.status_code == 429 else "")
-    reason = code or f"HTTP {response.status_code}"
+    code = str(data.get("error") or ("ratelimited" if response.status_code == 429 else ""))
+    # A proxy's error page ends up in "error" ("non-JSON format: <html>..."): keep it short.
+    reason = code[:200] or f"HTTP {response.status_code}"
     if response.status_code == 429:
         wait = retry_after(response.headers or {})
         if wait is not None:
