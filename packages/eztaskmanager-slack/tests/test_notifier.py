@@ -162,4 +162,4 @@ def test_a_proxy_error_page_is_reported_briefly(notify):
         notifier = SlackNotifier("xoxb-good", "#ops", base_url=f"{proxy.url}/api/")
         reason = notifier.post("#ops", {"text": "hi"})
     assert reason.startswith("Received a response in a non-JSON format: <html>Bad gateway")
-    assert len(reason) == 200
+    assert len(reason) <= 200
