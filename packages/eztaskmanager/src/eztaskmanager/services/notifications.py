@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.core.checks import CheckMessage
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
 from eztaskmanager.conf import get_setting
-from eztaskmanager.exceptions import ConfigurationError
+from eztaskmanager.exceptions import ConfigurationError, NotificationError
 
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport
@@ -95,15 +96,16 @@ class Notification:
     def text(self) -> str:
         """A plain-text rendering, for email bodies and chat fallbacks."""
         lines = [
-            f"Task: {self.task_name}",
-            f"Result: {self.result.upper()}",
-            f"Errors: {self.n_errors}, warnings: {self.n_warnings}",
-            f"Duration: {format_duration(self.duration)}",
+            _("Task: %(name)s") % {"name": self.task_name},
+            _("Result: %(result)s") % {"result": self.result.upper()},
+            _("Errors: %(errors)d, warnings: %(warnings)d")
+            % {"errors": self.n_errors, "warnings": self.n_warnings},
+            _("Duration: %(duration)s") % {"duration": format_duration(self.duration)},
         ]
         if self.url:
-            lines.append(f"Log: {self.url}")
+            lines.append(_("Log: %(url)s") % {"url": self.url})
         if self.log_tail:
-            lines += ["", "Last lines of the log:", *self.log_tail]
+            lines += ["", _("Last lines of the log:"), *self.log_tail]
         return "\n".join(lines)
 
     @classmethod
@@ -175,6 +177,8 @@ def emit_notifications(report: LaunchReport) -> None:
     for notifier in notifiers:
         try:
             notifier.handle(report)
+        except NotificationError as exc:  # its message already says why
+            logger.error("Notifier %r could not notify about %s: %s", notifier.alias, report, exc)
         except Exception:
             logger.exception("Notifier %r could not notify about %s", notifier.alias, report)
 
