@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from eztaskmanager.models import LaunchReport
 from eztaskmanager.services.queues import get_task_service
 from testsupport.tasks import make_task
@@ -22,7 +24,7 @@ def run(command: str, arguments: str = "", **fields) -> LaunchReport:
 def notifier_errors(caplog) -> list[str]:
     """The errors the runner logged for notifiers that could not send."""
     return [
-        str(record.exc_info[1])
+        str(record.exc_info[1]) if record.exc_info else record.getMessage()
         for record in caplog.records
-        if record.name == "eztaskmanager.services.notifications" and record.exc_info
+        if record.name == "eztaskmanager.services.notifications" and record.levelno >= logging.ERROR
     ]

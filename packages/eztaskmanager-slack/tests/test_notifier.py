@@ -28,7 +28,7 @@ def run(command, arguments=""):
 def notifier_error(caplog):
     """The error the runner logged for a failing notifier."""
     (record,) = [r for r in caplog.records if r.name == "eztaskmanager.services.notifications"]
-    return str(record.exc_info[1])
+    return record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
 
 
 def test_the_name_slack_resolves_to_the_notifier(notify):
