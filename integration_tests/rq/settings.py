@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "django_rq",
     "eztaskmanager",
     "eztaskmanager_rq",
+    "integration_tests.rq.probe",
 ]
 RQ_QUEUE = os.environ.get("EZTASKMANAGER_RQ_QUEUE", "eztm-integration")
 RQ_QUEUES = {

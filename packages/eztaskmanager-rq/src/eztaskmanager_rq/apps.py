@@ -10,4 +10,5 @@ class EzTaskManagerRQConfig(AppConfig):
     verbose_name = _("EZ Task Manager: RQ backend")
 
     def ready(self) -> None:
-        from eztaskmanager_rq import db  # noqa: F401 - registers the fork hook in the worker
+        # The fork hook, registered (and the job functions loaded) before the worker forks.
+        from eztaskmanager_rq import db, jobs  # noqa: F401

@@ -1,0 +1,174 @@
+"""How long from ``backend.add(task)`` to the command's first line, on a real RQ worker?
+
+Starts a private Redis and one ``manage.py rqworker`` (RQ's default forking worker), then
+measures, side by side with a bare RQ job that calls ``call_command`` itself:
+
+- latency: one run at a time, from the call that starts it (``add(task)`` or
+  ``queue.enqueue``) to the first line of the command (median and p95);
+- throughput: 200 trivial runs enqueued at once, until the last one has finished.
+
+Prints a table; asserts nothing. Usage::
+
+    hatch run bench:python benchmarks/dispatch_rq.py [--runs 50] [--burst 200] [--db sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(round(fraction * (len(ordered) - 1)), len(ordered) - 1)]
+
+
+def wait(condition, timeout: float, what: str, worker, interval: float = 0.0005) -> None:
+    """Poll ``condition``; Redis is polled fast, the database slowly (SQLite readers delay writers)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise SystemExit(f"timed out waiting for {what}; worker output:\n{worker.output[-3000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50, help="sequential runs for the latency")
+    parser.add_argument("--burst", type=int, default=200, help="runs for the throughput")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    args = parser.parse_args()
+
+    from testsupport.redis import running_redis
+
+    with running_redis() as redis_url:
+        queue = f"bench-{uuid.uuid4().hex[:6]}"
+        os.environ.update(
+            DJANGO_SETTINGS_MODULE="integration_tests.rq.settings",
+            EZTASKMANAGER_TEST_DB=args.db,
+            EZTASKMANAGER_TEST_DB_NAME="bench_eztm_dispatch_rq",
+            EZTASKMANAGER_RQ_REDIS_URL=redis_url,
+            EZTASKMANAGER_RQ_QUEUE=queue,
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        )
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            run(args, redis_url, queue, test_db)
+        finally:
+            connection.creation.destroy_test_db(test_db, verbosity=0)
+
+
+def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> None:
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import FinishedJobRegistry
+
+    from eztaskmanager.models import AppCommand, LaunchReport, Task
+    from eztaskmanager.registry import get_backend
+    from testsupport.processes import ManagedProcess
+
+    redis = Redis.from_url(redis_url)
+    backend = get_backend()
+    bare_queue = Queue(queue, connection=redis)
+    command = AppCommand.objects.create(
+        name="rq_probe", app_name="integration_tests.rq.probe", active=True
+    )
+    worker = ManagedProcess.manage(
+        "rqworker", queue, "--verbosity", "0", env={"EZTASKMANAGER_USE_TEST_DB": "1"}
+    )
+    try:
+        wait(lambda: redis.scard(f"rq:workers:{queue}") == 1, 60, "the worker", worker)
+
+        def probes(key: str) -> list[float]:
+            return [float(v) for v in redis.lrange(key, 0, -1)]
+
+        # Latency, one run at a time ------------------------------------------------------
+        def eztm_latency(i: int) -> float:
+            key = f"probe:eztm:{i}"
+            task = Task.objects.create(name=f"probe {i}", command=command, arguments=key)
+            started = time.time()
+            backend.add(task)
+            wait(lambda: redis.llen(key), 30, "the probe", worker)
+            wait(
+                lambda: LaunchReport.objects.filter(task=task).exclude(finished_at=None).exists(),
+                30,
+                "the report",
+                worker,
+                interval=0.01,
+            )
+            return probes(key)[0] - started
+
+        def bare_latency(i: int) -> float:
+            key = f"probe:bare:{i}"
+            started = time.time()
+            job = bare_queue.enqueue("integration_tests.rq.probe.jobs.call_probe", key)
+            wait(lambda: redis.llen(key), 30, "the probe", worker)
+            wait(lambda: job.get_status().value == "finished", 30, "the bare job", worker)
+            return probes(key)[0] - started
+
+        for i in range(3):  # warm the worker's imports and caches
+            eztm_latency(-1 - i)
+            bare_latency(-1 - i)
+        eztm, bare = [], []
+        for i in range(args.runs):  # interleaved, so that drift hits both alike
+            eztm.append(eztm_latency(i))
+            bare.append(bare_latency(i))
+
+        # Throughput: a burst of runs enqueued at once -------------------------------------
+        tasks = [
+            Task.objects.create(name=f"burst {i}", command=command, arguments="probe:burst")
+            for i in range(args.burst)
+        ]
+        # Finished jobs are counted in Redis, alike for both: the jobs end after the runner
+        # has finished the report.
+        finished = FinishedJobRegistry(queue, connection=redis)
+
+        def burst(enqueue_all) -> float:
+            before = finished.count
+            started = time.time()
+            enqueue_all()
+            wait(lambda: finished.count - before >= args.burst, 600, "the burst", worker, 0.002)
+            return args.burst / (time.time() - started)
+
+        def add_all() -> None:
+            for task in tasks:
+                backend.add(task)
+
+        def enqueue_all() -> None:
+            for _ in range(args.burst):
+                bare_queue.enqueue("integration_tests.rq.probe.jobs.call_probe", "probe:burst")
+
+        eztm_rate = burst(add_all)
+        bare_rate = burst(enqueue_all)
+    finally:
+        worker.stop()
+
+    ms = 1000
+    rows = [
+        ("bare RQ job + call_command", statistics.median(bare), percentile(bare, 0.95), bare_rate),
+        ("eztaskmanager rq backend", statistics.median(eztm), percentile(eztm, 0.95), eztm_rate),
+    ]
+    print(f"\nDispatch on one idle RQ worker ({args.db}, {args.runs} runs, burst {args.burst})")
+    print(f"{'':30} {'median ms':>10} {'p95 ms':>10} {'runs/s':>8}")
+    for name, median, p95, rate in rows:
+        print(f"{name:30} {median * ms:10.1f} {p95 * ms:10.1f} {rate:8.1f}")
+    overhead = (statistics.median(eztm) - statistics.median(bare)) * ms
+    print(f"{'overhead (median)':30} {overhead:10.1f}")
+
+
+if __name__ == "__main__":
+    main()
