@@ -139,11 +139,21 @@ def test_a_replaced_job_that_fires_is_dropped(backend, task, later):
     assert not LaunchReport.objects.exists()
 
 
-def test_a_scheduled_job_of_a_deleted_task_does_nothing(backend, task, later):
+def test_deleting_a_task_cancels_its_scheduled_job(backend, task, later):
     t = task(scheduling=later)
     backend.add(t)
     job_id = t.scheduled_job_id
     t.delete()
+    assert scheduled_ids(backend, t.pk) == []
+    assert backend.fetch_job(job_id) is None
+
+
+def test_a_scheduled_job_of_a_deleted_task_does_nothing(backend, task, later):
+    t = task(scheduling=later)
+    backend.add(t)
+    job_id = t.scheduled_job_id
+    # Deleted behind Django's back (raw SQL): no signal cancels the job.
+    Task.objects.filter(pk=t.pk)._raw_delete(Task.objects.db)
     fire(backend, job_id)
     work(backend)
     assert backend.fetch_job(job_id).return_value() is None

@@ -3,7 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EzTaskManagerRQConfig(AppConfig):
-    """Optional app: installing it makes worker processes fork-safe from the start."""
+    """Optional but recommended: fork safety from the worker's start, and deleted tasks'
+    scheduled jobs cancelled at once (without it they are dropped when they fire)."""
 
     name = "eztaskmanager_rq"
     label = "eztaskmanager_rq"
@@ -11,4 +12,6 @@ class EzTaskManagerRQConfig(AppConfig):
 
     def ready(self) -> None:
         # The fork hook, registered (and the job functions loaded) before the worker forks.
-        from eztaskmanager_rq import db, jobs  # noqa: F401
+        from eztaskmanager_rq import db, jobs, signals  # noqa: F401
+
+        signals.connect()

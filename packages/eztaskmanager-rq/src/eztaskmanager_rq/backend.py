@@ -240,13 +240,43 @@ class RQBackend(TaskQueueService):
 
     # Engine-specific parts -----------------------------------------------------------------
     def enqueue(self, task: Task) -> None:
+        """Enqueue now, or when the current transaction commits (the worker must see its rows).
+
+        ``add()`` has reached Redis already (its lock), so an error at commit is unlikely; if
+        one happens it is logged and the task goes back to idle.
+        """
+        from django.db import transaction
+
+        call = {
+            "task_id": task.pk,
+            "timeout": self.job_timeout(task),
+            "description": f"eztaskmanager: {task.name} (task {task.pk})",
+        }
+        using = task._state.db or "default"
+        if transaction.get_connection(using).in_atomic_block:
+            transaction.on_commit(lambda: self.enqueue_after_commit(**call), using=using)
+            return
         with self.reaching_redis(_("start %(task)s") % {"task": task}):
-            self.queue.enqueue_call(
-                RUN_TASK,
-                args=(task.pk,),
-                timeout=self.job_timeout(task),
-                result_ttl=self.result_ttl,
-                description=f"eztaskmanager: {task.name} (task {task.pk})",
+            self.enqueue_call(**call)
+
+    def enqueue_call(self, task_id: int, timeout: int, description: str) -> compat.Job:
+        return self.queue.enqueue_call(
+            RUN_TASK,
+            args=(task_id,),
+            timeout=timeout,
+            result_ttl=self.result_ttl,
+            description=description,
+        )
+
+    def enqueue_after_commit(self, task_id: int, timeout: int, description: str) -> None:
+        from eztaskmanager.models import Task
+
+        try:
+            self.enqueue_call(task_id, timeout, description)
+        except (RedisError, OSError):
+            logger.exception("Could not enqueue task %s on RQ; it goes back to idle.", task_id)
+            Task.objects.filter(pk=task_id, status=Task.STATUS_SPOOLED).update(
+                status=Task.STATUS_IDLE
             )
 
     def schedule(self, task: Task) -> str:
