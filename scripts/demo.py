@@ -157,10 +157,17 @@ class Demo:
             "\n"
             f"  The demo is ready: {self.base_url}/admin/\n"
             "  Log in with the admin login printed above (admin / admin unless you changed it).\n"
-            f"  Backend: {self.args.backend}. Database: {self.args.data_dir / 'db.sqlite3'}.\n"
+            f"  Backend: {self.args.backend}. Database: {self.database()}.\n"
             "  Press Ctrl-C to stop every process.\n",
             flush=True,
         )
+
+    def database(self) -> str:
+        """Where the data lives, as the demo's settings choose it."""
+        if self.env.get("POSTGRES_HOST"):
+            name = self.env.get("POSTGRES_DB", "eztaskmanager")
+            return f"PostgreSQL {name} on {self.env['POSTGRES_HOST']}"
+        return str(self.args.data_dir / "db.sqlite3")
 
     def wait_until(self, ready, what: str, child, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

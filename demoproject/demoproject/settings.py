@@ -122,8 +122,10 @@ EZTASKMANAGER = {
     # The queue engine: a registered name ("rq", "celery", "immediate") or the dotted
     # path of a TaskQueueService subclass.
     "BACKEND": DEMO_BACKEND,
-    # Keyword arguments of the backend's constructor; both backends take a queue name.
-    "OPTIONS": {"queue": "default"},
+    # Keyword arguments of the backend's constructor. RQ: the queue, one of RQ_QUEUES
+    # below. Celery: no queue given, tasks go to Celery's default queue ("celery"),
+    # the one `celery worker` listens on unless told otherwise with -Q.
+    "OPTIONS": {"queue": "default"} if DEMO_BACKEND == "rq" else {},
     # Who hears about finished runs: {alias: {"BACKEND", "LEVEL", "OPTIONS"}}. "email"
     # goes through EMAIL_BACKEND above (the console here). LEVEL is the least severe
     # result that notifies: "failed", "errors", "warnings" or "ok".

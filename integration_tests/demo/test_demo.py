@@ -2,6 +2,8 @@
 
 The demo script runs in a subprocess with its own data folder and a free port, and
 starts its own Redis (REDIS_URL is removed so the fresh-machine path is the one tested).
+Its database is its own SQLite file; on the suite's PostgreSQL run, a new PostgreSQL
+database reached through the POSTGRES_* variables that docker-compose.yml sets.
 Everything is checked from outside: the admin over HTTP, the processes through /proc.
 """
 
@@ -14,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,7 +39,7 @@ pytestmark = pytest.mark.integration
 class RunningDemo:
     """One run of ``scripts/demo.py``, and every process it started."""
 
-    def __init__(self, backend: str, data_dir: Path) -> None:
+    def __init__(self, backend: str, data_dir: Path, database_env: dict[str, str]) -> None:
         self.port = free_port()
         # The environment of a user's shell: no REDIS_URL (the demo starts its own Redis)
         # and none of this suite's Django settings.
@@ -45,6 +48,8 @@ class RunningDemo:
             for key, value in os.environ.items()
             if key not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE", "EZTASKMANAGER_DEMO_BACKEND")
         }
+        env.update(database_env)
+        self.uses_postgres = bool(database_env)
         args = [sys.executable, str(DEMO_SCRIPT), "--backend", backend, "--port", str(self.port)]
         self.log_path = data_dir.parent / f"demo-{backend}-{self.port}.log"
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -98,12 +103,43 @@ class RunningDemo:
 
 
 @pytest.fixture
-def run_demo(tmp_path):
+def demo_database() -> Iterator[dict[str, str]]:
+    """The demo's database settings: its own SQLite file, or on the PostgreSQL run of the
+    suite a new PostgreSQL database, through the POSTGRES_* switch docker-compose uses."""
+    if os.environ.get("EZTASKMANAGER_TEST_DB") != "postgres":
+        yield {}
+        return
+    import psycopg
+
+    name = f"eztm_demo_{os.getpid()}_{free_port()}"
+    server = {
+        "host": os.environ.get("PGHOST", "127.0.0.1"),
+        "port": os.environ.get("PGPORT", "5432"),
+        "user": os.environ.get("PGUSER", "postgres"),
+        "password": os.environ.get("PGPASSWORD", ""),
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {
+            "POSTGRES_HOST": server["host"],
+            "POSTGRES_PORT": server["port"],
+            "POSTGRES_USER": server["user"],
+            "POSTGRES_PASSWORD": server["password"],
+            "POSTGRES_DB": name,
+        }
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def run_demo(tmp_path, demo_database):
     """Factory of demo runs on one data folder; whatever is left running is stopped."""
     runs: list[RunningDemo] = []
 
     def start(backend: str) -> RunningDemo:
-        demo = RunningDemo(backend, tmp_path / "demo-data")
+        demo = RunningDemo(backend, tmp_path / "demo-data", demo_database)
         runs.append(demo)
         demo.wait_until_ready()
         return demo
@@ -114,7 +150,9 @@ def run_demo(tmp_path):
             demo.kill()
 
 
-def start_task_and_wait(client: AdminClient, name: str, timeout: float = 60) -> dict:
+def start_task_and_wait(
+    demo: RunningDemo, client: AdminClient, name: str, timeout: float = 60
+) -> dict:
     """Press Start on the task called ``name``; return its report's JSON once finished."""
     [task_id] = client.object_ids("eztaskmanager/task", f"?q={name.replace(' ', '+')}")
     changelist = "/admin/eztaskmanager/task/"
@@ -129,7 +167,10 @@ def start_task_and_wait(client: AdminClient, name: str, timeout: float = 60) -> 
             if page["finished"]:
                 return page
         time.sleep(0.3)
-    raise AssertionError(f"the run of {name} did not finish within {timeout} s")
+    raise AssertionError(
+        f"the run of {name} did not finish within {timeout} s; the demo said:\n"
+        f"{demo.output[-6000:]}"
+    )
 
 
 def assert_all_stopped(demo: RunningDemo, code: int) -> None:
@@ -149,10 +190,15 @@ def test_demo_starts_runs_a_task_and_stops_every_process(backend, run_demo):
     assert set(demo.started()) == PROCESSES[backend], demo.output[-4000:]
     assert "Admin login: admin / admin (created)" in demo.output
     assert f"{demo.base_url}/admin/" in demo.output
+    [database] = re.findall(r"Database: (.+)\.$", demo.output, re.MULTILINE)
+    if demo.uses_postgres:
+        assert database.startswith("PostgreSQL eztm_demo_"), database
+    else:
+        assert database.endswith("demo-data/db.sqlite3"), database
 
     client = AdminClient(demo.base_url)
     client.login("admin", "admin")
-    page = start_task_and_wait(client, "Quick check")
+    page = start_task_and_wait(demo, client, "Quick check")
     assert page["result"] == "ok", page
     messages = [line["message"] for line in page["new_log_lines"]]
     assert messages[0] == "Start" and messages[-1] == "Finished", messages
@@ -173,7 +219,7 @@ def test_demo_runs_twice_on_the_same_data(run_demo):
     client = AdminClient(second.base_url)
     client.login("admin", "admin")
     assert client.object_ids("eztaskmanager/task") == tasks
-    page = start_task_and_wait(client, "Send the newsletter")
+    page = start_task_and_wait(second, client, "Send the newsletter")
     assert page["result"] == "ok", page
     assert "Newsletter sent" in [line["message"] for line in page["new_log_lines"]]
     assert_all_stopped(second, second.interrupt())
