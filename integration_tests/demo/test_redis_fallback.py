@@ -12,7 +12,7 @@ from testsupport.net import free_port, wait_for_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "demoproject"))
 
-from launcher.redis import answers, redis_server_args, redis_server_binary  # noqa: E402
+from launcher.redis import answers, redis_server_args, redis_server_binary
 
 pytestmark = pytest.mark.integration
 
