@@ -9,6 +9,7 @@ import eztaskmanager_rq.db  # noqa: F401 - registers the fork hook
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_forked_child_leaves_the_parents_connection_alone():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

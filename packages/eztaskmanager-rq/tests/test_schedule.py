@@ -171,3 +171,12 @@ def test_redis_down_on_schedule_leaves_the_task_unchanged(settings, task, later)
         get_backend().add(t)
     t.refresh_from_db()
     assert (t.status, t.scheduled_job_id) == (Task.STATUS_SCHEDULED, "old-job")
+
+
+def test_next_run_keeps_the_known_time_when_redis_blips(settings, task, later):
+    settings.EZTASKMANAGER = {
+        "BACKEND": "rq",
+        "OPTIONS": {"queue": "down", "url": f"redis://127.0.0.1:{free_port()}/0"},
+    }
+    t = task(scheduling=later, scheduled_job_id="job", cached_next_ride=later)
+    assert get_backend().next_run(t) == later

@@ -193,16 +193,21 @@ class RQBackend(TaskQueueService):
         """When rq-scheduler will run the task's scheduled job, read from Redis."""
         if not task.scheduled_job_id:
             return None
-        with self.reaching_redis(_("read the schedule of %(task)s") % {"task": task}):
+        try:
             at = compat.scheduled_time(self.connection, task.scheduled_job_id)
             if at is not None:
                 return at
             # rq-scheduler has moved the job to the queue; a periodic one schedules its
             # successor when a worker takes it.
             job = self.fetch_job(task.scheduled_job_id)
-            if job is None or JOB_STATES.get(compat.job_status(job) or "") == OVER:
-                return None
-            return following(task, job.meta, timezone.now())
+        except (RedisError, OSError) as exc:
+            # A blip must not end a periodic schedule (the runner would clear it): keep
+            # what the task last knew.
+            logger.warning("Could not read the schedule of task %s from Redis: %s", task.pk, exc)
+            return task.cached_next_ride
+        if job is None or JOB_STATES.get(compat.job_status(job) or "") == OVER:
+            return None
+        return following(task, job.meta, timezone.now())
 
     def check(self) -> list[CheckMessage]:
         try:

@@ -1,6 +1,6 @@
 """What this package relies on in rq, rq-scheduler and redis-py that differs between versions.
 
-Tested with rq 2.x/3.0, rq-scheduler 0.14 and redis-py 5-8. Everything version-sensitive
+Written for rq >= 2 and tested with rq 3.0, rq-scheduler 0.14, django-rq 4.2 and redis-py 8. Everything version-sensitive
 is imported or spelled here, so a new release needs one look at one file.
 """
 
