@@ -150,27 +150,41 @@ def run_demo(tmp_path, demo_database):
             demo.kill()
 
 
-def start_task_and_wait(
-    demo: RunningDemo, client: AdminClient, name: str, timeout: float = 60
-) -> dict:
-    """Press Start on the task called ``name``; return its report's JSON once finished."""
+TASKS = "/admin/eztaskmanager/task/"
+
+
+def press(client: AdminClient, button: str, name: str) -> int:
+    """Press Start or Stop on the task called ``name``, as in the task list; return its id."""
     [task_id] = client.object_ids("eztaskmanager/task", f"?q={name.replace(' ', '+')}")
-    changelist = "/admin/eztaskmanager/task/"
-    status, body, _url = client.post(f"{changelist}{task_id}/start/", {"next": changelist})
+    status, body, _url = client.post(f"{TASKS}{task_id}/{button}/", {"next": TASKS})
     assert status == 200, body[:2000]
-    assert "was started" in body, body[:4000]
+    done = {"start": "was started", "stop": "was stopped"}[button]
+    assert done in body, body[:4000]
+    return task_id
+
+
+def wait_for_report(
+    demo: RunningDemo, client: AdminClient, task_id: int, until, timeout: float = 60
+) -> dict:
+    """Poll the task's last report's JSON (the live viewer's) until ``until(page)``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         reports = client.object_ids("eztaskmanager/launchreport", f"?task__id__exact={task_id}")
         if reports:
             page = client.get_json(f"/eztaskmanager/ajax_read_log_lines/{reports[-1]}/?offset=0")
-            if page["finished"]:
+            if until(page):
                 return page
         time.sleep(0.3)
     raise AssertionError(
-        f"the run of {name} did not finish within {timeout} s; the demo said:\n"
+        f"the run of task {task_id} did not get there within {timeout} s; the demo said:\n"
         f"{demo.output[-6000:]}"
     )
+
+
+def start_task_and_wait(demo: RunningDemo, client: AdminClient, name: str) -> dict:
+    """Press Start on the task called ``name``; return its report's JSON once finished."""
+    task_id = press(client, "start", name)
+    return wait_for_report(demo, client, task_id, lambda page: page["finished"])
 
 
 def assert_all_stopped(demo: RunningDemo, code: int) -> None:
@@ -202,6 +216,14 @@ def test_demo_starts_runs_a_task_and_stops_every_process(backend, run_demo):
     assert page["result"] == "ok", page
     messages = [line["message"] for line in page["new_log_lines"]]
     assert messages[0] == "Start" and messages[-1] == "Finished", messages
+
+    # The long task, stopped while it runs: the tutorial says its report ends STOPPED.
+    task_id = press(client, "start", "Live logging with warnings and errors")
+    wait_for_report(demo, client, task_id, lambda page: page["log_size"] >= 3)
+    press(client, "stop", "Live logging with warnings and errors")
+    page = wait_for_report(demo, client, task_id, lambda page: page["finished"], timeout=30)
+    assert page["result"] == "stopped", page
+    assert page["new_log_lines"][-1]["message"] == "Stopped by admin.", page["new_log_lines"][-3:]
 
     assert_all_stopped(demo, demo.interrupt())
 
