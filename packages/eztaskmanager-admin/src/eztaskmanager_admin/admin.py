@@ -122,12 +122,12 @@ class TaskAdmin(admin.ModelAdmin):
     change_form_template = "eztaskmanager_admin/task/change_form.html"
     list_display = (
         "name_display",
-        "command",
+        "command_display",
         "category",
         "status",
         "last_result_display",
-        "cached_last_invocation_datetime",
-        "cached_next_ride",
+        "last_run",
+        "next_run",
         "cached_last_invocation_n_errors",
         "cached_last_invocation_n_warnings",
     )
@@ -186,11 +186,23 @@ class TaskAdmin(admin.ModelAdmin):
     def name_display(self, obj: Task) -> SafeString:
         return format_html('<span title="{}">{}</span>', obj.note, obj.name)
 
+    @admin.display(description=_("command"), ordering="command__name")
+    def command_display(self, obj: Task) -> SafeString:
+        return format_html('<span title="{}">{}</span>', obj.command.app_name, obj.command.name)
+
     @admin.display(description=_("last result"), ordering="cached_last_invocation_result")
     def last_result_display(self, obj: Task) -> SafeString | str:
         return display.result_badge(
             obj.cached_last_invocation_result, obj.cached_last_report_id, self.admin_site.name
         )
+
+    @admin.display(description=_("last run"), ordering="cached_last_invocation_datetime")
+    def last_run(self, obj: Task):
+        return obj.cached_last_invocation_datetime
+
+    @admin.display(description=_("next run"), ordering="cached_next_ride")
+    def next_run(self, obj: Task):
+        return obj.cached_next_ride
 
     @admin.display(description=_("run"))
     def run_buttons(self, obj: Task) -> SafeString:

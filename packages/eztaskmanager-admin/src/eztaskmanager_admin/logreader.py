@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
@@ -30,9 +31,9 @@ def clamp_page_size(limit: Any) -> int:
     return max(DEFAULT_PAGE_SIZE, min(value, MAX_PAGE_SIZE))
 
 
-def format_timestamp(value) -> str:
-    """The timestamp in the current time zone, to the millisecond."""
-    return timezone.localtime(value).strftime(TIMESTAMP_FORMAT)[:-3]
+def format_timestamp(value: datetime, tz: tzinfo | None = None) -> str:
+    """The timestamp in the current time zone (or ``tz``), to the millisecond."""
+    return value.astimezone(tz or timezone.get_current_timezone()).strftime(TIMESTAMP_FORMAT)[:-3]
 
 
 def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> dict[str, Any]:
@@ -56,13 +57,19 @@ def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> di
     )
     offset = max(int(offset), 0)
     size = report["n_log_lines"]
+    # Lines are numbered densely from 0, so the page is exactly the range [offset, end):
+    # bounding both ends keeps the read at one page whatever plan the database picks
+    # (with stale statistics PostgreSQL may choose a bitmap scan plus sort, which would
+    # otherwise read every line after ``offset``).
+    end = min(offset + limit, size)
     rows = list(
-        Log.objects.filter(launch_report_id=report_id, line__gte=offset, line__lt=size)
+        Log.objects.filter(launch_report_id=report_id, line__gte=offset, line__lt=end)
         .order_by("line")
         .values_list("line", "timestamp", "level", "message")[:limit]
     )
+    tz = timezone.get_current_timezone()  # once per page: it is a context-local lookup
     lines = [
-        {"line": line, "timestamp": format_timestamp(ts), "level": level, "message": message}
+        {"line": line, "timestamp": format_timestamp(ts, tz), "level": level, "message": message}
         for line, ts, level, message in rows
     ]
     return {
@@ -81,15 +88,13 @@ def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> di
 
 def iter_text_lines(report_id: int, chunk: int = MAX_PAGE_SIZE) -> Iterator[str]:
     """Every line as ``timestamp - LEVEL - message``, read in keyset chunks, for the raw view."""
-    next_line = 0
-    while True:
-        rows = list(
-            Log.objects.filter(launch_report_id=report_id, line__gte=next_line)
+    size = LaunchReport.objects.values_list("n_log_lines", flat=True).get(pk=report_id)
+    tz = timezone.get_current_timezone()
+    for start in range(0, size, chunk):
+        rows = (
+            Log.objects.filter(launch_report_id=report_id, line__gte=start, line__lt=start + chunk)
             .order_by("line")
-            .values_list("line", "timestamp", "level", "message")[:chunk]
+            .values_list("timestamp", "level", "message")
         )
-        if not rows:
-            return
-        for _line, ts, level, message in rows:
-            yield f"{format_timestamp(ts)} - {level} - {message}\n"
-        next_line = rows[-1][0] + 1
+        for ts, level, message in rows:
+            yield f"{format_timestamp(ts, tz)} - {level} - {message}\n"

@@ -1,0 +1,92 @@
+"""A real Chromium driven by Playwright, a logged-in admin, and screenshots to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from integration_tests.browser.backend import SubprocessBackend
+
+# Playwright's sync API keeps an event loop in this thread; the ORM calls of the test
+# itself are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+DOCS_SCREENSHOTS = ROOT / "docs" / "_static" / "screenshots"
+PASSWORD = "browser-test-pw"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (Debian's package).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup) -> Iterator:
+    """pytest-django's live server, started only once the test database exists.
+
+    Started earlier, it sees the settings' ``:memory:`` SQLite name and shares the test
+    thread's connection with its request threads, which crashes SQLite under load.
+    """
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer("localhost")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def admin_user(transactional_db):
+    from django.contrib.auth.models import User
+
+    return User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+
+
+@pytest.fixture
+def page(browser, live_server, admin_user) -> Iterator:
+    """A page of a fresh browser context, logged in to the admin as a superuser."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+    yield page
+    context.close()
+    SubprocessBackend.stop_all()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+@pytest.fixture
+def screenshot():
+    """``screenshot(page, "name")``: save a PNG to test-output/screenshots and the docs."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str, **options) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), **options)
+        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
+        return path
+
+    return take

@@ -1,0 +1,175 @@
+"""Create a task in the admin, start it, and watch its log arrive live in the viewer."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from eztaskmanager.models import AppCommand, LaunchReport, Task, TaskCategory
+from integration_tests.browser.logapp.management.commands.browser_log_command import (
+    HOSTILE_LINES,
+)
+
+APP = "integration_tests.browser.logapp"
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def count(page: Page, selector: str) -> int:
+    return int(re.sub(r"\D", "", page.locator(selector).inner_text()) or 0)
+
+
+def open_live_viewer_from_task_page(page: Page, task: Task) -> None:
+    """Reload the task page until the run's report shows, then follow its log link."""
+    deadline = time.monotonic() + 30
+    link = page.locator("a.eztm-log-link")
+    while not link.count():
+        assert time.monotonic() < deadline, "no report appeared on the task page"
+        time.sleep(0.5)
+        page.reload()
+    assert "/log/live/" in link.first.get_attribute("href")
+    link.first.click()
+    page.wait_for_selector("#eztm-log-viewer")
+
+
+def add_neighbours(command: AppCommand) -> None:
+    """A few other tasks with finished runs, so the list shows every result colour."""
+    reports = TaskCategory.objects.create(name="Reports")
+    for name, level, result in [
+        ("Weekly report", "INFO", "ok"),
+        ("Cache warm-up", "WARNING", "warnings"),
+        ("Legacy sync", "ERROR", "failed"),
+        ("Search reindex", "INFO", "stopped"),
+    ]:
+        other = Task.objects.create(name=name, command=command, category=reports)
+        report = LaunchReport.objects.create(task=other)
+        report.append_log(level, f"{name} ran")
+        report.finish(result)
+        other.compute_cache()
+
+
+def test_create_start_and_watch_a_run_live(page: Page, screenshot):
+    AppCommand.objects.create(name="browser_log_command", app_name=APP, active=True)
+    AppCommand.objects.create(name="collectcommands", app_name="eztaskmanager", active=False)
+
+    # Create the task through the admin form; bad arguments are refused first.
+    page.goto("/admin/eztaskmanager/task/add/")
+    page.fill("#id_name", "Nightly import")
+    page.select_option("#id_command", label=f"{APP}: browser_log_command")
+    page.fill("#id_arguments", "--lines=notanumber")
+    page.fill("#id_note", "Imports the nightly records; <b>slow</b> on Mondays.")
+    page.click("input[name=_continue]")
+    expect(page.locator(".field-arguments .errorlist")).to_contain_text("invalid int value")
+    page.fill("#id_arguments", "--lines=70, --sleep=0.1, --verbosity=2")
+    page.click("input[name=_continue]")
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    task = Task.objects.get(name="Nightly import")
+    assert task.args == ["--lines=70", "--sleep=0.1", "--verbosity=2"]
+
+    # Start it from the task page: a POST from the Start button, the run in its own process.
+    page.click("button.eztm-start")
+    expect(page.locator(".messagelist")).to_contain_text("Nightly import was started.")
+    open_live_viewer_from_task_page(page, task)
+
+    # Lines arrive while the run goes on; the level buttons appear as their levels occur.
+    expect(page.locator("#eztm-status")).to_have_text("STARTED")
+    expect(page.locator("#eztm-live")).to_be_visible()
+    expect(page.locator('.eztm-level[data-level="WARNING"]')).to_be_visible(timeout=20_000)
+    first = count(page, "#eztm-loaded")
+    page.wait_for_function(
+        f"document.getElementById('eztm-loaded').textContent.replace(/\\D/g, '') > {first}"
+    )
+    assert LaunchReport.objects.get(task=task).is_running
+    screenshot(page, "live-log-viewer")
+
+    # The run ends: polling stops with every line on the page, and the status says how it went.
+    expect(page.locator("#eztm-log-viewer")).to_have_attribute("data-state", "done", timeout=30_000)
+    report = LaunchReport.objects.get(task=task)
+    assert report.invocation_result == "errors"
+    expect(page.locator("#eztm-status")).to_have_text("ERRORS")
+    expect(page.locator("#eztm-live")).to_be_hidden()
+    assert count(page, "#eztm-loaded") == report.n_log_lines
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.wait_for_timeout(2500)
+    assert not [url for url in requests if "/log/lines/" in url], "still polling after the end"
+
+    # Hostile log text is shown as text and never runs.
+    page.fill("#eztm-search-input", "eztmInjected")
+    expect(page.locator(".eztm-window .eztm-msg")).to_have_text(list(HOSTILE_LINES))
+    assert page.locator("#eztm-lines script, #eztm-lines img").count() == 0
+    assert page.evaluate("window.__eztmInjected") is None
+    page.click("#eztm-reset")
+
+    # Filter by level: only the errors, with the count on the button.
+    page.click('.eztm-level[data-level="ERROR"]')
+    expect(page.locator('.eztm-level[data-level="ERROR"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    errors = report.n_log_errors
+    assert count(page, '.eztm-level[data-level="ERROR"] .eztm-count') == errors == 6
+    expect(page.locator("#eztm-shown")).to_have_text(str(errors))
+    expect(page.locator(".eztm-window .eztm-line")).to_have_count(errors)
+    assert set(page.locator(".eztm-window .eztm-lvl").all_inner_texts()) == {"ERROR"}
+
+    # Search within the filtered lines, then reset every filter.
+    page.fill("#eztm-search-input", "step 22 ")
+    expect(page.locator("#eztm-shown")).to_have_text("1")
+    expect(page.locator(".eztm-window .eztm-msg")).to_have_text(["Step 22 failed"])
+    page.click("#eztm-reset")
+    expect(page.locator("#eztm-shown")).to_have_text(f"{report.n_log_lines:,}")
+    expect(page.locator('.eztm-level[data-level="ALL"]')).to_have_attribute("aria-pressed", "true")
+    page.fill("#eztm-search-input", "progress 35/70")
+    expect(page.locator(".eztm-window .eztm-msg")).to_have_text(["Progress 35/70"])
+
+    # Raw text: the seed's "timestamp - LEVEL - message" lines, without numbers or colours.
+    page.click("#eztm-raw")
+    raw = page.locator(".eztm-window .eztm-text")
+    expect(raw).to_have_count(1)
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} - INFO - Progress 35/70", raw.inner_text()
+    )
+    page.click("#eztm-reset")
+    expect(page.locator(".eztm-window .eztm-text").first).to_contain_text(
+        " - INFO - Start of the browser"
+    )
+    page.click("#eztm-raw")
+
+    # The task list: the last result in colour, linking to this run's log; note on hover.
+    add_neighbours(task.command)
+    page.goto("/admin/eztaskmanager/task/")
+    result = page.locator("a.eztm-result-errors")
+    expect(result).to_have_text("ERRORS")
+    assert result.get_attribute("href") == f"/admin/eztaskmanager/launchreport/{report.pk}/log/"
+    name = page.locator("tr", has_text="Nightly import").locator(".field-name_display span")
+    assert name.get_attribute("title") == "Imports the nightly records; <b>slow</b> on Mondays."
+    page.set_viewport_size({"width": 1700, "height": 700})
+    screenshot(page, "task-list")
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    page.goto(f"/admin/eztaskmanager/task/{task.pk}/change/")
+    expect(page.locator(".eztm-tail").first).to_contain_text("Finished")
+    screenshot(page, "task-detail", full_page=True)
+
+
+def test_stop_a_running_task_from_the_list(page: Page):
+    command = AppCommand.objects.create(name="browser_log_command", app_name=APP, active=True)
+    task = Task.objects.create(name="Long import", command=command, arguments="--lines=600")
+    page.goto("/admin/eztaskmanager/task/")
+    page.locator("tr", has_text="Long import").locator("button.eztm-start").click()
+    expect(page.locator(".messagelist")).to_contain_text("Long import was started.")
+    deadline = time.monotonic() + 30
+    while not LaunchReport.objects.filter(task=task, n_log_lines__gt=3).exists():
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.2)
+    page.goto("/admin/eztaskmanager/task/")
+    page.locator("tr", has_text="Long import").locator("button.eztm-stop").click()
+    expect(page.locator(".messagelist")).to_contain_text("Long import was stopped.")
+    report = LaunchReport.objects.get(task=task)
+    assert report.invocation_result == "stopped"
+    expect(page.locator("a.eztm-result-stopped")).to_have_text("STOPPED")
+    page.goto(f"/admin/eztaskmanager/launchreport/{report.pk}/log/")
+    expect(page.locator("#eztm-status")).to_have_text("STOPPED")
+    expect(page.locator(".eztm-msg").last).to_have_text("Stopped by admin.")
