@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
     from rq import Queue
     from rq.registry import FinishedJobRegistry
 
-    from eztaskmanager.models import AppCommand, LaunchReport, Task
+    from eztaskmanager.models import AppCommand, Task
     from eztaskmanager.registry import get_backend
     from testsupport.processes import ManagedProcess
 
@@ -97,28 +97,29 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
             return [float(v) for v in redis.lrange(key, 0, -1)]
 
         # Latency, one run at a time ------------------------------------------------------
+        # A run is over when its job is in RQ's finished registry: the runner has written
+        # everything by then. Waiting for that (in Redis) keeps the next run's database
+        # writes from queueing behind this one's, and keeps SQLite readers out of the way.
+        finished = FinishedJobRegistry(queue, connection=redis)
+
+        def until_finished(start_call, key: str) -> float:
+            before = finished.count
+            started = time.time()
+            start_call()
+            wait(lambda: redis.llen(key), 30, "the probe", worker)
+            wait(lambda: finished.count > before, 30, "the end of the job", worker)
+            return probes(key)[0] - started
+
         def eztm_latency(i: int) -> float:
             key = f"probe:eztm:{i}"
             task = Task.objects.create(name=f"probe {i}", command=command, arguments=key)
-            started = time.time()
-            backend.add(task)
-            wait(lambda: redis.llen(key), 30, "the probe", worker)
-            wait(
-                lambda: LaunchReport.objects.filter(task=task).exclude(finished_at=None).exists(),
-                30,
-                "the report",
-                worker,
-                interval=0.01,
-            )
-            return probes(key)[0] - started
+            return until_finished(lambda: backend.add(task), key)
 
         def bare_latency(i: int) -> float:
             key = f"probe:bare:{i}"
-            started = time.time()
-            job = bare_queue.enqueue("integration_tests.rq.probe.jobs.call_probe", key)
-            wait(lambda: redis.llen(key), 30, "the probe", worker)
-            wait(lambda: job.get_status().value == "finished", 30, "the bare job", worker)
-            return probes(key)[0] - started
+            return until_finished(
+                lambda: bare_queue.enqueue("integration_tests.rq.probe.jobs.call_probe", key), key
+            )
 
         for i in range(3):  # warm the worker's imports and caches
             eztm_latency(-1 - i)
@@ -133,9 +134,6 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
             Task.objects.create(name=f"burst {i}", command=command, arguments="probe:burst")
             for i in range(args.burst)
         ]
-        # Finished jobs are counted in Redis, alike for both: the jobs end after the runner
-        # has finished the report.
-        finished = FinishedJobRegistry(queue, connection=redis)
 
         def burst(enqueue_all) -> float:
             before = finished.count
