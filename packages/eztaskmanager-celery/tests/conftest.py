@@ -29,6 +29,7 @@ def app(redis_url):
     """The test Celery app on the session's real Redis, its queues declared and empty."""
     celery_app.conf.broker_url = redis_url
     celery_app.conf.result_backend = redis_url
+    celery_app.close()
     reset()
     with Connection(redis_url) as conn:
         channel = conn.default_channel

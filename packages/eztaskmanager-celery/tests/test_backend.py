@@ -173,6 +173,7 @@ def test_stop_revokes_and_marks_stopped(app, task):
         ({"schedule_speedup": 1.5}, "schedule_speedup must be a whole number"),
         ({"app": "nowhere.celery:app"}, "cannot import the Celery app 'nowhere.celery:app'"),
         ({"app": "tests.settings:DATABASES"}, "app must be a Celery app"),
+        ({"stop_signal": "SIGNOPE"}, "stop_signal must be a signal name"),
         ({"colour": "blue"}, "unexpected keyword argument 'colour'"),
     ],
 )

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, current_app, uuid
+from celery.platforms import signals
 from celery.utils.imports import symbol_by_name
 from django.apps import apps
 from django.core.checks import CheckMessage, Error, Warning
@@ -26,15 +27,13 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
-from eztaskmanager.models import Task
+from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.services.queues import TaskQueueException, TaskQueueService
 from eztaskmanager_celery import timetable
 from eztaskmanager_celery.tasks import RUN_TASK_NAME
 
 if TYPE_CHECKING:
     from kombu import Connection
-
-    from eztaskmanager.models import LaunchReport
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ class CeleryBackend(TaskQueueService):
         apply_async_options: dict[str, Any] | None = None,
         connect_timeout: float = 3.0,
         schedule_speedup: int = 1,
-        stop_signal: str = "SIGTERM",
+        stop_signal: str = "SIGKILL",
     ) -> None:
         """Options come from ``EZTASKMANAGER["OPTIONS"]``; see the how-to page for each."""
         if queue is not None and (not isinstance(queue, str) or not queue):
@@ -76,6 +75,12 @@ class CeleryBackend(TaskQueueService):
             raise ValueError(
                 f"schedule_speedup must be a whole number >= 1, not {schedule_speedup!r}."
             )
+        try:
+            signals.signum(stop_signal)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"stop_signal must be a signal name like 'SIGKILL', not {stop_signal!r}."
+            ) from exc
         self.app = self._load_app(app)
         self.queue = queue
         self.apply_async_options = dict(apply_async_options or {})

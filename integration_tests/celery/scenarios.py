@@ -1,0 +1,88 @@
+"""What must work on every broker: run now, a one-off schedule, stopping a running task."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.services.queues import get_task_service
+from eztaskmanager_celery.beat import run_job_id
+from testsupport.tasks import make_task
+
+LIVE = "test_livelogging_command"
+
+
+def finished_reports(task: Task) -> list[LaunchReport]:
+    """The task's finished runs, once the runner has also put the task back (not started)."""
+    if Task.objects.filter(pk=task.pk, status=Task.STATUS_STARTED).exists():
+        return []
+    return list(task.launchreport_set.exclude(finished_at=None).order_by("invocation_datetime"))
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+class CoreScenarios:
+    """Test cases run by each broker's module, which gives the ``cluster`` fixture."""
+
+    def test_run_now_ends_ok_with_its_log_lines(self, cluster):
+        task = make_task(LIVE, "--limit=20,--sleep=0,--verbosity=3")
+        get_task_service().add(task)
+        (report,) = cluster.wait_for(lambda: finished_reports(task), 30, "the run to finish")
+        assert report.invocation_result == LaunchReport.RESULT_OK
+        assert report.n_log_lines == 24
+        assert report.get_log_lines()[-1].endswith("Finished")
+        task.refresh_from_db()
+        assert report.job_id and task.status == Task.STATUS_IDLE
+        assert (task.scheduled_job_id, task.cached_last_invocation_result) == ("", "ok")
+
+    def test_one_off_in_three_seconds_runs_exactly_once(self, cluster):
+        at = timezone.now() + timedelta(seconds=3)
+        task = make_task(LIVE, "--limit=2,--sleep=0", scheduling=at)
+        get_task_service().add(task)
+        task.refresh_from_db()
+        assert (task.status, task.cached_next_ride) == (Task.STATUS_SCHEDULED, at)
+        (report,) = cluster.wait_for(lambda: finished_reports(task), 20, "the one-off run")
+        assert report.invocation_datetime >= at
+        assert report.job_id == run_job_id(task.pk, at)
+        time.sleep(2)  # a second run would show up by now (the beat ticks every second)
+        assert task.launchreport_set.count() == 1
+        task.refresh_from_db()
+        assert (task.status, task.scheduled_job_id, task.cached_next_ride) == (
+            Task.STATUS_IDLE,
+            "",
+            None,
+        )
+
+    def test_stop_on_a_running_task_stops_it(self, cluster):
+        task = make_task(LIVE, "--limit=1000,--sleep=0.1,--trace-steps=1")
+        get_task_service().add(task)
+        report = cluster.wait_for(
+            lambda: task.launchreport_set.filter(n_log_lines__gte=3).first(), 30, "the run to log"
+        )
+        started = time.monotonic()
+        get_task_service().stop_task(Task.objects.get(pk=task.pk), by="the tests")
+        report.refresh_from_db()
+        assert report.invocation_result == LaunchReport.RESULT_STOPPED, (
+            report.finished_at,
+            report.invocation_result,
+            report.get_log_lines()[-3:],
+            Task.objects.get(pk=task.pk).status,
+        )
+        assert time.monotonic() - started < 5
+        # The worker process was really killed: the log stops growing.
+        cluster.worker.wait_for_output("Terminating", timeout=10)
+        time.sleep(1)
+        lines = LaunchReport.objects.get(pk=report.pk).n_log_lines
+        time.sleep(1.5)
+        assert LaunchReport.objects.get(pk=report.pk).n_log_lines == lines < 100
+        task.refresh_from_db()
+        assert task.status == Task.STATUS_IDLE
+        # The worker replaced its pool process and goes on serving.
+        after = make_task(LIVE, "--limit=1,--sleep=0", name="after the stop")
+        get_task_service().add(after)
+        (done,) = cluster.wait_for(lambda: finished_reports(after), 30, "a run after the stop")
+        assert done.invocation_result == LaunchReport.RESULT_OK

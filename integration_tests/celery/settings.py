@@ -1,0 +1,38 @@
+"""Settings of the Celery integration tests: real Redis/RabbitMQ, worker and beat processes.
+
+The broker is chosen by the tests: they start the worker and the beat with
+``EZTM_CELERY_BROKER_URL`` set, and point the test process's app at the same broker.
+"""
+
+import os
+
+from testsupport.settings import BASE, databases
+
+globals().update(BASE)
+
+DATABASES = databases("integration_celery")
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Worker, beat and tests write at once: take the write lock when a transaction
+    # starts, rather than fail upgrading a read lock ("database is locked").
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "eztaskmanager",
+    "eztaskmanager_celery",
+]
+QUEUE = "eztaskmanager-integration"
+EZTASKMANAGER = {
+    "BACKEND": "celery",
+    "OPTIONS": {
+        "app": "integration_tests.celery.proj:app",
+        "queue": QUEUE,
+        "connect_timeout": 2,
+        # A one-minute period lasts two seconds here: the beat's real rules, 30 times faster.
+        "schedule_speedup": 30,
+    },
+    "REPORTS_KEPT": 100,
+}
+CELERY_BROKER_URL = os.environ.get("EZTM_CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+CELERY_RESULT_BACKEND = os.environ.get("EZTM_CELERY_RESULT_BACKEND") or None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

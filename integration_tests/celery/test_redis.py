@@ -1,0 +1,104 @@
+"""The Celery backend end to end with Redis as broker and result backend."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from datetime import timedelta
+
+import pytest
+from celery import Celery
+from django.utils import timezone
+
+from eztaskmanager.models import Task
+from eztaskmanager.services.queues import TaskQueueException, get_task_service
+from eztaskmanager_celery import CeleryBackend
+from eztaskmanager_celery.beat import run_job_id
+from eztaskmanager_celery.models import BeatEntry
+from integration_tests.celery.conftest import running_cluster
+from integration_tests.celery.scenarios import LIVE, CoreScenarios, finished_reports
+from testsupport.net import free_port, wait_for_port
+from testsupport.redis import redis_server_binary
+from testsupport.tasks import make_task
+
+PERIOD = timedelta(seconds=2)  # one minute, with the settings' schedule_speedup of 30
+
+
+@pytest.fixture(scope="module")
+def cluster(django_db_setup, redis_url):
+    with running_cluster("redis", redis_url, redis_url) as started:
+        yield started
+
+
+class TestRedis(CoreScenarios):
+    def test_stop_on_a_scheduled_task_means_no_run(self, cluster):
+        at = timezone.now() + timedelta(seconds=3)
+        task = make_task(LIVE, "--limit=1,--sleep=0", scheduling=at)
+        get_task_service().add(task)
+        get_task_service().stop_task(Task.objects.get(pk=task.pk))
+        time.sleep((at - timezone.now()).total_seconds() + 2.5)
+        assert task.launchreport_set.count() == 0
+        task.refresh_from_db()
+        assert (task.status, task.scheduled_job_id) == (Task.STATUS_IDLE, "")
+        assert (
+            "Sending" not in cluster.beat.output and f"task {task.pk} " not in cluster.beat.output
+        )
+
+    def test_periodic_runs_again_and_again_and_a_beat_restart_adds_no_run(self, cluster):
+        start = timezone.now() + timedelta(seconds=1)
+        task = make_task(
+            LIVE,
+            "--limit=1,--sleep=0",
+            scheduling=start,
+            repetition_period="minute",
+            repetition_rate=1,
+        )
+        get_task_service().add(task)
+        task.refresh_from_db()
+        assert (task.status, task.cached_next_ride) == (Task.STATUS_SCHEDULED, start)
+        cluster.wait_for(lambda: len(finished_reports(task)) >= 2, 15, "two periodic runs")
+        # Restart the beat right after a run was sent: it must not send that one again.
+        cluster.restart_beat()
+        cluster.wait_for(lambda: len(finished_reports(task)) >= 5, 20, "runs after the restart")
+        get_task_service().stop_task(Task.objects.get(pk=task.pk))
+        time.sleep(1)  # a run sent just before the stop ends
+        runs = finished_reports(task)
+        time.sleep(2.5)
+        assert len(finished_reports(task)) == len(runs)
+        job_ids = [report.job_id for report in runs]
+        assert len(set(job_ids)) == len(job_ids), job_ids
+        dues = [start + k * PERIOD for k in range(40)]
+        assert set(job_ids) <= {run_job_id(task.pk, due) for due in dues}, job_ids
+        assert all(report.invocation_result == "ok" for report in runs)
+        assert BeatEntry.objects.get(task=task).total_run_count == len(runs)
+        task.refresh_from_db()
+        assert (task.status, task.scheduled_job_id) == (Task.STATUS_IDLE, "")
+
+    def test_broker_down_gives_a_clear_error_and_leaves_the_task_unchanged(self, cluster):
+        port = free_port()
+        server = subprocess.Popen(
+            [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port, process=server)
+            broker = Celery("down", broker=f"redis://127.0.0.1:{port}/0")
+            backend = CeleryBackend(app=broker, queue="nobody-listens", connect_timeout=2)
+            backend.add(make_task(LIVE, name="while the broker is up"))
+        finally:
+            server.terminate()
+            server.wait(10)
+        task = make_task(LIVE, name="while the broker is down")
+        started = time.monotonic()
+        with pytest.raises(
+            TaskQueueException,
+            match=f"Cannot reach the Celery broker at redis://127.0.0.1:{port}/0",
+        ):
+            backend.add(task)
+        assert time.monotonic() - started < 5
+        task.refresh_from_db()
+        assert (task.status, task.scheduled_job_id, task.launchreport_set.count()) == (
+            Task.STATUS_IDLE,
+            "",
+            0,
+        )
