@@ -54,6 +54,14 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
     AppCommand.objects.create(name="browser_log_command", app_name=APP, active=True)
     AppCommand.objects.create(name="collectcommands", app_name="eztaskmanager", active=False)
 
+    # Commands: only active ones are offered for tasks; the detail page shows the full help.
+    page.goto("/admin/eztaskmanager/appcommand/")
+    row = page.locator("tr", has_text="browser_log_command")
+    expect(row.locator("input[name$='-active']")).to_be_checked()
+    row.locator("a").first.click()
+    expect(page.locator("pre.eztm-help")).to_contain_text("--sleep SLEEP")
+    screenshot(page, "command-detail")
+
     # Create the task through the admin form; bad arguments are refused first.
     page.goto("/admin/eztaskmanager/task/add/")
     page.fill("#id_name", "Nightly import")
@@ -124,7 +132,17 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
     page.fill("#eztm-search-input", "progress 35/70")
     expect(page.locator(".eztm-window .eztm-msg")).to_have_text(["Progress 35/70"])
 
+    # A message of several lines takes as many rows, all shown.
+    page.fill("#eztm-search-input", "summary:")
+    summary = page.locator(".eztm-window .eztm-line")
+    expect(summary).to_have_count(1)
+    expect(summary.locator(".eztm-msg")).to_have_text("Summary:\n  70 steps\n  done")
+    box = summary.bounding_box()
+    assert box and 50 <= box["height"] <= 60, box  # three rows of 18 px
+
     # Raw text: the seed's "timestamp - LEVEL - message" lines, without numbers or colours.
+    page.fill("#eztm-search-input", "progress 35/70")
+    expect(page.locator(".eztm-window .eztm-msg")).to_have_text(["Progress 35/70"])
     page.click("#eztm-raw")
     raw = page.locator(".eztm-window .eztm-text")
     expect(raw).to_have_count(1)

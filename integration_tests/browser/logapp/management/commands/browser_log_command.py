@@ -36,4 +36,5 @@ class Command(LoggerEnabledCommand):
             if step % 11 == 0:
                 self.logger.error("Step %d failed", step)
             time.sleep(options["sleep"])
+        self.logger.info("Summary:\n  %d steps\n  done", options["lines"])
         self.logger.info("Finished")
