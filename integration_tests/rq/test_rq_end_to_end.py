@@ -122,3 +122,33 @@ def test_redis_down_is_a_clear_error(rq_processes, task):
             assert f"Redis at 127.0.0.1:{port}/0 cannot be reached" in str(caught.value)
             assert "Start redis-server" in str(caught.value)
             assert Task.objects.filter(pk=start.pk).values().get() == before
+
+
+def test_concurrent_starts_leave_one_scheduled_job(backend, task):
+    import threading
+
+    from django.db import connection
+
+    t = task(scheduling=timezone.now() + timedelta(hours=1))
+    errors = []
+
+    def start() -> None:
+        try:
+            backend.add(Task.objects.get(pk=t.pk))  # each its own, soon stale, copy
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    for _round in range(3):
+        threads = [threading.Thread(target=start) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    t.refresh_from_db()
+    assert t.status == Task.STATUS_SCHEDULED
+    assert scheduled_jobs_of(backend, t) == [t.scheduled_job_id]
+    backend.remove(t)
+    assert scheduled_jobs_of(backend, t) == []

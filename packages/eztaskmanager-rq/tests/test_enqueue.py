@@ -120,3 +120,12 @@ def test_a_failed_enqueue_at_commit_puts_the_task_back_to_idle(settings, task):
     get_backend().enqueue_after_commit(t.pk, timeout=-1, description="down")
     t.refresh_from_db()
     assert t.status == Task.STATUS_IDLE
+
+
+def test_start_without_a_connection_says_how_to_configure_one(settings, task):
+    settings.EZTASKMANAGER = {"BACKEND": "rq", "OPTIONS": {"queue": "nowhere"}}
+    t = task()
+    with pytest.raises(TaskQueueException, match="not in RQ_QUEUES and no 'url' option"):
+        get_backend().add(t)
+    t.refresh_from_db()
+    assert t.status == Task.STATUS_IDLE

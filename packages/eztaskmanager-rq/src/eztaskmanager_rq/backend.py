@@ -145,6 +145,10 @@ class RQBackend(TaskQueueService):
         """Turn Redis errors into a :class:`TaskQueueException` that says what to fix."""
         try:
             yield
+        except ImproperlyConfigured as exc:
+            raise TaskQueueException(
+                _("Could not %(action)s: %(error)s") % {"action": action, "error": exc}
+            ) from exc
         except (RedisError, OSError) as exc:
             raise TaskQueueException(
                 _(
