@@ -117,11 +117,19 @@
       self.queueRender();
     });
     var stickyButton = this.root.querySelector("#eztm-sticky");
+    this.stickyButton = stickyButton;
     stickyButton.addEventListener("click", function () {
-      self.sticky = !self.sticky;
-      stickyButton.setAttribute("aria-pressed", String(self.sticky));
-      if (self.sticky) {
-        self.scrollToEnd();
+      self.setSticky(!self.sticky);
+    });
+    // Scrolling up by hand means "let me read this part": stop following the end.
+    this.container.addEventListener("wheel", function (event) {
+      if (event.deltaY < 0 && self.sticky) {
+        self.setSticky(false);
+      }
+    });
+    this.container.addEventListener("keydown", function (event) {
+      if (self.sticky && ["ArrowUp", "PageUp", "Home"].indexOf(event.key) !== -1) {
+        self.setSticky(false);
       }
     });
     this.container.addEventListener("scroll", function () {
@@ -130,6 +138,14 @@
     window.addEventListener("resize", function () {
       self.queueRender();
     });
+  };
+
+  LogViewer.prototype.setSticky = function (on) {
+    this.sticky = on;
+    this.stickyButton.setAttribute("aria-pressed", String(on));
+    if (on) {
+      this.scrollToEnd();
+    }
   };
 
   // Filters ------------------------------------------------------------------------------
