@@ -15,6 +15,7 @@ from eztaskmanager.services.queues import TaskQueueException, get_task_service
 from eztaskmanager_celery import CeleryBackend
 from eztaskmanager_celery.beat import run_job_id
 from eztaskmanager_celery.models import BeatEntry
+from eztaskmanager_celery.tasks import RUN_TASK_NAME
 from integration_tests.celery.conftest import running_cluster
 from integration_tests.celery.scenarios import LIVE, CoreScenarios, finished_reports
 from testsupport.net import free_port, wait_for_port
@@ -43,6 +44,22 @@ class TestRedis(CoreScenarios):
         assert (
             "Sending" not in cluster.beat.output and f"task {task.pk} " not in cluster.beat.output
         )
+
+    def test_stop_on_a_queued_task_drops_its_job(self, cluster):
+        busy = make_task(LIVE, "--limit=1000,--sleep=0.1", name="keeps the only worker busy")
+        get_task_service().add(busy)
+        cluster.wait_for(lambda: busy.launchreport_set.exists(), 30, "the busy run to start")
+        waiting = make_task(LIVE, "--limit=1,--sleep=0", name="queued behind it")
+        get_task_service().add(waiting)
+        waiting.refresh_from_db()
+        job_id = waiting.scheduled_job_id
+        assert waiting.status == Task.STATUS_SPOOLED and job_id
+        get_task_service().stop_task(Task.objects.get(pk=waiting.pk))
+        waiting.refresh_from_db()
+        assert (waiting.status, waiting.scheduled_job_id) == (Task.STATUS_IDLE, "")
+        get_task_service().stop_task(Task.objects.get(pk=busy.pk))
+        cluster.worker.wait_for_output(f"Discarding revoked task: {RUN_TASK_NAME}[{job_id}]", 10)
+        assert waiting.launchreport_set.count() == 0
 
     def test_periodic_runs_again_and_again_and_a_beat_restart_adds_no_run(self, cluster):
         start = timezone.now() + timedelta(seconds=1)
