@@ -62,7 +62,8 @@ class TaskScheduler(Scheduler):
             task_wait = self.tick_tasks()
         except Exception:
             logger.exception(
-                "eztaskmanager: cannot read the scheduled tasks; trying again in %s s.",
+                "eztaskmanager: cannot read the scheduled tasks (is the database up, and "
+                "migrated with eztaskmanager_celery in INSTALLED_APPS?); trying again in %s s.",
                 self.max_interval,
             )
             task_wait = self.max_interval
