@@ -31,8 +31,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(round(fraction * (len(ordered) - 1)), len(ordered) - 1)]
 
 
-def wait(condition, timeout: float, what: str, worker, interval: float = 0.0005) -> None:
-    """Poll ``condition``; Redis is polled fast, the database slowly (SQLite readers delay writers)."""
+def wait(condition, timeout: float, what: str, worker, interval: float) -> None:
+    """Poll ``condition`` every ``interval`` seconds, or fail showing the worker's output."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -91,10 +91,7 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
         "rqworker", queue, "--verbosity", "0", env={"EZTASKMANAGER_USE_TEST_DB": "1"}
     )
     try:
-        wait(lambda: redis.scard(f"rq:workers:{queue}") == 1, 60, "the worker", worker)
-
-        def probes(key: str) -> list[float]:
-            return [float(v) for v in redis.lrange(key, 0, -1)]
+        wait(lambda: redis.scard(f"rq:workers:{queue}") == 1, 60, "the worker", worker, 0.1)
 
         # Latency, one run at a time ------------------------------------------------------
         # A run is over when its job is in RQ's finished registry: the runner has written
@@ -106,9 +103,12 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
             before = finished.count
             started = time.time()
             start_call()
-            wait(lambda: redis.llen(key), 30, "the probe", worker)
-            wait(lambda: finished.count > before, 30, "the end of the job", worker)
-            return probes(key)[0] - started
+            # BLPOP sleeps in Redis until the probe pushes: no busy loop steals the worker's CPU.
+            popped = redis.blpop([key], timeout=30)
+            if popped is None:
+                raise SystemExit(f"the probe never ran; worker output:\n{worker.output[-3000:]}")
+            wait(lambda: finished.count > before, 30, "the end of the job", worker, 0.005)
+            return float(popped[1]) - started
 
         def eztm_latency(i: int) -> float:
             key = f"probe:eztm:{i}"
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
             before = finished.count
             started = time.time()
             enqueue_all()
-            wait(lambda: finished.count - before >= args.burst, 600, "the burst", worker, 0.002)
+            wait(lambda: finished.count - before >= args.burst, 600, "the burst", worker, 0.01)
             return args.burst / (time.time() - started)
 
         def add_all() -> None:
