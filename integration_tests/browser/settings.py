@@ -1,4 +1,10 @@
-"""Django project of the browser tests: the admin, the log viewer, runs in child processes."""
+"""Django project of the browser tests: the admin, the log viewer, runs in child processes.
+
+Runs start as child processes (``backend.SubprocessBackend``), or on a real RQ worker in
+``test_rq_run.py``: that worker process gets the Redis URL and queue from the environment.
+"""
+
+import os
 
 from testsupport.settings import BASE, databases
 
@@ -14,6 +20,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "eztaskmanager",
     "eztaskmanager_admin",
+    "django_rq",
     "integration_tests.browser.logapp",
 ]
 MIDDLEWARE = [
@@ -43,3 +50,9 @@ EZTASKMANAGER = {
     "BACKEND": "integration_tests.browser.backend.SubprocessBackend",
     "REPORT_LOG_TAIL_LINES": 10,
 }
+RQ_QUEUE = os.environ.get("EZTASKMANAGER_RQ_QUEUE", "eztm-browser")
+RQ_QUEUES = {
+    RQ_QUEUE: {"URL": os.environ.get("EZTASKMANAGER_RQ_REDIS_URL", "redis://127.0.0.1:6379/0")}
+}
+if "EZTASKMANAGER_RQ_REDIS_URL" in os.environ:  # the RQ worker of test_rq_run.py
+    EZTASKMANAGER = {"BACKEND": "rq", "OPTIONS": {"queue": RQ_QUEUE}}

@@ -1,0 +1,74 @@
+"""The same admin flow on the RQ backend: a real Redis, a real ``manage.py rqworker``."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.test import override_settings
+from playwright.sync_api import Page, expect
+
+from eztaskmanager.models import AppCommand, LaunchReport, Task
+from testsupport.processes import ManagedProcess
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def rq_worker(redis_url: str, django_db_setup) -> Iterator[ManagedProcess]:
+    """An RQ worker on a queue of its own, and the test process's settings pointing at it."""
+    queue = f"eztm-browser-{uuid.uuid4().hex[:8]}"
+    env = {
+        "EZTASKMANAGER_USE_TEST_DB": "1",
+        "EZTASKMANAGER_RQ_REDIS_URL": redis_url,
+        "EZTASKMANAGER_RQ_QUEUE": queue,
+    }
+    with override_settings(
+        RQ_QUEUES={queue: {"URL": redis_url}},
+        EZTASKMANAGER={"BACKEND": "rq", "OPTIONS": {"queue": queue}},
+    ):
+        worker = ManagedProcess.manage("rqworker", queue, env=env)
+        try:
+            worker.wait_for_output("Listening on", timeout=60)
+            yield worker
+        finally:
+            worker.stop()
+
+
+def test_start_watch_and_stop_a_run_on_an_rq_worker(rq_worker: ManagedProcess, page: Page):
+    command = AppCommand.objects.create(
+        name="browser_log_command", app_name="integration_tests.browser.logapp", active=True
+    )
+    task = Task.objects.create(
+        name="RQ import", command=command, arguments="--lines=400, --sleep=0.05, --verbosity=2"
+    )
+    page.goto(f"/admin/eztaskmanager/task/{task.pk}/change/")
+    page.click("button.eztm-start")
+    expect(page.locator(".messagelist")).to_contain_text("RQ import was started.")
+
+    deadline = time.monotonic() + 30
+    while not LaunchReport.objects.filter(task=task).exists():
+        assert time.monotonic() < deadline, f"no run on the worker:\n{rq_worker.output[-3000:]}"
+        time.sleep(0.2)
+    report = LaunchReport.objects.get(task=task)
+    page.goto(f"/admin/eztaskmanager/launchreport/{report.pk}/log/live/")
+    expect(page.locator("#eztm-status")).to_have_text("STARTED")
+    page.wait_for_function(
+        "document.getElementById('eztm-loaded').textContent.replace(/\\D/g, '') > 40"
+    )
+
+    # Stop it from the task page while the viewer's tab keeps following the run.
+    viewer = page
+    admin = page.context.new_page()
+    admin.goto(f"/admin/eztaskmanager/task/{task.pk}/change/")
+    admin.click("button.eztm-stop")
+    expect(admin.locator(".messagelist")).to_contain_text("RQ import was stopped.")
+    report.refresh_from_db()
+    assert report.invocation_result == "stopped"
+    expect(viewer.locator("#eztm-status")).to_have_text("STOPPED", timeout=10_000)
+    expect(viewer.locator("#eztm-log-viewer")).to_have_attribute("data-state", "done")
+    viewer.fill("#eztm-search-input", "stopped by")
+    expect(viewer.locator(".eztm-window .eztm-msg")).to_have_text(["Stopped by admin."])
+    assert report.n_log_lines < 400, "the run went on after Stop"
