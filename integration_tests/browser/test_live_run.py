@@ -70,11 +70,11 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
     page.fill("#id_note", "Imports the nightly records; <b>slow</b> on Mondays.")
     page.click("input[name=_continue]")
     expect(page.locator(".field-arguments .errorlist")).to_contain_text("invalid int value")
-    page.fill("#id_arguments", "--lines=70, --sleep=0.1, --verbosity=2")
+    page.fill("#id_arguments", "--lines=100, --sleep=0.1, --verbosity=2")
     page.click("input[name=_continue]")
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
     task = Task.objects.get(name="Nightly import")
-    assert task.args == ["--lines=70", "--sleep=0.1", "--verbosity=2"]
+    assert task.args == ["--lines=100", "--sleep=0.1", "--verbosity=2"]
 
     # Start it from the task page: a POST from the Start button, the run in its own process.
     page.click("button.eztm-start")
@@ -117,7 +117,7 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
         "aria-pressed", "true"
     )
     errors = report.n_log_errors
-    assert count(page, '.eztm-level[data-level="ERROR"] .eztm-count') == errors == 6
+    assert count(page, '.eztm-level[data-level="ERROR"] .eztm-count') == errors == 9
     expect(page.locator("#eztm-shown")).to_have_text(str(errors))
     expect(page.locator(".eztm-window .eztm-line")).to_have_count(errors)
     assert set(page.locator(".eztm-window .eztm-lvl").all_inner_texts()) == {"ERROR"}
@@ -129,25 +129,25 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
     page.click("#eztm-reset")
     expect(page.locator("#eztm-shown")).to_have_text(f"{report.n_log_lines:,}")
     expect(page.locator('.eztm-level[data-level="ALL"]')).to_have_attribute("aria-pressed", "true")
-    page.fill("#eztm-search-input", "progress 35/70")
-    expect(page.locator(".eztm-window .eztm-msg")).to_have_text(["Progress 35/70"])
+    page.fill("#eztm-search-input", "progress 35/100")
+    expect(page.locator(".eztm-window .eztm-msg")).to_have_text(["Progress 35/100"])
 
     # A message of several lines takes as many rows, all shown.
     page.fill("#eztm-search-input", "summary:")
     summary = page.locator(".eztm-window .eztm-line")
     expect(summary).to_have_count(1)
-    expect(summary.locator(".eztm-msg")).to_have_text("Summary:\n  70 steps\n  done")
+    expect(summary.locator(".eztm-msg")).to_have_text("Summary:\n  100 steps\n  done")
     box = summary.bounding_box()
     assert box and 50 <= box["height"] <= 60, box  # three rows of 18 px
 
     # Raw text: the seed's "timestamp - LEVEL - message" lines, without numbers or colours.
-    page.fill("#eztm-search-input", "progress 35/70")
-    expect(page.locator(".eztm-window .eztm-msg")).to_have_text(["Progress 35/70"])
+    page.fill("#eztm-search-input", "progress 35/100")
+    expect(page.locator(".eztm-window .eztm-msg")).to_have_text(["Progress 35/100"])
     page.click("#eztm-raw")
     raw = page.locator(".eztm-window .eztm-text")
     expect(raw).to_have_count(1)
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} - INFO - Progress 35/70", raw.inner_text()
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} - INFO - Progress 35/100", raw.inner_text()
     )
     page.click("#eztm-reset")
     expect(page.locator(".eztm-window .eztm-text").first).to_contain_text(
