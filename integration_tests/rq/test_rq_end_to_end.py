@@ -42,7 +42,8 @@ def test_run_now(backend, worker, task):
     assert report.invocation_result == LaunchReport.RESULT_OK
     assert messages(report)[0] == "Start" and messages(report)[-1] == "Finished"
     assert report.job_id
-    assert Task.objects.get(pk=t.pk).status == Task.STATUS_IDLE
+    # The report is finished first, then the task's status restored.
+    wait_for(lambda: Task.objects.get(pk=t.pk).status == Task.STATUS_IDLE, 10, "idle", worker)
 
 
 def test_one_off_in_three_seconds_runs_exactly_once(backend, worker, task):
@@ -64,10 +65,26 @@ def test_one_off_in_three_seconds_runs_exactly_once(backend, worker, task):
 def test_periodic_runs_until_stopped(backend, worker, task):
     t = task()
     backend.add_every(t, timedelta(seconds=2), start=timezone.now() + timedelta(seconds=1))
-    wait_for(lambda: len(finished_reports(t)) >= 3, 40, "three periodic runs", worker)
-    t.refresh_from_db()
-    assert t.status in (Task.STATUS_SCHEDULED, Task.STATUS_STARTED)
-    assert len(scheduled_jobs_of(backend, t)) == 1
+    rides = set()
+
+    def next_ride_matches_redis() -> bool:
+        """The task shows the time rq-scheduler holds for its one scheduled job."""
+        t.refresh_from_db()
+        if t.status != Task.STATUS_SCHEDULED:
+            return False
+        rides.add(t.cached_next_ride)
+        in_redis = compat.scheduled_time(backend.connection, t.scheduled_job_id)
+        return in_redis == t.cached_next_ride and scheduled_jobs_of(backend, t) == [
+            t.scheduled_job_id
+        ]
+
+    def three_runs() -> bool:
+        next_ride_matches_redis()  # note the next run shown along the way
+        return len(finished_reports(t)) >= 3
+
+    wait_for(three_runs, 40, "three periodic runs", worker)
+    wait_for(next_ride_matches_redis, 10, "the next run shown as in Redis", worker)
+    assert len(rides) >= 3  # it moved on after each run
     backend.stop_task(t, by="the integration test")
     t.refresh_from_db()
     count = LaunchReport.objects.filter(task=t).count()
