@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -74,6 +75,7 @@ class Cluster:
         for process in (self.beat, self.worker):
             if process is not None:
                 process.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def output(self) -> str:
         """The last lines of both processes, to explain a failure."""
