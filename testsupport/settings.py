@@ -36,7 +36,9 @@ def databases(name: str) -> dict[str, dict[str, Any]]:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": path if use_test_db else ":memory:",
             "TEST": {"NAME": path},
-            "OPTIONS": {"timeout": 30},
+            # Workers and the test process write at once: take the write lock up front
+            # rather than upgrading a read lock, which SQLite refuses as "locked".
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }
     else:
         raise ValueError(f"EZTASKMANAGER_TEST_DB must be sqlite or postgres, not {engine!r}")

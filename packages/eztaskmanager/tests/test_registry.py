@@ -114,3 +114,16 @@ def test_seed_handler_path_names_the_extra_when_missing(monkeypatch):
         )
     with pytest.raises(AttributeError):
         notifications.NoSuchHandler  # noqa: B018
+
+
+def test_seed_backend_paths_import_lazily(monkeypatch):
+    from eztaskmanager.services import queues
+
+    def missing(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(queues.importlib, "import_module", missing)
+    with pytest.raises(ImportError, match=r'pip install "django-eztaskmanager\[celery\]"'):
+        queues.CeleryTaskQueueService  # noqa: B018
+    with pytest.raises(AttributeError):
+        queues.NoSuchService  # noqa: B018

@@ -9,6 +9,7 @@ fills in a few small engine-specific methods.
 from __future__ import annotations
 
 import abc
+import importlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,12 @@ from eztaskmanager.registry import get_backend
 
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport, Task
+
+# The seed's backend class names, and where they live now.
+SEED_SERVICES = {
+    "RQTaskQueueService": ("eztaskmanager_rq", "RQBackend", "rq"),
+    "CeleryTaskQueueService": ("eztaskmanager_celery", "CeleryBackend", "celery"),
+}
 
 __all__ = [
     "TaskAlreadyRunning",
@@ -62,9 +69,11 @@ class TaskQueueService(abc.ABC):
                     % {"backend": type(self).__name__}
                 )
             self.remove(task)
-            job_id = self.schedule(task)
+            task.scheduled_job_id = self.schedule(task)
             task.set_status(
-                Task.STATUS_SCHEDULED, scheduled_job_id=job_id, cached_next_ride=self.next_run(task)
+                Task.STATUS_SCHEDULED,
+                scheduled_job_id=task.scheduled_job_id,
+                cached_next_ride=self.next_run(task),
             )
             return
         previous = task.status
@@ -112,8 +121,12 @@ class TaskQueueService(abc.ABC):
             self.stop(report, by=by)
 
     def next_run(self, task: Task) -> datetime | None:
-        """When the engine will run the task next; by default what the task's fields say."""
-        if not task.scheduled_job_id and not task.is_scheduled_later():
+        """When the engine will run the task next: ``None`` when nothing is scheduled.
+
+        By default, what the task's fields say once a job is scheduled; a backend whose
+        engine knows better (rq-scheduler's next time, say) reads it from there.
+        """
+        if not task.scheduled_job_id:
             return None
         return task.next_run_after()
 
@@ -139,7 +152,7 @@ class TaskQueueService(abc.ABC):
         """Hand the task to the engine to run as soon as possible."""
 
     def schedule(self, task: Task) -> str:
-        """Schedule the task at ``self.next_run(task)`` (and periodically); return a job id."""
+        """Schedule the task at ``task.next_run_after()`` (and periodically); return a job id."""
         raise NotImplementedError
 
     def unschedule(self, task: Task) -> None:
@@ -149,3 +162,17 @@ class TaskQueueService(abc.ABC):
     def stop_execution(self, report: LaunchReport) -> None:
         """Make the engine stop the run of ``report``."""
         raise NotImplementedError
+
+
+def __getattr__(name: str) -> Any:
+    """Load the seed's backend classes from the backend packages on first use."""
+    if name not in SEED_SERVICES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, class_name, extra = SEED_SERVICES[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(
+            f'{name} needs the {extra} backend: pip install "django-eztaskmanager[{extra}]"'
+        ) from exc
+    return getattr(module, class_name)

@@ -94,6 +94,9 @@ def execute(task: Task, report: LaunchReport) -> str:
 
 
 def _log_failure(handler: DatabaseLogHandler, exc: BaseException) -> None:
+    finished = LaunchReport.objects.filter(pk=handler.launch_report_id, finished_at__isnull=False)
+    if finished.exists():
+        return  # stopped from outside: the signal that ended the command is no failure
     text = "".join(traceback.format_exception(exc)).rstrip()
     record = logging.LogRecord(OUTPUT_LOGGER, logging.ERROR, __file__, 0, text, None, None)
     handler.handle(record)
