@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 import uuid
+from datetime import timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,9 +76,10 @@ def main() -> None:
 def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> None:
     from redis import Redis
     from rq import Queue
+    from rq.job import Job
     from rq.registry import FinishedJobRegistry
 
-    from eztaskmanager.models import AppCommand, Task
+    from eztaskmanager.models import AppCommand, LaunchReport, Task
     from eztaskmanager.registry import get_backend
     from testsupport.processes import ManagedProcess
 
@@ -99,35 +101,46 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
         # writes from queueing behind this one's, and keeps SQLite readers out of the way.
         finished = FinishedJobRegistry(queue, connection=redis)
 
-        def until_finished(start_call, key: str) -> float:
+        def until_finished(start_call, key: str, job_id) -> tuple[float, float, float]:
+            """Run once; return (start call -> first line, the start call, job start -> first line)."""
             before = finished.count
             started = time.time()
-            start_call()
+            handle = start_call()
+            called = time.time()
             # BLPOP sleeps in Redis until the probe pushes: no busy loop steals the worker's CPU.
             popped = redis.blpop([key], timeout=30)
             if popped is None:
                 raise SystemExit(f"the probe never ran; worker output:\n{worker.output[-3000:]}")
+            first_line = float(popped[1])
             wait(lambda: finished.count > before, 30, "the end of the job", worker, 0.005)
-            return float(popped[1]) - started
+            job = Job.fetch(job_id(handle), connection=redis)
+            job_start = job.started_at.replace(tzinfo=timezone.utc).timestamp()
+            return first_line - started, called - started, first_line - job_start
 
-        def eztm_latency(i: int) -> float:
+        def eztm_run(i: int) -> tuple[float, float, float]:
             key = f"probe:eztm:{i}"
             task = Task.objects.create(name=f"probe {i}", command=command, arguments=key)
-            return until_finished(lambda: backend.add(task), key)
+            return until_finished(
+                lambda: backend.add(task),
+                key,
+                lambda _: LaunchReport.objects.get(task=task).job_id,
+            )
 
-        def bare_latency(i: int) -> float:
+        def bare_run(i: int) -> tuple[float, float, float]:
             key = f"probe:bare:{i}"
             return until_finished(
-                lambda: bare_queue.enqueue("integration_tests.rq.probe.jobs.call_probe", key), key
+                lambda: bare_queue.enqueue("integration_tests.rq.probe.jobs.call_probe", key),
+                key,
+                lambda job: job.id,
             )
 
         for i in range(3):  # warm the worker's imports and caches
-            eztm_latency(-1 - i)
-            bare_latency(-1 - i)
+            eztm_run(-1 - i)
+            bare_run(-1 - i)
         eztm, bare = [], []
         for i in range(args.runs):  # interleaved, so that drift hits both alike
-            eztm.append(eztm_latency(i))
-            bare.append(bare_latency(i))
+            eztm.append(eztm_run(i))
+            bare.append(bare_run(i))
 
         # Throughput: a burst of runs enqueued at once -------------------------------------
         tasks = [
@@ -155,17 +168,27 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
     finally:
         worker.stop()
 
-    ms = 1000
-    rows = [
-        ("bare RQ job + call_command", statistics.median(bare), percentile(bare, 0.95), bare_rate),
-        ("eztaskmanager rq backend", statistics.median(eztm), percentile(eztm, 0.95), eztm_rate),
-    ]
+    def median(runs: list[tuple[float, float, float]], column: int) -> float:
+        return statistics.median(run[column] for run in runs) * 1000
+
+    def p95(runs: list[tuple[float, float, float]]) -> float:
+        return percentile([run[0] for run in runs], 0.95) * 1000
+
     print(f"\nDispatch on one idle RQ worker ({args.db}, {args.runs} runs, burst {args.burst})")
-    print(f"{'':30} {'median ms':>10} {'p95 ms':>10} {'runs/s':>8}")
-    for name, median, p95, rate in rows:
-        print(f"{name:30} {median * ms:10.1f} {p95 * ms:10.1f} {rate:8.1f}")
-    overhead = (statistics.median(eztm) - statistics.median(bare)) * ms
-    print(f"{'overhead (median)':30} {overhead:10.1f}")
+    print(f"{'':28} {'median ms':>9} {'p95 ms':>7} {'runs/s':>7} {'call ms':>8} {'in job ms':>9}")
+    for name, runs, rate in (
+        ("bare RQ job + call_command", bare, bare_rate),
+        ("eztaskmanager rq backend", eztm, eztm_rate),
+    ):
+        print(
+            f"{name:28} {median(runs, 0):9.1f} {p95(runs):7.1f} {rate:7.1f} "
+            f"{median(runs, 1):8.1f} {median(runs, 2):9.1f}"
+        )
+    print(f"{'overhead (median)':28} {median(eztm, 0) - median(bare, 0):9.1f}")
+    print(
+        "median: from add(task) / queue.enqueue() to the command's first line; call: that "
+        "call alone;\nin job: from the job's start in the work-horse to the first line."
+    )
 
 
 if __name__ == "__main__":
