@@ -99,6 +99,9 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
     expect(page.locator("#eztm-status")).to_have_text("ERRORS")
     expect(page.locator("#eztm-live")).to_be_hidden()
     assert count(page, "#eztm-loaded") == report.n_log_lines
+    # Auto-scroll (on in the live viewer) kept the newest line in sight.
+    expect(page.locator(".eztm-window .eztm-no").last).to_have_text(str(report.n_log_lines))
+    assert page.locator(".eztm-window .eztm-no").last.is_visible()
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.wait_for_timeout(2500)
@@ -150,9 +153,8 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} - INFO - Progress 35/100", raw.inner_text()
     )
     page.click("#eztm-reset")
-    expect(page.locator(".eztm-window .eztm-text").first).to_contain_text(
-        " - INFO - Start of the browser"
-    )
+    # With auto-scroll on, the end of the log is in sight.
+    expect(page.locator(".eztm-window .eztm-text").last).to_contain_text(" - INFO - Finished")
     page.click("#eztm-raw")
 
     # The task list: the last result in colour, linking to this run's log; note on hover.

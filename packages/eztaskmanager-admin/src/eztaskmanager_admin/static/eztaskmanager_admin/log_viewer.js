@@ -63,6 +63,7 @@
     this.finished = !!config.finished;
     this.logSize = 0;
     this.renderQueued = false;
+    this.endPending = false;
 
     this.container = root.querySelector("#eztm-lines");
     this.spacer = this.container.querySelector(".eztm-spacer");
@@ -222,8 +223,12 @@
       self.viewRowStart = starts;
       self.viewRows = rows;
       self.rebuilding = false;
-      self.container.scrollTop = self.sticky ? self.container.scrollHeight : 0;
-      self.queueRender();
+      if (self.sticky) {
+        self.scrollToEnd();
+      } else {
+        self.container.scrollTop = 0;
+        self.queueRender();
+      }
     }
     if (total <= REBUILD_CHUNK) {
       slice();
@@ -285,11 +290,10 @@
     });
   };
 
+  /* Scroll to the last line at the next render, once the spacer has its new height. */
   LogViewer.prototype.scrollToEnd = function () {
-    var self = this;
-    window.requestAnimationFrame(function () {
-      self.container.scrollTop = self.container.scrollHeight;
-    });
+    this.endPending = true;
+    this.queueRender();
   };
 
   LogViewer.prototype.recycleRows = function () {
@@ -317,6 +321,10 @@
     var fullHeight = this.viewRows * rowHeight;
     var spacerHeight = Math.min(fullHeight, MAX_SCROLL_PX);
     this.spacer.style.height = spacerHeight + "px";
+    if (this.endPending) {
+      this.endPending = false;
+      this.container.scrollTop = this.container.scrollHeight;
+    }
     this.root.querySelector("#eztm-shown").textContent = this.view.length.toLocaleString();
     this.root.querySelector("#eztm-loaded").textContent = this.messages.length.toLocaleString();
 
