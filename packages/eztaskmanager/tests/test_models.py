@@ -175,3 +175,25 @@ def test_base_stop_finishes_the_report_once(task):
     assert (t.status, t.cached_last_invocation_result) == ("idle", "stopped")
     backend.stop(report)  # already finished: nothing more happens
     assert backend.calls == [("stop", report.pk)]
+
+
+def test_a_stop_that_fails_changes_nothing(task):
+    class Unreachable(RecordingBackend):
+        def stop_execution(self, report):
+            raise ConnectionError("Redis is down")
+
+    start = timezone.now() + timedelta(minutes=10)
+    t = task(
+        "test_livelogging_command", scheduling=start, repetition_period="hour", repetition_rate=1
+    )
+    backend = Unreachable()
+    backend.add(t)
+    Task.objects.filter(pk=t.pk).update(status=Task.STATUS_STARTED)
+    t.refresh_from_db()
+    report = LaunchReport.objects.create(task=t)
+    with pytest.raises(TaskQueueException, match=r"Could not stop .*Redis is down"):
+        backend.stop_task(t, by="alice")
+    t.refresh_from_db()
+    report.refresh_from_db()
+    assert (t.status, t.scheduled_job_id) == ("started", "job-1")
+    assert report.is_running and report.n_log_lines == 0

@@ -429,7 +429,8 @@ class Log(models.Model):
         return self.formatted()
 
     def formatted(self) -> str:
-        return f"{self.timestamp} - {self.level} - {self.message}"
+        """``timestamp - LEVEL - message``, the time in the current time zone."""
+        return f"{timezone.localtime(self.timestamp)} - {self.level} - {self.message}"
 
 
 def write_log_rows(report_id: int, rows: list[tuple[float, str, str]]) -> None:

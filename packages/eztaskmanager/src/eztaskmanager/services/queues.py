@@ -110,15 +110,26 @@ class TaskQueueService(abc.ABC):
             )
         if not report.is_running:
             return
-        self.stop_execution(report)
+        try:
+            self.stop_execution(report)
+        except TaskQueueException:
+            raise
+        except Exception as exc:
+            raise TaskQueueException(
+                _("Could not stop %(task)s: %(error)s") % {"task": report.task, "error": exc}
+            ) from exc
         report.append_log("WARNING", _("Stopped by %(who)s.") % {"who": by or _("a stop request")})
         finish_run(report, LaunchReport.RESULT_STOPPED)
 
     def stop_task(self, task: Task, by: str = "") -> None:
-        """What the admin's Stop button does: cancel the schedule and stop a running run."""
-        self.remove(task)
+        """What the admin's Stop button does: stop a running run, then cancel the schedule.
+
+        In this order, a run that cannot be stopped leaves the schedule as it was.
+        """
         for report in task.launchreport_set.filter(finished_at=None):
             self.stop(report, by=by)
+        task.refresh_from_db()
+        self.remove(task)
 
     def next_run(self, task: Task) -> datetime | None:
         """When the engine will run the task next: ``None`` when nothing is scheduled.
