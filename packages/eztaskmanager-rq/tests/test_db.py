@@ -31,3 +31,17 @@ def test_forked_child_leaves_the_parents_connection_alone():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_warming_the_orm_before_fork_opens_no_connection(monkeypatch):
+    from django.db import connections
+
+    from eztaskmanager_rq import db
+
+    for conn in connections.all():
+        conn.close()
+    monkeypatch.setattr(db, "_warmed", False)
+    assert db.warm_orm() is True
+    assert db.warm_orm() is False  # once per process
+    assert all(conn.connection is None for conn in connections.all(initialized_only=True))
