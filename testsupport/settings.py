@@ -53,3 +53,42 @@ BASE = {
     "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
 }
+
+
+# A project with Django's admin and the eztaskmanager admin, for the suites that need one:
+# ``globals().update(ADMIN_SITE)``, then add apps with ``INSTALLED_APPS = [*ADMIN_APPS, ...]``.
+ADMIN_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "eztaskmanager",
+    "eztaskmanager_admin",
+]
+ADMIN_SITE = {
+    "INSTALLED_APPS": ADMIN_APPS,
+    "MIDDLEWARE": [
+        "django.middleware.security.SecurityMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ],
+    "TEMPLATES": [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ]
+            },
+        }
+    ],
+    "STATIC_URL": "/static/",
+}

@@ -6,45 +6,17 @@ Runs start as child processes (``backend.SubprocessBackend``), or on a real RQ w
 
 import os
 
-from testsupport.settings import BASE, databases
+from testsupport.settings import ADMIN_APPS, ADMIN_SITE, BASE, databases
 
 globals().update(BASE)
+globals().update(ADMIN_SITE)
 
 DATABASES = databases("browser")
 INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "eztaskmanager",
-    "eztaskmanager_admin",
+    *ADMIN_APPS,
     "django_rq",
     "integration_tests.browser.logapp",
 ]
-MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
-STATIC_URL = "/static/"
 ROOT_URLCONF = "integration_tests.browser.urls"
 EZTASKMANAGER = {
     "BACKEND": "integration_tests.browser.backend.SubprocessBackend",

@@ -5,42 +5,12 @@ exactly what a worker would send at the end of a run. The mail port and the noti
 are set per test, since every server listens on a free port.
 """
 
-from testsupport.settings import BASE, databases
+from testsupport.settings import ADMIN_SITE, BASE, databases
 
 globals().update(BASE)
+globals().update(ADMIN_SITE)
 
 DATABASES = databases("notifiers")
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "eztaskmanager",
-    "eztaskmanager_admin",  # the log viewer the notifications link to
-]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
-STATIC_URL = "/static/"
 ROOT_URLCONF = "integration_tests.notifiers.urls"
 # pytest-django switches EMAIL_BACKEND to locmem; the smtp fixture switches it back.
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
