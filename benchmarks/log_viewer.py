@@ -16,47 +16,23 @@ import argparse
 import statistics
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.setup_django import django_project
+from testsupport.bigdata import populate_tasks
+from testsupport.settings import ADMIN_APPS, ADMIN_SITE
 
 APPS = [
-    "django.contrib.admin",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "eztaskmanager",
-    "eztaskmanager_admin",
+    app for app in ADMIN_APPS if app not in ("django.contrib.auth", "django.contrib.contenttypes")
 ]
 SETTINGS = {
+    **{key: value for key, value in ADMIN_SITE.items() if key != "INSTALLED_APPS"},
     "ROOT_URLCONF": "integration_tests.browser.urls",
     "ALLOWED_HOSTS": ["testserver"],
-    "STATIC_URL": "/static/",
     "EZTASKMANAGER": {"BACKEND": "immediate"},
     "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
-    "MIDDLEWARE": [
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.common.CommonMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
-        "django.contrib.auth.middleware.AuthenticationMiddleware",
-        "django.contrib.messages.middleware.MessageMiddleware",
-    ],
-    "TEMPLATES": [
-        {
-            "BACKEND": "django.template.backends.django.DjangoTemplates",
-            "APP_DIRS": True,
-            "OPTIONS": {
-                "context_processors": [
-                    "django.template.context_processors.request",
-                    "django.contrib.auth.context_processors.auth",
-                    "django.contrib.messages.context_processors.messages",
-                ]
-            },
-        }
-    ],
 }
 
 
@@ -99,47 +75,6 @@ def bench_json(client, lines: int, repeat: int) -> None:
                 f"  JSON offset {offset:>9,} page {limit:>6,} ({n_lines:,} lines): "
                 f"median {median:6.1f} ms, worst {worst:6.1f} ms"
             )
-
-
-def populate_tasks(n_tasks: int, reports_per_task: int) -> None:
-    from django.db.models import OuterRef, Subquery
-    from django.utils import timezone
-
-    from eztaskmanager.models import AppCommand, LaunchReport, Task, TaskCategory
-
-    commands = AppCommand.objects.bulk_create(
-        AppCommand(name=f"command_{i}", app_name="app", active=True) for i in range(5)
-    )
-    categories = TaskCategory.objects.bulk_create(TaskCategory(name=f"cat {i}") for i in range(5))
-    now = timezone.now()
-    tasks = Task.objects.bulk_create(
-        (
-            Task(
-                name=f"task {i}",
-                command=commands[i % 5],
-                category=categories[i % 5],
-                cached_last_invocation_datetime=now - timedelta(minutes=i),
-                cached_last_invocation_result=("ok", "warnings", "errors", "failed")[i % 4],
-            )
-            for i in range(n_tasks)
-        ),
-        batch_size=2000,
-    )
-    LaunchReport.objects.bulk_create(
-        (
-            LaunchReport(
-                task=task,
-                invocation_result="ok",
-                invocation_datetime=now - timedelta(minutes=k),
-                finished_at=now,
-            )
-            for task in tasks
-            for k in range(reports_per_task)
-        ),
-        batch_size=5000,
-    )
-    latest = LaunchReport.objects.filter(task=OuterRef("pk")).order_by("-invocation_datetime")
-    Task.objects.update(cached_last_report=Subquery(latest.values("pk")[:1]))
 
 
 def bench_changelist(client, n_tasks: int, repeat: int) -> None:

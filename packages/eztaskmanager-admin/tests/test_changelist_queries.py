@@ -2,57 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.db.models import OuterRef, Subquery
 from django.urls import reverse
-from django.utils import timezone
 
-from eztaskmanager.models import AppCommand, LaunchReport, Task, TaskCategory
+from eztaskmanager.models import LaunchReport, Task
+from testsupport.bigdata import populate_tasks
 
 N_TASKS = 10_000
 REPORTS_PER_TASK = 10
 MAX_QUERIES = 12
-
-
-def populate(n_tasks: int) -> None:
-    """``n_tasks`` tasks with ten reports each and their cached last-run figures."""
-    commands = AppCommand.objects.bulk_create(
-        AppCommand(name=f"command_{i}", app_name="app", active=True) for i in range(5)
-    )
-    categories = TaskCategory.objects.bulk_create(TaskCategory(name=f"cat {i}") for i in range(5))
-    now = timezone.now()
-    tasks = Task.objects.bulk_create(
-        (
-            Task(
-                name=f"task {i}",
-                command=commands[i % 5],
-                category=categories[i % 5],
-                note=f"note {i}",
-                cached_last_invocation_datetime=now - timedelta(minutes=i),
-                cached_last_invocation_result=("ok", "warnings", "errors", "failed")[i % 4],
-                cached_last_invocation_n_errors=i % 3,
-                cached_last_invocation_n_warnings=i % 7,
-            )
-            for i in range(n_tasks)
-        ),
-        batch_size=2000,
-    )
-    LaunchReport.objects.bulk_create(
-        (
-            LaunchReport(
-                task=task,
-                invocation_result="ok",
-                invocation_datetime=now - timedelta(minutes=k),
-                finished_at=now,
-            )
-            for task in tasks
-            for k in range(REPORTS_PER_TASK)
-        ),
-        batch_size=5000,
-    )
-    latest = LaunchReport.objects.filter(task=OuterRef("pk")).order_by("-invocation_datetime")
-    Task.objects.update(cached_last_report=Subquery(latest.values("pk")[:1]))
 
 
 def changelist_queries(client, django_assert_max_num_queries, **params) -> int:
@@ -65,7 +22,7 @@ def changelist_queries(client, django_assert_max_num_queries, **params) -> int:
 def test_the_task_list_of_10000_tasks_needs_no_per_row_query(
     client_as, django_assert_max_num_queries
 ):
-    populate(N_TASKS)
+    populate_tasks(N_TASKS, REPORTS_PER_TASK)
     assert LaunchReport.objects.count() == N_TASKS * REPORTS_PER_TASK
     client = client_as("superuser")
     full = changelist_queries(client, django_assert_max_num_queries)
