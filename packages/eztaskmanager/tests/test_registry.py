@@ -1,7 +1,7 @@
 import pytest
 from django.test import override_settings
 
-from eztaskmanager import registry
+from eztaskmanager import moved, registry
 from eztaskmanager.backends.immediate import ImmediateBackend
 from eztaskmanager.conf import get_config
 from eztaskmanager.exceptions import ConfigurationError
@@ -103,7 +103,7 @@ def test_seed_handler_path_names_the_extra_when_missing(monkeypatch):
     def missing(name):
         raise ImportError(f"No module named {name!r}")
 
-    monkeypatch.setattr(notifications.importlib, "import_module", missing)
+    monkeypatch.setattr(moved.importlib, "import_module", missing)
     with pytest.raises(ImportError, match=r'pip install "django-eztaskmanager\[slack\]"'):
         notifications.SlackNotificationHandler  # noqa: B018
     with pytest.raises(ConfigurationError, match=r"django-eztaskmanager\[email\]"):
@@ -122,7 +122,7 @@ def test_seed_backend_paths_import_lazily(monkeypatch):
     def missing(name):
         raise ImportError(f"No module named {name!r}")
 
-    monkeypatch.setattr(queues.importlib, "import_module", missing)
+    monkeypatch.setattr(moved.importlib, "import_module", missing)
     with pytest.raises(ImportError, match=r'pip install "django-eztaskmanager\[celery\]"'):
         queues.CeleryTaskQueueService  # noqa: B018
     with pytest.raises(AttributeError):

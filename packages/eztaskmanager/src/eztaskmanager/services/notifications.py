@@ -10,11 +10,10 @@ and are loaded on first use.
 from __future__ import annotations
 
 import abc
-import importlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.core.checks import CheckMessage
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from eztaskmanager.conf import get_setting
 from eztaskmanager.exceptions import ConfigurationError, NotificationError
+from eztaskmanager.moved import moved_classes
 
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport
@@ -183,15 +183,4 @@ def emit_notifications(report: LaunchReport) -> None:
             logger.exception("Notifier %r could not notify about %s", notifier.alias, report)
 
 
-def __getattr__(name: str) -> Any:
-    """Load the seed's handler classes from the notifier packages on first use."""
-    if name not in SEED_HANDLERS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module_name, class_name, extra = SEED_HANDLERS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ImportError(
-            f'{name} needs the {extra} notifier: pip install "django-eztaskmanager[{extra}]"'
-        ) from exc
-    return getattr(module, class_name)
+__getattr__ = moved_classes(__name__, SEED_HANDLERS, "notifier")

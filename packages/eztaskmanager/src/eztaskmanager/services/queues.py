@@ -9,7 +9,6 @@ fills in a few small engine-specific methods.
 from __future__ import annotations
 
 import abc
-import importlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from django.core.checks import CheckMessage
 from django.utils.translation import gettext as _
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable, TaskQueueException
+from eztaskmanager.moved import moved_classes
 from eztaskmanager.registry import get_backend
 
 if TYPE_CHECKING:
@@ -175,15 +175,4 @@ class TaskQueueService(abc.ABC):
         raise NotImplementedError
 
 
-def __getattr__(name: str) -> Any:
-    """Load the seed's backend classes from the backend packages on first use."""
-    if name not in SEED_SERVICES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module_name, class_name, extra = SEED_SERVICES[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ImportError(
-            f'{name} needs the {extra} backend: pip install "django-eztaskmanager[{extra}]"'
-        ) from exc
-    return getattr(module, class_name)
+__getattr__ = moved_classes(__name__, SEED_SERVICES, "backend")
