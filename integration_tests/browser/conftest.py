@@ -22,15 +22,27 @@ DOCS_SCREENSHOTS = ROOT / "docs" / "_static" / "screenshots"
 PASSWORD = "browser-test-pw"
 
 
+def chromium_executable(playwright) -> str:
+    """Debian's Chromium (or ``EZTASKMANAGER_CHROMIUM``), else one on PATH, else Playwright's."""
+    candidates = [os.environ.get("EZTASKMANAGER_CHROMIUM"), CHROMIUM]
+    candidates += [shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")]
+    candidates.append(playwright.chromium.executable_path)  # after `playwright install chromium`
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail(
+        "No Chromium for the browser tests: apt-get install chromium (Debian, Ubuntu), "
+        "or python -m playwright install chromium, or set EZTASKMANAGER_CHROMIUM."
+    )
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (Debian's package).")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium_executable(playwright),
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield browser
