@@ -6,7 +6,7 @@ PostgreSQL is used when it answers (``PGHOST``/``PGPORT``, default 127.0.0.1:543
 
     python scripts/run_tests.py                     # everything
     python scripts/run_tests.py eztaskmanager rq    # some packages ("integration" too)
-    python scripts/run_tests.py --db sqlite -- -k next_run   # pytest options after --
+    python scripts/run_tests.py eztaskmanager --db sqlite -x -k next_run  # then pytest's
 """
 
 from __future__ import annotations
@@ -96,15 +96,28 @@ def count(report: Path) -> tuple[int, int, int]:
     return tests - failed - skipped, failed, skipped
 
 
+def split_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Suite names and ``--db`` are ours; from the first other option on, all is pytest's.
+
+    ``hatch test`` drops a ``--`` separator, so pytest options may come without one.
+    """
+    ours: list[str] = []
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            return ours, argv[index + 1 :]
+        if arg == "--db" or arg.startswith("--db=") or not arg.startswith("-"):
+            ours.append(arg)
+        else:
+            return ours, argv[index:]
+    return ours, []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suites", nargs="*", help="suite names (default: all installed)")
     parser.add_argument("--db", choices=["sqlite", "postgres", "all"], default="all")
-    argv = sys.argv[1:]
-    extra: list[str] = []
-    if "--" in argv:
-        argv, extra = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
-    args = parser.parse_args(argv)
+    ours, extra = split_arguments(sys.argv[1:])
+    args = parser.parse_args(ours)
     # `hatch test` passes "tests" when given no arguments.
     wanted = [s for s in args.suites if s != "tests"] or [s[0] for s in SUITES]
 
