@@ -95,3 +95,13 @@ def test_job_timeout_precedence(
         options["timeout"] = option
     settings.EZTASKMANAGER = {"BACKEND": "rq", "OPTIONS": options}
     assert get_backend().job_timeout(task(timeout=task_timeout)) == expected
+
+
+def test_the_seeds_flat_setting_selects_this_backend(settings, redis_url):
+    del settings.EZTASKMANAGER
+    settings.EZTASKMANAGER_QUEUE_SERVICE_TYPE = "RQ"
+    settings.RQ_QUEUES = {"default": {"URL": redis_url}}
+    backend = get_backend()
+    assert isinstance(backend, RQBackend)
+    assert backend.queue_name == "default"
+    assert backend.check() == []
