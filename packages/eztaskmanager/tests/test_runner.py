@@ -74,13 +74,19 @@ def test_command_error_fails(task):
 
 
 def test_stdout_and_stderr_are_stored(task):
-    report = start(task("test_stdout_command", "--lines=2,--stderr"))
+    report = start(task("test_stdout_command", "--lines=2,--with-stderr"))
     assert [(log.level, log.message) for log in report.logs.all()] == [
         ("INFO", "Line 1 to stdout"),
         ("INFO", "Line 2 to stdout"),
         ("WARNING", "A line to stderr"),
     ]
     assert report.invocation_result == "warnings"
+
+
+def test_stdout_only_is_ok(task):
+    report = start(task("test_stdout_command", "--lines=1"))
+    assert list(report.logs.values_list("level", "message")) == [("INFO", "Line 1 to stdout")]
+    assert report.invocation_result == "ok"
 
 
 def test_module_logger_records_are_stored(task):

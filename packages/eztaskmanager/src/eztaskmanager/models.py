@@ -288,10 +288,11 @@ class Task(models.Model):
 
     def prune_reports(self, n: int = 5) -> int:
         """Delete all the task's reports but the latest ``n``; return how many went."""
-        keep = self.launchreport_set.order_by("-invocation_datetime").values_list("pk", flat=True)[
-            :n
-        ]
-        deleted, _details = self.launchreport_set.exclude(pk__in=list(keep)).delete()
+        newest = self.launchreport_set.order_by("-invocation_datetime").values_list("pk", flat=True)
+        keep = list(newest[: n + 1])
+        if len(keep) <= n:  # the usual case: nothing to delete, one query spent
+            return 0
+        deleted, _details = self.launchreport_set.exclude(pk__in=keep[:n]).delete()
         return deleted
 
 

@@ -7,7 +7,7 @@ import threading
 import traceback
 
 from django.core.management import call_command
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils.translation import gettext as _
 
 from eztaskmanager.arguments import InvalidArguments
@@ -33,16 +33,17 @@ def run_management_command(task_id: int, job_id: str = "") -> LaunchReport | Non
         if task is None:
             logger.warning("Task %s no longer exists; its job %s is dropped.", task_id, job_id)
             return None
-        claimed = (
-            Task.objects.filter(pk=task_id)
-            .exclude(status=Task.STATUS_STARTED)
-            .update(status=Task.STATUS_STARTED)
-        )
-        if not claimed:
-            logger.warning("Task %s (%s) is already running; this run is skipped.", task, task_id)
-            return None
-        task.status = Task.STATUS_STARTED
-        report = LaunchReport.objects.create(task=task, job_id=job_id or "")
+        with transaction.atomic():  # one commit for the claim and the report
+            claimed = (
+                Task.objects.filter(pk=task_id)
+                .exclude(status=Task.STATUS_STARTED)
+                .update(status=Task.STATUS_STARTED)
+            )
+            if not claimed:
+                logger.warning("Task %s (%s) is already running; run skipped.", task, task_id)
+                return None
+            task.status = Task.STATUS_STARTED
+            report = LaunchReport.objects.create(task=task, job_id=job_id or "")
         try:
             result = execute(task, report)
         except BaseException:

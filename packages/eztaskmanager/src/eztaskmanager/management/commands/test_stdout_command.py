@@ -12,10 +12,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--lines", type=int, default=3, help="Lines to write to stdout")
-        parser.add_argument("--stderr", action="store_true", help="Also write a line to stderr")
+        # Not named --stderr: call_command(stderr=stream) would be read as that option.
+        parser.add_argument(
+            "--with-stderr", action="store_true", help="Also write a line to stderr"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for i in range(1, options["lines"] + 1):
             self.stdout.write(f"Line {i} to stdout")
-        if options["stderr"]:
+        if options["with_stderr"]:
             self.stderr.write("A line to stderr")
