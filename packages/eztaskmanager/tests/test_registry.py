@@ -1,3 +1,6 @@
+import importlib
+from types import SimpleNamespace
+
 import pytest
 from django.test import override_settings
 
@@ -97,33 +100,28 @@ def test_dict_wins_over_flat_settings():
     assert get_config()["BACKEND"] == "immediate"
 
 
-def test_seed_handler_path_names_the_extra_when_missing(monkeypatch):
-    from eztaskmanager.services import notifications
+@pytest.fixture
+def plugins_missing(monkeypatch):
+    """As if no plug-in package were installed."""
 
     def missing(name):
         raise ImportError(f"No module named {name!r}")
 
-    monkeypatch.setattr(moved.importlib, "import_module", missing)
-    with pytest.raises(ImportError, match=r'pip install "django-eztaskmanager\[slack\]"'):
-        notifications.SlackNotificationHandler  # noqa: B018
-    with pytest.raises(ConfigurationError, match=r"django-eztaskmanager\[email\]"):
-        registry.load_class(
-            "eztaskmanager.services.notifications.EmailNotificationHandler",
-            registry.NOTIFIERS_GROUP,
-            "X",
-        )
+    monkeypatch.setattr(moved, "importlib", SimpleNamespace(import_module=missing))
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "extra"),
+    [
+        ("notifications", "SlackNotificationHandler", "slack"),
+        ("notifications", "EmailNotificationHandler", "email"),
+        ("queues", "RQTaskQueueService", "rq"),
+        ("queues", "CeleryTaskQueueService", "celery"),
+    ],
+)
+def test_seed_class_paths_name_the_extra_when_missing(plugins_missing, module, name, extra):
+    path = f"eztaskmanager.services.{module}.{name}"
+    with pytest.raises(ConfigurationError, match=rf'pip install "django-eztaskmanager\[{extra}\]"'):
+        registry.load_class(path, registry.NOTIFIERS_GROUP, "X")
     with pytest.raises(AttributeError):
-        notifications.NoSuchHandler  # noqa: B018
-
-
-def test_seed_backend_paths_import_lazily(monkeypatch):
-    from eztaskmanager.services import queues
-
-    def missing(name):
-        raise ImportError(f"No module named {name!r}")
-
-    monkeypatch.setattr(moved.importlib, "import_module", missing)
-    with pytest.raises(ImportError, match=r'pip install "django-eztaskmanager\[celery\]"'):
-        queues.CeleryTaskQueueService  # noqa: B018
-    with pytest.raises(AttributeError):
-        queues.NoSuchService  # noqa: B018
+        importlib.import_module(f"eztaskmanager.services.{module}").NoSuchClass  # noqa: B018
