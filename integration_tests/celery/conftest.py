@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ from django.conf import settings
 from django.test import override_settings
 from kombu import Connection, Exchange, Queue
 
-from testsupport.processes import ManagedProcess
+from testsupport.processes import ManagedProcess, wait_until
 
 PROJECT = "integration_tests.celery.proj"
 SCHEDULER = "eztaskmanager_celery.beat:TaskScheduler"
@@ -87,13 +86,7 @@ class Cluster:
 
     def wait_for(self, check: Callable[[], Any], timeout: float, what: str) -> Any:
         """Poll ``check`` until it returns something true; fail with both processes' output."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = check()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"{what}: not within {timeout} s on {self.name}.\n{self.output()}")
+        return wait_until(check, timeout, f"{what} on {self.name}", self.output)
 
 
 def purge(broker_url: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -11,7 +10,7 @@ from django.test import override_settings
 
 from eztaskmanager.models import AppCommand, Task
 from eztaskmanager.registry import get_backend
-from testsupport.processes import ManagedProcess
+from testsupport.processes import ManagedProcess, wait_until
 
 
 @pytest.fixture(scope="session")
@@ -84,11 +83,5 @@ def task(transactional_db) -> Callable[..., Task]:
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, worker=None):
     """Poll ``condition`` until it is true; fail saying ``what`` (with the worker's output)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    output = f"\nworker output:\n{worker.output[-3000:]}" if worker else ""
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}{output}")
+    explain = (lambda: f"worker output:\n{worker.output[-3000:]}") if worker else None
+    return wait_until(condition, timeout, what, explain)
