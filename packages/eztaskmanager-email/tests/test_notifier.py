@@ -4,9 +4,9 @@ from django.test import override_settings
 
 from eztaskmanager.exceptions import NotificationError
 from eztaskmanager.registry import get_notifiers
+from eztaskmanager.services.notifications import split_list
 from eztaskmanager.services.queues import get_task_service
 from eztaskmanager_email import EmailNotifier
-from eztaskmanager_email.notifier import parse_recipients
 from testsupport.tasks import make_task
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +137,7 @@ def test_project_templates_override_the_html():
     ],
 )
 def test_recipients_from_a_list_or_an_env_string(value, expected):
-    assert parse_recipients(value) == expected
+    assert split_list(value) == expected
 
 
 def test_seed_positional_signature():

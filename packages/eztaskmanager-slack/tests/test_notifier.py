@@ -7,9 +7,9 @@ import pytest
 
 from eztaskmanager.exceptions import NotificationError
 from eztaskmanager.registry import get_notifiers
+from eztaskmanager.services.notifications import split_list
 from eztaskmanager.services.queues import get_task_service
 from eztaskmanager_slack import SlackNotifier
-from eztaskmanager_slack.notifier import parse_channels
 from testsupport.net import free_port
 from testsupport.tasks import make_task
 
@@ -127,7 +127,7 @@ def test_a_server_that_is_down(notify, caplog):
     [("#a, C0B ,", ["#a", "C0B"]), (["#a", " #b "], ["#a", "#b"]), ("#a", ["#a"]), ("", [])],
 )
 def test_channels_from_one_a_list_or_an_env_string(value, expected):
-    assert parse_channels(value) == expected
+    assert split_list(value) == expected
 
 
 def test_seed_positional_signature():

@@ -20,22 +20,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 
 from eztaskmanager.exceptions import NotificationError
-from eztaskmanager.services.notifications import Notification, NotificationHandler
+from eztaskmanager.services.notifications import Notification, NotificationHandler, split_list
 from eztaskmanager_email.rendering import render_html
 
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport
 
 logger = logging.getLogger(__name__)
-
-
-def parse_recipients(recipients: str | Iterable[str] | None) -> list[str]:
-    """Accept a list of addresses or a comma-separated string (as read from an env var)."""
-    if not recipients:
-        return []
-    if isinstance(recipients, str):
-        recipients = recipients.split(",")
-    return [address.strip() for address in recipients if address and address.strip()]
 
 
 class EmailNotifier(NotificationHandler):
@@ -54,7 +45,7 @@ class EmailNotifier(NotificationHandler):
     ) -> None:
         super().__init__(level)
         self.from_email = from_email or None  # None: DEFAULT_FROM_EMAIL, read when sending
-        self.recipients = parse_recipients(recipients)
+        self.recipients = split_list(recipients)
         self.subject_prefix = subject_prefix or ""
 
     def get_subject(self, notification: Notification) -> str:

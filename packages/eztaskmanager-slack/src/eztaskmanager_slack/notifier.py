@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.core import checks
 
 from eztaskmanager.exceptions import NotificationError
-from eztaskmanager.services.notifications import NotificationHandler
+from eztaskmanager.services.notifications import NotificationHandler, split_list
 from eztaskmanager_slack.compat import (
     ConnectionErrorRetryHandler,
     SlackApiError,
@@ -43,15 +43,6 @@ ERROR_HINTS = {
 }
 
 
-def parse_channels(channel: str | Iterable[str] | None) -> list[str]:
-    """Accept one channel, a list, or a comma-separated string (as read from an env var)."""
-    if not channel:
-        return []
-    if isinstance(channel, str):
-        channel = channel.split(",")
-    return [name.strip() for name in channel if name and name.strip()]
-
-
 class SlackNotifier(NotificationHandler):
     """Post a summary of each run at or above ``level`` to one or more Slack channels.
 
@@ -72,7 +63,7 @@ class SlackNotifier(NotificationHandler):
     ) -> None:
         super().__init__(level)
         self.token = (token or "").strip()
-        self.channels = parse_channels(channel)
+        self.channels = split_list(channel)
         options: dict[str, Any] = {"token": self.token or None, "timeout": timeout}
         if base_url:
             options["base_url"] = base_url

@@ -72,14 +72,6 @@ class TaskCategory(models.Model):
         return self.name
 
 
-class TaskQuerySet(models.QuerySet):
-    def running(self) -> TaskQuerySet:
-        return self.filter(status=Task.STATUS_STARTED)
-
-    def scheduled(self) -> TaskQuerySet:
-        return self.filter(status=Task.STATUS_SCHEDULED)
-
-
 class Task(models.Model):
     """A management command with its arguments, that can be started now, later or periodically."""
 
@@ -169,8 +161,6 @@ class Task(models.Model):
     cached_next_ride = models.DateTimeField(
         _("next execution time"), null=True, blank=True, editable=False
     )
-
-    objects = TaskQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("task")

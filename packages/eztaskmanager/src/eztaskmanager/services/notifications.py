@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -38,6 +39,15 @@ SEED_HANDLERS = {
     "EmailNotificationHandler": ("eztaskmanager_email", "EmailNotifier", "email"),
     "SlackNotificationHandler": ("eztaskmanager_slack", "SlackNotifier", "slack"),
 }
+
+
+def split_list(value: str | Iterable[str] | None) -> list[str]:
+    """A list of names, or one comma-separated string (as read from an env var), cleaned."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [item.strip() for item in value if item and item.strip()]
 
 
 def normalize_level(level: str) -> str:
