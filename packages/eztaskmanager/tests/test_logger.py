@@ -80,30 +80,6 @@ def test_flushes_after_the_interval_on_next_record(report):
         handler.close()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_helper_thread_flushes_a_quiet_command(report):
-    handler = DatabaseLogHandler(report.pk, batch_size=1000, flush_interval=0.1)
-    log = make_logger(handler)
-    handler.start_flusher()
-    try:
-        log.info("only line, then silence")
-        deadline = time.monotonic() + 5
-        while report.logs.count() == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert report.logs.count() == 1
-    finally:
-        log.removeHandler(handler)
-        handler.close()
-    assert not any(t.name == "eztaskmanager-log-flusher" for t in threading.enumerate())
-
-
-def test_no_helper_thread_inside_a_transaction(report):
-    handler = DatabaseLogHandler(report.pk)
-    handler.start_flusher()
-    assert handler._flusher is None
-    handler.close()
-
-
 def test_records_of_other_threads_are_ignored(report):
     handler = DatabaseLogHandler(report.pk, thread_id=threading.get_ident())
     log = make_logger(handler)

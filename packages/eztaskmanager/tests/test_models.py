@@ -5,9 +5,7 @@ from datetime import timezone as dt_timezone
 import pytest
 from django.utils import timezone
 
-from eztaskmanager.exceptions import TaskQueueException
-from eztaskmanager.models import LaunchReport, Task, write_log_rows
-from eztaskmanager.services.queues import TaskQueueService
+from eztaskmanager.models import LaunchReport, write_log_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -104,96 +102,3 @@ def test_one_off_next_run(task):
     assert t.is_scheduled_later() and t.next_run_after() == t.scheduling
     t.scheduling = timezone.now() - timedelta(minutes=5)
     assert not t.is_scheduled_later() and t.next_run_after() is None
-
-
-class RecordingBackend(TaskQueueService):
-    """Records what the base class asks of an engine, to test the base class's own logic."""
-
-    supports_schedule = True
-    supports_stop = True
-
-    def __init__(self, fail=False):
-        self.calls, self.fail = [], fail
-
-    def enqueue(self, task):
-        if self.fail:
-            raise ConnectionError("Connection refused on 127.0.0.1:1")
-        self.calls.append(("enqueue", task.pk))
-
-    def schedule(self, task):
-        self.calls.append(("schedule", task.pk))
-        return f"job-{len(self.calls)}"
-
-    def unschedule(self, task):
-        self.calls.append(("unschedule", task.scheduled_job_id))
-
-    def stop_execution(self, report):
-        self.calls.append(("stop", report.pk))
-
-
-def test_base_add_schedules_and_never_keeps_two_jobs(task):
-    backend = RecordingBackend()
-    start = timezone.now() + timedelta(minutes=10)
-    t = task(
-        "test_livelogging_command", scheduling=start, repetition_period="hour", repetition_rate=1
-    )
-    backend.add(t)
-    backend.add(t)
-    t.refresh_from_db()
-    assert backend.calls == [("schedule", t.pk), ("unschedule", "job-1"), ("schedule", t.pk)]
-    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == ("scheduled", "job-3", start)
-    backend.remove(t)
-    t.refresh_from_db()
-    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == ("idle", "", None)
-
-
-def test_base_add_enqueues_and_reverts_on_failure(task):
-    t = task("test_livelogging_command")
-    RecordingBackend().add(t)
-    t.refresh_from_db()
-    assert t.status == Task.STATUS_SPOOLED
-    Task.objects.filter(pk=t.pk).update(status=Task.STATUS_IDLE)
-    t.refresh_from_db()
-    with pytest.raises(TaskQueueException, match="Connection refused"):
-        RecordingBackend(fail=True).add(t)
-    t.refresh_from_db()
-    assert t.status == Task.STATUS_IDLE
-
-
-def test_base_stop_finishes_the_report_once(task):
-    backend = RecordingBackend()
-    t = task("test_livelogging_command")
-    Task.objects.filter(pk=t.pk).update(status=Task.STATUS_STARTED)
-    t.refresh_from_db()
-    report = LaunchReport.objects.create(task=t)
-    backend.stop_task(t, by="alice")
-    report.refresh_from_db()
-    t.refresh_from_db()
-    assert backend.calls == [("stop", report.pk)]
-    assert report.invocation_result == "stopped"
-    assert report.get_log_lines()[-1].endswith("WARNING - Stopped by alice.")
-    assert (t.status, t.cached_last_invocation_result) == ("idle", "stopped")
-    backend.stop(report)  # already finished: nothing more happens
-    assert backend.calls == [("stop", report.pk)]
-
-
-def test_a_stop_that_fails_changes_nothing(task):
-    class Unreachable(RecordingBackend):
-        def stop_execution(self, report):
-            raise ConnectionError("Redis is down")
-
-    start = timezone.now() + timedelta(minutes=10)
-    t = task(
-        "test_livelogging_command", scheduling=start, repetition_period="hour", repetition_rate=1
-    )
-    backend = Unreachable()
-    backend.add(t)
-    Task.objects.filter(pk=t.pk).update(status=Task.STATUS_STARTED)
-    t.refresh_from_db()
-    report = LaunchReport.objects.create(task=t)
-    with pytest.raises(TaskQueueException, match=r"Could not stop .*Redis is down"):
-        backend.stop_task(t, by="alice")
-    t.refresh_from_db()
-    report.refresh_from_db()
-    assert (t.status, t.scheduled_job_id) == ("started", "job-1")
-    assert report.is_running and report.n_log_lines == 0

@@ -119,21 +119,29 @@ def test_prune_reports_keeps_latest(task):
     t = task(LIVE)
     now = timezone.now()
     for i in range(4):
-        LaunchReport.objects.create(task=t, invocation_datetime=now - timedelta(minutes=i))
+        LaunchReport.objects.create(
+            task=t,
+            invocation_datetime=now - timedelta(minutes=i),
+            state="finished",
+            finished_at=now,
+        )
+    running = LaunchReport.objects.create(task=t, invocation_datetime=now - timedelta(hours=1))
     assert t.prune_reports(2) == 2
     assert list(t.launchreport_set.values_list("invocation_datetime", flat=True)) == [
         now,
         now - timedelta(minutes=1),
+        running.invocation_datetime,  # a run that has not ended is never pruned
     ]
 
 
 def test_second_start_while_running_is_refused(task):
     t = task(LIVE, "--limit=1,--sleep=0")
-    Task.objects.filter(pk=t.pk).update(status=Task.STATUS_STARTED)
+    running = LaunchReport.objects.create(task=t, heartbeat_at=timezone.now())
     with pytest.raises(TaskAlreadyRunning, match="is already running"):
         get_task_service().add(t)
-    assert run_management_command(t.pk) is None  # a queued job arriving now is skipped
-    assert not t.launchreport_set.exists()
+    assert run_management_command(t.pk) is None  # a scheduled job arriving now is skipped
+    assert list(t.launchreport_set.all()) == [running]
+    assert running.get_log_lines()[-1].endswith("was skipped: this run was still going on.")
 
 
 def test_inactive_command_cannot_start(task):
@@ -142,9 +150,13 @@ def test_inactive_command_cannot_start(task):
     t.command.save()
     with pytest.raises(TaskNotRunnable, match="not active"):
         get_task_service().add(t)
-    report = run_management_command(t.pk)  # a job queued before deactivation
-    assert report.invocation_result == "failed"
-    assert "not active" in report.get_log_lines()[-1]
+    assert run_management_command(t.pk) is None  # a job queued before deactivation
+    report = t.launchreport_set.get()
+    assert (report.invocation_result, report.reason) == (
+        "failed",
+        "Not run: the command eztaskmanager: test_livelogging_command is not active.",
+    )
+    assert report.get_log_lines()[-1].endswith(report.reason)
 
 
 def test_deleted_task_is_dropped(task):
@@ -160,9 +172,9 @@ def test_task_deleted_during_its_run(task, monkeypatch):
     t = task("test_stdout_command")
     real_execute = runner.execute
 
-    def execute_then_delete(task_, report):
-        result = real_execute(task_, report)
-        Task.objects.filter(pk=task_.pk).delete()
+    def execute_then_delete(report):
+        result = real_execute(report)
+        Task.objects.filter(pk=report.task_id).delete()
         return result
 
     monkeypatch.setattr(runner, "execute", execute_then_delete)

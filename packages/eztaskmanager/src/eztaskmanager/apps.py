@@ -9,3 +9,7 @@ class EzTaskManagerConfig(AppConfig):
 
     def ready(self) -> None:
         from eztaskmanager import checks, registry  # noqa: F401 - register checks and signals
+        from eztaskmanager.services import aftermath
+        from eztaskmanager.signals import run_finished
+
+        run_finished.connect(aftermath.after_run, dispatch_uid="eztaskmanager.after_run")

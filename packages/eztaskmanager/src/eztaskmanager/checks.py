@@ -23,7 +23,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
 
 def _check_numbers(config: dict[str, Any]) -> list:
     messages = []
-    for key in ("REPORTS_KEPT", "REPORT_LOG_TAIL_LINES", "REPORTS_INLINE"):
+    for key in ("REPORTS_KEPT", "REPORT_LOG_TAIL_LINES", "REPORTS_INLINE", "HEARTBEAT_TIMEOUT"):
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             messages.append(

@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "SHOW_LOGVIEWER_LINK": True,
     "USE_FILTER_COLLAPSE": True,
     "BASE_URL": None,
+    # Seconds without a heartbeat after which a run's worker is declared lost.
+    "HEARTBEAT_TIMEOUT": 60,
 }
 
 # The seed's flat settings and the key of the dict each one maps onto.

@@ -21,5 +21,5 @@ class ImmediateBackend(TaskQueueService):
     supports_schedule = False
     supports_stop = False
 
-    def enqueue(self, task: Task) -> None:
-        run_management_command(task.pk)
+    def enqueue(self, task: Task, job_id: str) -> None:
+        run_management_command(task.pk, job_id)

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # From the most to the least severe; a notifier fires for results at or above its level.
-LEVELS = ("failed", "errors", "warnings", "ok")
+# A run stopped by a user (or lost while stopping) ranks between failed and errors.
+LEVELS = ("failed", "stopped", "errors", "warnings", "ok")
 LEVEL_ALIASES = {"failure": "failed", "error": "errors", "warning": "warnings"}
 
 # Seed class names and where they live now, with the extra that installs each.
@@ -97,6 +98,7 @@ class Notification:
     duration: timedelta | None
     log_tail: list[str] = field(default_factory=list)
     url: str | None = None
+    reason: str = ""
 
     @property
     def subject(self) -> str:
@@ -112,6 +114,8 @@ class Notification:
             % {"errors": self.n_errors, "warnings": self.n_warnings},
             _("Duration: %(duration)s") % {"duration": format_duration(self.duration)},
         ]
+        if self.reason:
+            lines.append(_("Why: %(reason)s") % {"reason": self.reason})
         if self.url:
             lines.append(_("Log: %(url)s") % {"url": self.url})
         if self.log_tail:
@@ -128,6 +132,7 @@ class Notification:
             duration=report.duration,
             log_tail=report.log_tail(get_setting("REPORT_LOG_TAIL_LINES")),
             url=log_viewer_url(report),
+            reason=report.reason,
         )
 
 
@@ -153,7 +158,7 @@ class NotificationHandler(abc.ABC):
     def should_notify(self, result: str) -> bool:
         """Whether a run with ``result`` is at or above this notifier's level."""
         if result not in LEVELS:
-            return False  # still running, or stopped by a user
+            return False  # still running
         return LEVELS.index(result) <= LEVELS.index(self.level)
 
     def handle(self, report: LaunchReport) -> bool:

@@ -1,14 +1,22 @@
 """The queue backend interface (seed import path) and the function that returns the configured one.
 
-A backend only translates between a queue engine and the core. The base class checks
-every request in one place (the command is active, the task is not already running, the
-backend can schedule) and keeps the task's status and schedule fields right; a backend
-fills in a few small engine-specific methods.
+A backend only translates between a queue engine and the core: it hands a run to the
+engine (``enqueue``), books and cancels schedules (``schedule``, ``unschedule``), asks the
+engine to kill a run (``stop_execution``) and answers questions about jobs
+(``job_state``). The base class holds the policies (what may start, what a Stop does)
+and changes a task's or run's state only through the models' transition methods.
 """
 
 from __future__ import annotations
 
 import abc
+import enum
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +30,20 @@ from eztaskmanager.registry import get_backend
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport, Task
 
+logger = logging.getLogger(__name__)
+
 # The seed's backend class names, and where they live now.
 SEED_SERVICES = {
     "RQTaskQueueService": ("eztaskmanager_rq", "RQBackend", "rq"),
     "CeleryTaskQueueService": ("eztaskmanager_celery", "CeleryBackend", "celery"),
 }
+# How long stop() waits for a running run to end before it answers "stopping".
+STOP_WAIT_SECONDS = 3.0
 
 __all__ = [
+    "JobInfo",
+    "JobState",
+    "StopOutcome",
     "TaskAlreadyRunning",
     "TaskNotRunnable",
     "TaskQueueException",
@@ -42,6 +57,35 @@ def get_task_service() -> TaskQueueService:
     return get_backend()
 
 
+class JobState(str, enum.Enum):
+    """What a queue engine says of one of its jobs."""
+
+    QUEUED = "queued"  # waiting for a worker
+    RUNNING = "running"  # a worker has it
+    ENDED = "ended"  # over: finished, failed or stopped
+    MISSING = "missing"  # the engine does not know it (any more)
+    UNKNOWN = "unknown"  # the engine cannot tell
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    state: JobState
+    detail: str = ""  # the engine's own words, e.g. "failed: work-horse killed (signal 9)"
+
+
+@dataclass
+class StopOutcome:
+    """What a Stop did: runs ended, runs still stopping, a schedule cancelled."""
+
+    stopped: int = 0
+    stopping: int = 0
+    unscheduled: bool = False
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.stopped or self.stopping or self.unscheduled)
+
+
 class TaskQueueService(abc.ABC):
     """Base class of queue backends: ``add``, ``remove``, ``stop``, ``next_run``, ``check``."""
 
@@ -49,6 +93,8 @@ class TaskQueueService(abc.ABC):
     supports_schedule: bool = False
     # Can stop a run that has started.
     supports_stop: bool = False
+    # The longest run timeout the engine accepts, in seconds; None: no limit of its own.
+    max_timeout: int | None = None
 
     def __init__(self, **options: Any) -> None:
         if options:
@@ -57,10 +103,13 @@ class TaskQueueService(abc.ABC):
             )
 
     # Public API, called by the admin and by users' code --------------------------------------
-    def add(self, task: Task) -> None:
-        """Start the task now, or schedule it (once or periodically) from its fields."""
-        from eztaskmanager.models import Task
+    def add(self, task: Task) -> LaunchReport | None:
+        """Start the task now (return its queued run), or schedule it (once or periodically).
 
+        Raises :class:`TaskAlreadyRunning` while a run of the task is queued or going on,
+        :class:`TaskNotRunnable` for what cannot run, and :class:`TaskQueueException` when
+        the engine cannot be reached; the task is then left as it was.
+        """
         self.validate(task)
         if task.is_scheduled_later():
             if not self.supports_schedule:
@@ -69,67 +118,93 @@ class TaskQueueService(abc.ABC):
                     % {"backend": type(self).__name__}
                 )
             self.remove(task)
-            task.scheduled_job_id = self.schedule(task)
-            task.set_status(
-                Task.STATUS_SCHEDULED,
-                scheduled_job_id=task.scheduled_job_id,
-                cached_next_ride=self.next_run(task),
-            )
-            return
-        previous = task.status
-        task.set_status(Task.STATUS_SPOOLED)
+            with engine_errors(_("schedule %(task)s") % {"task": task}):
+                job_id = self.schedule(task)
+                task.scheduled_job_id = job_id
+                next_ride = self.next_run(task)
+            task.arm_schedule(job_id, next_ride)
+            return None
+        report = task.queue_run(self.new_job_id(), timeout=self.run_timeout(task))
         try:
-            self.enqueue(task)
-        except Exception as exc:
-            Task.objects.filter(pk=task.pk, status=Task.STATUS_SPOOLED).update(status=previous)
-            task.status = previous
-            if isinstance(exc, TaskQueueException):
-                raise
-            raise TaskQueueException(
-                _("Could not start %(task)s: %(error)s") % {"task": task, "error": exc}
-            ) from exc
+            with engine_errors(_("start %(task)s") % {"task": task}):
+                self.enqueue(task, report.job_id)
+        except BaseException:
+            report.discard()
+            task.refresh_from_db(fields=["status"])
+            raise
+        return report
 
     def remove(self, task: Task) -> None:
         """Cancel what is scheduled for the task; a run that has started goes on."""
         from eztaskmanager.models import Task
 
-        if task.scheduled_job_id:
-            self.unschedule(task)
-        status = Task.STATUS_STARTED if task.status == Task.STATUS_STARTED else Task.STATUS_IDLE
-        task.set_status(status, scheduled_job_id="", cached_next_ride=None)
+        job_id = Task.objects.filter(pk=task.pk).values_list("scheduled_job_id", flat=True).first()
+        if job_id:
+            task.scheduled_job_id = job_id
+            with engine_errors(_("cancel the schedule of %(task)s") % {"task": task}):
+                self.unschedule(task)
+        task.clear_schedule(job_id if job_id else None)
 
-    def stop(self, report: LaunchReport, by: str = "") -> None:
-        """Stop a run that has started; its report ends ``stopped``."""
+    def stop(self, report: LaunchReport, by: str = "") -> str:
+        """Stop a run; return its state afterwards (``finished``, or ``stopping`` for a while).
+
+        A queued run ends ``stopped`` at once and its job is taken off the queue. A running
+        one is asked to stop: its own helper thread ends it within about a second, and the
+        engine is asked to kill it too where it can; its report says ``stopped`` once it has
+        stopped. A run whose worker is gone ends at once.
+        """
         from eztaskmanager.models import LaunchReport
-        from eztaskmanager.services.runner import finish_run
+        from eztaskmanager.services.recovery import reap_run
 
-        if not self.supports_stop:
+        if not self.supports_stop and report.state != LaunchReport.STATE_QUEUED:
             raise TaskQueueException(
                 _("The %(backend)s backend cannot stop a running task.")
                 % {"backend": type(self).__name__}
             )
-        if not report.is_running:
-            return
+        state = report.request_stop(by)
+        if state == LaunchReport.STATE_FINISHED:
+            if report.job_id:
+                try:
+                    self.cancel(report.job_id)
+                except Exception:  # the run is ended: a worker that gets the job drops it
+                    logger.warning(
+                        "Could not take job %s off the queue", report.job_id, exc_info=True
+                    )
+            return state
+        if state != LaunchReport.STATE_STOPPING:
+            return state
         try:
             self.stop_execution(report)
-        except TaskQueueException:
-            raise
-        except Exception as exc:
-            raise TaskQueueException(
-                _("Could not stop %(task)s: %(error)s") % {"task": report.task, "error": exc}
-            ) from exc
-        report.append_log("WARNING", _("Stopped by %(who)s.") % {"who": by or _("a stop request")})
-        finish_run(report, LaunchReport.RESULT_STOPPED)
+        except Exception as exc:  # the run's own thread stops it anyway
+            logger.warning("The engine could not stop run %s: %s", report.pk, exc)
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            report.refresh_from_db(fields=["state", "invocation_result", "finished_at"])
+            if report.state == LaunchReport.STATE_FINISHED:
+                return report.state
+            time.sleep(0.1)
+        reap_run(report, self)
+        report.refresh_from_db(fields=["state", "invocation_result", "finished_at"])
+        return report.state
 
-    def stop_task(self, task: Task, by: str = "") -> None:
-        """What the admin's Stop button does: stop a running run, then cancel the schedule.
+    def stop_task(self, task: Task, by: str = "") -> StopOutcome:
+        """What the admin's Stop button does: stop the task's runs, then cancel its schedule.
 
         In this order, a run that cannot be stopped leaves the schedule as it was.
         """
-        for report in task.launchreport_set.filter(finished_at=None):
-            self.stop(report, by=by)
+        from eztaskmanager.models import LaunchReport
+
+        outcome = StopOutcome()
+        for report in task.active_runs():
+            if self.stop(report, by=by) == LaunchReport.STATE_FINISHED:
+                outcome.stopped += 1
+            else:
+                outcome.stopping += 1
         task.refresh_from_db()
-        self.remove(task)
+        if task.scheduled_job_id:
+            self.remove(task)
+            outcome.unscheduled = True
+        return outcome
 
     def next_run(self, task: Task) -> datetime | None:
         """When the engine will run the task next: ``None`` when nothing is scheduled.
@@ -141,38 +216,96 @@ class TaskQueueService(abc.ABC):
             return None
         return task.next_run_after()
 
+    def run_timeout(self, task: Task) -> int | None:
+        """Seconds a run of ``task`` may last: the task's own timeout, else the backend's."""
+        return task.timeout or self.default_timeout
+
+    # The backend's default run timeout in seconds (None: runs may last for ever).
+    default_timeout: int | None = None
+
     def check(self) -> list[CheckMessage]:
         """System check messages about this backend (engine reachable, options...)."""
         return []
 
     def validate(self, task: Task) -> None:
-        """Refuse what cannot run: an inactive command, or a task already running."""
-        from eztaskmanager.models import Task
+        """Refuse what cannot run: an inactive command, a timeout too long, a task already running.
+
+        A run that blocks the task but whose process is gone is ended first (lost).
+        """
+        from eztaskmanager.models import LaunchReport
+        from eztaskmanager.services.recovery import reap_run
 
         if not task.command.active:
             raise TaskNotRunnable(
                 _("The command %(command)s is not active.") % {"command": task.command}
             )
-        current = Task.objects.values_list("status", flat=True).get(pk=task.pk)
-        if current == Task.STATUS_STARTED:
-            raise TaskAlreadyRunning(_("%(task)s is already running.") % {"task": task})
+        timeout = self.run_timeout(task)
+        if timeout and self.max_timeout and timeout > self.max_timeout:
+            raise TaskNotRunnable(
+                _(
+                    "A timeout of %(timeout)d s is more than the %(backend)s backend allows (%(max)d s)."
+                )
+                % {"timeout": timeout, "backend": type(self).__name__, "max": self.max_timeout}
+            )
+        for report in task.active_runs():
+            reap_run(report, self)
+        current = task.active_runs().values_list("state", flat=True).first()
+        if current is not None:
+            message = (
+                _("%(task)s is already queued.")
+                if current == LaunchReport.STATE_QUEUED
+                else _("%(task)s is already running.")
+            )
+            raise TaskAlreadyRunning(message % {"task": task})
 
     # Engine-specific parts ---------------------------------------------------------------------
+    def new_job_id(self) -> str:
+        """The id the engine's job for a new run will have (known before it is queued)."""
+        return uuid.uuid4().hex
+
     @abc.abstractmethod
-    def enqueue(self, task: Task) -> None:
-        """Hand the task to the engine to run as soon as possible."""
+    def enqueue(self, task: Task, job_id: str) -> None:
+        """Hand the task to the engine to run as soon as possible, as job ``job_id``."""
 
     def schedule(self, task: Task) -> str:
-        """Schedule the task at ``task.next_run_after()`` (and periodically); return a job id."""
+        """Schedule the task at ``task.next_run_after()`` (and periodically); return the handle."""
         raise NotImplementedError
 
     def unschedule(self, task: Task) -> None:
-        """Cancel the job ``task.scheduled_job_id``."""
+        """Cancel the schedule ``task.scheduled_job_id``."""
         raise NotImplementedError
 
-    def stop_execution(self, report: LaunchReport) -> None:
-        """Make the engine stop the run of ``report``."""
-        raise NotImplementedError
+    def cancel(self, job_id: str) -> None:  # noqa: B027 - optional: engines that cannot, don't
+        """Take a queued job off the queue, if the engine can (its run is already ended)."""
+
+    def stop_execution(self, report: LaunchReport) -> None:  # noqa: B027 - as cancel()
+        """Ask the engine to kill the run of ``report``, if it can (its own thread stops it anyway)."""
+
+    def job_state(self, job_id: str) -> JobInfo:
+        """What the engine knows of the job ``job_id``; by default, nothing."""
+        return JobInfo(JobState.UNKNOWN)
+
+    def lost_schedules(self, tasks: list[Task]) -> list[Task]:
+        """The tasks among ``tasks`` whose schedule the engine no longer holds."""
+        return []
+
+    def rearm(self, task: Task) -> None:
+        """Book the schedule of ``task`` again after the engine lost it (see ``resync``)."""
+        self.remove(task)
+        self.add(task)
+
+
+@contextmanager
+def engine_errors(action: str) -> Iterator[None]:
+    """Turn a queue engine's own exceptions into a :class:`TaskQueueException` saying ``action``."""
+    try:
+        yield
+    except TaskQueueException:
+        raise
+    except Exception as exc:
+        raise TaskQueueException(
+            _("Could not %(action)s: %(error)s") % {"action": action, "error": exc}
+        ) from exc
 
 
 __getattr__ = moved_classes(__name__, SEED_SERVICES, "backend")

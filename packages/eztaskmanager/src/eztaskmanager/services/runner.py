@@ -4,56 +4,96 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.management import call_command
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 from django.utils.translation import gettext as _
 
-from eztaskmanager.arguments import InvalidArguments
-from eztaskmanager.conf import get_setting
-from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.models import LaunchReport, RunBlocked
+from eztaskmanager.processes import this_process
 from eztaskmanager.services.logger import DatabaseLogHandler, LogStream
+from eztaskmanager.services.monitor import (
+    Interrupter,
+    RunInterrupted,
+    RunMonitor,
+    RunStopped,
+)
 
 logger = logging.getLogger(__name__)
 
 OUTPUT_LOGGER = "eztaskmanager.output"
+# How long the runner keeps trying to record a run's end while the database is away.
+FINISH_RETRY_SECONDS = 60.0
+
+T = TypeVar("T")
 
 
-def run_management_command(task_id: int, job_id: str = "") -> LaunchReport | None:
+def run_management_command(
+    task_id: int, job_id: str = "", *, worker: str = ""
+) -> LaunchReport | None:
     """Run the task's command and leave a finished :class:`LaunchReport`.
 
-    Returns ``None`` without running anything when the task no longer exists or one of
-    its runs is still going on (a queue may deliver a scheduled job while the previous
-    run lasts). Safe to call from any worker process or thread.
+    ``job_id`` is the queue engine's id of the job (a run queued by the admin has its
+    report waiting under that id); ``worker`` names the worker as the engine does.
+    Returns ``None`` without running anything when there is nothing to run: the task no
+    longer exists, its run was stopped before it started, or another run of the task
+    is still going on (a scheduled job that comes due meanwhile is skipped, and says so
+    in that run's log). Safe to call from any worker process or thread.
     """
     _close_old_connections()
     try:
-        task = Task.objects.select_related("command").filter(pk=task_id).first()
-        if task is None:
-            logger.warning("Task %s no longer exists; its job %s is dropped.", task_id, job_id)
+        report = _start(task_id, job_id, worker)
+        if report is None:
             return None
-        with transaction.atomic():  # one commit for the claim and the report
-            claimed = (
-                Task.objects.filter(pk=task_id)
-                .exclude(status=Task.STATUS_STARTED)
-                .update(status=Task.STATUS_STARTED)
-            )
-            if not claimed:
-                logger.warning("Task %s (%s) is already running; run skipped.", task, task_id)
-                return None
-            task.status = Task.STATUS_STARTED
-            report = LaunchReport.objects.create(task=task, job_id=job_id or "")
-        try:
-            result = execute(task, report)
-        except BaseException:
-            # The worker itself is going away (KeyboardInterrupt...): leave no run open.
-            finish_run(report, LaunchReport.RESULT_FAILED)
-            raise
-        finish_run(report, result)
+        result, reason = execute(report)
+        _with_retries(lambda: report.finish(result, reason), f"end run {report.pk}")
         return report
     finally:
         _close_old_connections()
+
+
+def _start(task_id: int, job_id: str, worker: str) -> LaunchReport | None:
+    """Mark the run started, after ending a blocking run whose process is gone."""
+    from eztaskmanager.registry import get_backend
+    from eztaskmanager.services.recovery import reap_run
+
+    backend = get_backend()
+    process = this_process(worker)
+    for attempt in (1, 2):
+        try:
+            return LaunchReport.objects.start_run(
+                task_id,
+                job_id,
+                worker=process.worker,
+                pid=process.pid,
+                host_key=process.host_key,
+                timeout_for=backend.run_timeout,
+            )
+        except RunBlocked as blocked:
+            if attempt == 1 and reap_run(blocked.report, backend):
+                continue  # its process was gone: it has ended, try again
+            blocked.report.append_log(
+                "WARNING",
+                _("A scheduled run (job %(job)s) was skipped: this run was still going on.")
+                % {"job": job_id or "-"},
+            )
+            logger.warning(
+                "Task %s is still running (report %s); job %s skipped.",
+                task_id,
+                blocked.report.pk,
+                job_id,
+            )
+            return None
+    return None
 
 
 def _close_old_connections() -> None:
@@ -62,68 +102,93 @@ def _close_old_connections() -> None:
         close_old_connections()
 
 
-def execute(task: Task, report: LaunchReport) -> str:
-    """Call the command with the task's arguments, storing its output; return the result."""
+def execute(report: LaunchReport) -> tuple[str, str]:
+    """Call the command with the task's arguments, storing its output; return the result and why.
+
+    Outside a transaction a helper thread (:class:`RunMonitor`) keeps the heartbeat and
+    ends the command when it is stopped or times out; inside one (tests) it cannot see
+    the run's rows, and the command simply runs to its end.
+    """
+    task = report.task
     handler = DatabaseLogHandler(report.pk, thread_id=threading.get_ident())
     root = logging.getLogger()
     root.addHandler(handler)
-    handler.start_flusher()
     stdout = LogStream(handler, logging.INFO, f"{OUTPUT_LOGGER}.stdout")
     stderr = LogStream(handler, logging.WARNING, f"{OUTPUT_LOGGER}.stderr")
+    interrupter = Interrupter()
+    monitor = None
+    if not connection.in_atomic_block:
+        monitor = RunMonitor(report, handler, interrupter, timeout=report.timeout)
+        monitor.start()
+    started = time.monotonic()
+    result, reason = "", ""
     try:
-        if not task.command.active:
-            raise InvalidArguments(
-                _("The command %(command)s is not active.") % {"command": task.command}
-            )
-        command = task.command.get_command_class()
-        call_command(command, *task.args, stdout=stdout, stderr=stderr)
-        failed = False
-    except (Exception, SystemExit) as exc:
-        failed = True
-        stdout.flush()
-        stderr.flush()
-        _log_failure(handler, exc)
+        try:
+            with interrupter:
+                call_command(
+                    task.command.get_command_class(), *task.args, stdout=stdout, stderr=stderr
+                )
+        except RunInterrupted as exc:
+            result, reason = _interrupted(report, exc, time.monotonic() - started)
+        except (Exception, SystemExit) as exc:
+            stdout.flush()
+            stderr.flush()
+            result = LaunchReport.RESULT_FAILED
+            reason = _failure_reason(report, exc, time.monotonic() - started)
+            _log_failure(handler, exc)
     finally:
         stdout.flush()
         stderr.flush()
+        if monitor is not None:
+            monitor.stop()
         root.removeHandler(handler)
+        if result and not connection.in_atomic_block:
+            # An interrupted query may leave the connection unusable; start afresh.
+            connection.close()
         handler.close()
-    if failed:
-        return LaunchReport.RESULT_FAILED
+    if result:
+        return result, reason
     report.refresh_from_db(fields=["n_log_errors", "n_log_warnings", "n_log_lines"])
-    return report.result_from_counters()
+    return report.result_from_counters(), ""
+
+
+def _interrupted(report: LaunchReport, exc: RunInterrupted, elapsed: float) -> tuple[str, str]:
+    if isinstance(exc, RunStopped):
+        return LaunchReport.RESULT_STOPPED, _("Stopped after %(seconds).1f s.") % {
+            "seconds": elapsed
+        }
+    return LaunchReport.RESULT_FAILED, _timed_out(report)
+
+
+def _timed_out(report: LaunchReport) -> str:
+    return _("Timed out after %(seconds)d s.") % {"seconds": report.timeout}
+
+
+def _failure_reason(report: LaunchReport, exc: BaseException, elapsed: float) -> str:
+    """A failure's traceback says why; only the engine's own time limit (RQ's, Celery's soft
+    one) needs a word: it means the run timed out."""
+    if report.timeout and elapsed >= report.timeout:
+        return _timed_out(report)
+    return ""
 
 
 def _log_failure(handler: DatabaseLogHandler, exc: BaseException) -> None:
-    finished = LaunchReport.objects.filter(pk=handler.launch_report_id, finished_at__isnull=False)
-    if finished.exists():
-        return  # stopped from outside: the signal that ended the command is no failure
     text = "".join(traceback.format_exception(exc)).rstrip()
     record = logging.LogRecord(OUTPUT_LOGGER, logging.ERROR, __file__, 0, text, None, None)
     handler.handle(record)
 
 
-def finish_run(report: LaunchReport, result: str) -> None:
-    """End a run: record the result, prune old reports, refresh the task, notify.
-
-    Also used when a run is stopped from outside: whoever finishes a report first wins,
-    the other call changes nothing.
-    """
-    from eztaskmanager.registry import get_backend
-    from eztaskmanager.services.notifications import emit_notifications
-
-    if not report.finish(result):
-        return
-    task = report.task
-    task.prune_reports(get_setting("REPORTS_KEPT"))
-    task.compute_cache()
-    try:
-        next_run = get_backend().next_run(task)
-    except Exception:
-        logger.exception("Could not read the next run of task %s", task.pk)
-        next_run = None
-    fields = {"status": Task.STATUS_SCHEDULED, "cached_next_ride": next_run}
-    if next_run is None:
-        fields = {"status": Task.STATUS_IDLE, "cached_next_ride": None, "scheduled_job_id": ""}
-    Task.objects.filter(pk=task.pk, status=Task.STATUS_STARTED).update(**fields)
-    emit_notifications(report)
+def _with_retries(action: Callable[[], T], what: str, seconds: float = FINISH_RETRY_SECONDS) -> T:
+    """Do ``action``, trying again on a fresh connection while the database is away."""
+    deadline = time.monotonic() + seconds
+    pause = 0.5
+    while True:
+        try:
+            return action()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + pause > deadline or connection.in_atomic_block:
+                raise
+            logger.warning("Could not %s (%s); trying again in %.1f s.", what, exc, pause)
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)

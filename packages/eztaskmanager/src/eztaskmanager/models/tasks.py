@@ -1,0 +1,407 @@
+"""Tasks: a command with its arguments and schedule, and the transitions of its status.
+
+A task's ``status`` is a summary that only :meth:`Task.sync_status` writes, from the
+truth underneath it: its runs that have not ended (:class:`LaunchReport` rows in a
+queued, running or stopping state) and its schedule handle (``scheduled_job_id``).
+Every transition takes the task's row lock first (:meth:`Task.locked`), so transitions
+of one task happen one at a time whatever the number of workers, schedulers and web
+processes; the winner of a race is decided by a conditional UPDATE on the row that
+changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from eztaskmanager import scheduling
+from eztaskmanager.arguments import InvalidArguments, parse_arguments, split_arguments
+from eztaskmanager.exceptions import TaskAlreadyRunning
+from eztaskmanager.models.commands import AppCommand, TaskCategory
+
+if TYPE_CHECKING:
+    from eztaskmanager.models.reports import LaunchReport
+
+logger = logging.getLogger(__name__)
+
+ARGUMENTS_HELP = _(
+    'Separate arguments with a comma "," and values inside one argument with a space " ", '
+    "e.g. -f, --secondarg param1 param2, --thirdarg=pippo. "
+    'Quote values that contain commas or spaces: --title="Hello, world".'
+)
+# The longest timeout a task may ask for: 30 days. Longer runs go without a timeout.
+MAX_TIMEOUT = 30 * 24 * 3600
+# How long a fired due time is remembered (see Task.claim_due).
+FIRED_DUE_TIMES_KEPT = timedelta(days=2)
+
+
+class Task(models.Model):
+    """A management command with its arguments, that can be started now, later or periodically."""
+
+    STATUS_IDLE = "idle"
+    STATUS_SPOOLED = "spooled"
+    STATUS_SCHEDULED = "scheduled"
+    STATUS_STARTED = "started"
+    STATUS_CHOICES = (
+        (STATUS_IDLE, _("IDLE")),
+        (STATUS_SPOOLED, _("SPOOLED")),
+        (STATUS_SCHEDULED, _("SCHEDULED")),
+        (STATUS_STARTED, _("STARTED")),
+    )
+
+    REPETITION_PERIOD_MINUTE = scheduling.MINUTE
+    REPETITION_PERIOD_HOUR = scheduling.HOUR
+    REPETITION_PERIOD_DAY = scheduling.DAY
+    REPETITION_PERIOD_WEEK = scheduling.WEEK
+    REPETITION_PERIOD_MONTH = scheduling.MONTH
+    REPETITION_PERIOD_CHOICES = (
+        (REPETITION_PERIOD_MINUTE, _("MINUTE")),
+        (REPETITION_PERIOD_HOUR, _("HOUR")),
+        (REPETITION_PERIOD_DAY, _("DAY")),
+        (REPETITION_PERIOD_WEEK, _("WEEK")),
+        (REPETITION_PERIOD_MONTH, _("MONTH")),
+    )
+
+    name = models.CharField(_("name"), max_length=255)
+    command = models.ForeignKey(
+        AppCommand,
+        on_delete=models.CASCADE,
+        limit_choices_to={"active": True},
+        verbose_name=_("command"),
+    )
+    arguments = models.TextField(_("arguments"), blank=True, help_text=ARGUMENTS_HELP)
+    category = models.ForeignKey(
+        TaskCategory,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("category"),
+        help_text=_("Choose a category for this task"),
+    )
+    note = models.TextField(_("note"), blank=True, help_text=_("A note on how this task is used."))
+    status = models.CharField(
+        _("status"), max_length=20, choices=STATUS_CHOICES, default=STATUS_IDLE, editable=False
+    )
+    scheduling = models.DateTimeField(_("initial scheduling"), null=True, blank=True)
+    repetition_period = models.CharField(
+        _("repetition period"), max_length=20, choices=REPETITION_PERIOD_CHOICES, blank=True
+    )
+    repetition_rate = models.PositiveSmallIntegerField(_("repetition rate"), null=True, blank=True)
+    timeout = models.PositiveIntegerField(
+        _("timeout"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TIMEOUT)],
+        help_text=_(
+            "Seconds a run may last before it is stopped and fails (at most 30 days); "
+            "empty: the backend's default."
+        ),
+    )
+    scheduled_job_id = models.CharField(
+        _("scheduled job id"),
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text=_("The queue engine's handle of the task's schedule; empty when unscheduled."),
+    )
+    cached_last_invocation_datetime = models.DateTimeField(
+        _("last datetime"), null=True, blank=True, editable=False
+    )
+    cached_last_invocation_result = models.CharField(
+        _("last result"), max_length=20, blank=True, editable=False
+    )
+    cached_last_invocation_n_errors = models.PositiveIntegerField(
+        _("errors"), default=0, editable=False
+    )
+    cached_last_invocation_n_warnings = models.PositiveIntegerField(
+        _("warnings"), default=0, editable=False
+    )
+    cached_last_report = models.ForeignKey(
+        "LaunchReport",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("last report"),
+    )
+    cached_next_ride = models.DateTimeField(
+        _("next execution time"), null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        app_label = "eztaskmanager"
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = [F("cached_last_invocation_datetime").desc(nulls_last=True), "name"]
+        permissions = [("run_task", _("Can start and stop tasks"))]
+        indexes = [
+            models.Index(
+                fields=["-cached_last_invocation_datetime"], name="eztm_task_last_run_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # Arguments -------------------------------------------------------------------------
+    @property
+    def args(self) -> list[str]:
+        """The argv items passed to the command, split from :attr:`arguments`."""
+        return split_arguments(self.arguments)
+
+    @property
+    def complete_args(self) -> list[str]:
+        """Every argv item, options and positionals alike, as ``call_command`` receives them.
+
+        Passing options as argv strings (rather than keyword arguments) lets the command's
+        parser see them, so required options work.
+        """
+        return self.args
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options the arguments set, as the command's parser reads them."""
+        return parse_arguments(self.command.get_command_class(), self.command.name, self.args)
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, list[str]] = {}
+        if self.command_id is not None:
+            try:
+                parse_arguments(self.command.get_command_class(), self.command.name, self.args)
+            except InvalidArguments as exc:
+                errors.setdefault("arguments", []).append(str(exc))
+        if bool(self.repetition_period) != bool(self.repetition_rate):
+            errors.setdefault("repetition_rate", []).append(
+                str(_("Set both the repetition period and rate, or neither."))
+            )
+        if self.is_periodic and self.scheduling is None:
+            errors.setdefault("scheduling", []).append(
+                str(_("A periodic task needs an initial scheduling."))
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    # Scheduling ------------------------------------------------------------------------
+    @property
+    def is_periodic(self) -> bool:
+        """A task is periodic only if both its repetition period and rate are set."""
+        return bool(self.repetition_period and self.repetition_rate)
+
+    @property
+    def scheduling_utc(self) -> datetime | None:
+        """The initial scheduling in UTC."""
+        return self.scheduling.astimezone(dt_timezone.utc) if self.scheduling else None
+
+    @property
+    def interval_in_seconds(self) -> int | None:
+        """Seconds between runs; ``None`` when not periodic, or for months (not a fixed length)."""
+        if not self.is_periodic:
+            return None
+        return scheduling.period_seconds(self.repetition_period, self.repetition_rate)
+
+    def is_scheduled_later(self, now: datetime | None = None) -> bool:
+        """Whether starting this task means scheduling it rather than running it now."""
+        now = now or timezone.now()
+        return self.is_periodic or (self.scheduling is not None and self.scheduling > now)
+
+    def next_run_after(self, after: datetime | None = None) -> datetime | None:
+        """The first run after ``after`` (default: now) the task's fields ask for, if any."""
+        after = after or timezone.now()
+        if self.scheduling is None:
+            return None
+        start = timezone.localtime(self.scheduling)
+        if not self.is_periodic:
+            return self.scheduling if self.scheduling > after else None
+        return scheduling.next_run_after(start, self.repetition_period, self.repetition_rate, after)
+
+    # Transitions -------------------------------------------------------------------------
+    # Each one runs in its own transaction, under the task's row lock, and leaves the
+    # status in step with the runs and the schedule.
+
+    @classmethod
+    def locked(cls, pk: int) -> Task | None:
+        """The task read under its row lock, held until the transaction ends; ``None`` if gone.
+
+        Must be called inside ``transaction.atomic()``. Where the database has no row
+        locks (SQLite), a write takes its database-wide write lock instead.
+        """
+        using = router.db_for_write(cls)
+        rows = cls.objects.using(using).filter(pk=pk)
+        if connections[using].features.has_select_for_update:
+            return rows.select_for_update().select_related("command").first()
+        if not rows.update(status=F("status")):
+            return None
+        return rows.select_related("command").first()
+
+    def active_runs(self) -> models.QuerySet[LaunchReport]:
+        """The task's runs that have not ended: queued, running or stopping."""
+        from eztaskmanager.models.reports import LaunchReport
+
+        return LaunchReport.objects.filter(task_id=self.pk).active()
+
+    def sync_status(self) -> str:
+        """Derive the status from the runs and the schedule, and store it (under the lock)."""
+        from eztaskmanager.models.reports import LaunchReport
+
+        states = set(self.active_runs().values_list("state", flat=True))
+        if states & {LaunchReport.STATE_RUNNING, LaunchReport.STATE_STOPPING}:
+            status = self.STATUS_STARTED
+        elif LaunchReport.STATE_QUEUED in states:
+            status = self.STATUS_SPOOLED
+        elif self.scheduled_job_id:
+            status = self.STATUS_SCHEDULED
+        else:
+            status = self.STATUS_IDLE
+        fields: dict[str, Any] = {"status": status}
+        if not self.scheduled_job_id:
+            fields["cached_next_ride"] = None
+        Task.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return status
+
+    def _copy_from(self, fresh: Task) -> None:
+        for name in ("status", "scheduled_job_id", "cached_next_ride"):
+            setattr(self, name, getattr(fresh, name))
+
+    def queue_run(self, job_id: str, timeout: int | None = None) -> LaunchReport:
+        """Record a run handed to the queue as ``job_id``; refuse a second one.
+
+        Raises :class:`TaskAlreadyRunning` while another run is queued or going on.
+        """
+        from eztaskmanager.models.reports import LaunchReport
+
+        with transaction.atomic():
+            fresh = Task.locked(self.pk)
+            if fresh is None:
+                raise Task.DoesNotExist(f"Task {self.pk} no longer exists.")
+            current = fresh.active_runs().values_list("state", flat=True).first()
+            if current is not None:
+                raise TaskAlreadyRunning(
+                    (
+                        _("%(task)s is already queued.")
+                        if current == LaunchReport.STATE_QUEUED
+                        else _("%(task)s is already running.")
+                    )
+                    % {"task": fresh}
+                )
+            now = timezone.now()
+            report = LaunchReport.objects.create(
+                task=fresh,
+                state=LaunchReport.STATE_QUEUED,
+                job_id=job_id,
+                queued_at=now,
+                invocation_datetime=now,
+                timeout=timeout,
+            )
+            fresh.sync_status()
+        self._copy_from(fresh)
+        return report
+
+    def arm_schedule(self, job_id: str, next_ride: datetime | None) -> None:
+        """Record the engine's handle of the task's schedule, and its next run."""
+        with transaction.atomic():
+            fresh = Task.locked(self.pk)
+            if fresh is None:
+                raise Task.DoesNotExist(f"Task {self.pk} no longer exists.")
+            Task.objects.filter(pk=self.pk).update(
+                scheduled_job_id=job_id, cached_next_ride=next_ride
+            )
+            fresh.scheduled_job_id, fresh.cached_next_ride = job_id, next_ride
+            fresh.sync_status()
+        self._copy_from(fresh)
+
+    def advance_schedule(
+        self, from_job_id: str, to_job_id: str, next_ride: datetime | None
+    ) -> bool:
+        """Move the schedule on to its next run, if it is still ``from_job_id``'s.
+
+        Returns False (and changes nothing) when the schedule was cancelled or replaced
+        meanwhile: the caller's job must then neither run nor book a successor.
+        """
+        with transaction.atomic():
+            fresh = Task.locked(self.pk)
+            if fresh is None or fresh.scheduled_job_id != from_job_id:
+                return False
+            Task.objects.filter(pk=self.pk).update(
+                scheduled_job_id=to_job_id, cached_next_ride=next_ride
+            )
+            fresh.scheduled_job_id, fresh.cached_next_ride = to_job_id, next_ride
+            fresh.sync_status()
+        self._copy_from(fresh)
+        return True
+
+    def clear_schedule(self, job_id: str | None = None) -> bool:
+        """Forget the schedule (only if it is still ``job_id``, when given); return whether it did."""
+        with transaction.atomic():
+            fresh = Task.locked(self.pk)
+            if fresh is None or (job_id is not None and fresh.scheduled_job_id != job_id):
+                return False
+            Task.objects.filter(pk=self.pk).update(scheduled_job_id="", cached_next_ride=None)
+            fresh.scheduled_job_id, fresh.cached_next_ride = "", None
+            fresh.sync_status()
+        self._copy_from(fresh)
+        return True
+
+    def claim_due(self, due: datetime) -> bool:
+        """Claim one due time of the schedule: True for the first caller, False for any other.
+
+        The database decides (a unique row per task and due time), so a due time fires
+        once however many schedulers, re-armed jobs or restarts see it.
+        """
+        from eztaskmanager.models.schedules import FiredDueTime
+
+        try:
+            with transaction.atomic():
+                FiredDueTime.objects.create(task_id=self.pk, due_at=due)
+        except IntegrityError:
+            logger.info("Task %s: due time %s was fired already.", self.pk, due.isoformat())
+            return False
+        FiredDueTime.objects.filter(task_id=self.pk, due_at__lt=due - FIRED_DUE_TIMES_KEPT).delete()
+        return True
+
+    # Cached figures ------------------------------------------------------------------------
+    def compute_cache(self) -> None:
+        """Copy the last finished report's figures onto the task, for fast lists."""
+        report = (
+            self.launchreport_set.exclude(finished_at=None).order_by("-invocation_datetime").first()
+        )
+        self.cached_last_report = report
+        self.cached_last_invocation_datetime = report.invocation_datetime if report else None
+        self.cached_last_invocation_result = report.invocation_result if report else ""
+        self.cached_last_invocation_n_errors = report.n_log_errors if report else 0
+        self.cached_last_invocation_n_warnings = report.n_log_warnings if report else 0
+        self.save(
+            update_fields=[
+                "cached_last_report",
+                "cached_last_invocation_datetime",
+                "cached_last_invocation_result",
+                "cached_last_invocation_n_errors",
+                "cached_last_invocation_n_warnings",
+            ]
+        )
+
+    def prune_reports(self, n: int = 5) -> int:
+        """Delete all the task's finished reports but the latest ``n``; return how many went.
+
+        A run that has not ended is never deleted.
+        """
+        newest = self.launchreport_set.order_by("-invocation_datetime").values_list("pk", flat=True)
+        keep = list(newest[: n + 1])
+        if len(keep) <= n:  # the usual case: nothing to delete, one query spent
+            return 0
+        deleted, _details = (
+            self.launchreport_set.exclude(pk__in=keep[:n]).exclude(finished_at=None).delete()
+        )
+        return deleted

@@ -1,0 +1,21 @@
+"""What follows the end of every run, however it ended: old reports pruned, notifications sent."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from eztaskmanager.conf import get_setting
+from eztaskmanager.services.notifications import emit_notifications
+
+logger = logging.getLogger(__name__)
+
+
+def after_run(sender: Any, report: Any, **kwargs: Any) -> None:
+    """Receiver of :data:`~eztaskmanager.signals.run_finished`; never raises."""
+    try:
+        if report.task.prune_reports(get_setting("REPORTS_KEPT")):
+            report.task.compute_cache()
+    except Exception:
+        logger.exception("Could not prune the old reports of task %s", report.task_id)
+    emit_notifications(report)

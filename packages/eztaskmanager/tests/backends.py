@@ -1,0 +1,42 @@
+"""A backend for the core's own tests: it records what the base class asks of an engine.
+
+It exists to test the base class's policies (what may start, what Stop does); the real
+engines are tested end to end in ``integration_tests/``.
+"""
+
+from __future__ import annotations
+
+from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueService
+
+
+class RecordingBackend(TaskQueueService):
+    supports_schedule = True
+    supports_stop = True
+
+    def __init__(self, fail: bool = False, jobs: dict[str, JobInfo] | None = None) -> None:
+        self.calls: list[tuple] = []
+        self.fail = fail
+        self.jobs = jobs or {}
+
+    def enqueue(self, task, job_id):
+        if self.fail:
+            raise ConnectionError("Connection refused on 127.0.0.1:1")
+        self.calls.append(("enqueue", task.pk, job_id))
+
+    def schedule(self, task):
+        self.calls.append(("schedule", task.pk))
+        return f"job-{len(self.calls)}"
+
+    def unschedule(self, task):
+        self.calls.append(("unschedule", task.scheduled_job_id))
+
+    def cancel(self, job_id):
+        self.calls.append(("cancel", job_id))
+
+    def stop_execution(self, report):
+        if self.fail:
+            raise ConnectionError("Redis is down")
+        self.calls.append(("stop", report.pk))
+
+    def job_state(self, job_id):
+        return self.jobs.get(job_id, JobInfo(JobState.UNKNOWN))
