@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
+RUN_ID = f"{os.getpid()}"
 
 # Test suites in the order they run: (name, directory, settings module, import needed).
 SUITES = [
@@ -76,7 +77,8 @@ def run_suite(name: str, directory: str, settings: str, db: str, extra: list[str
     env = dict(os.environ, EZTASKMANAGER_TEST_DB=db, DJANGO_SETTINGS_MODULE=settings)
     paths = [str(ROOT), str(suite_dir)] if directory.startswith("packages/") else [str(ROOT)]
     env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["EZTASKMANAGER_TEST_DB_NAME"] = f"test_eztm_{name}"
+    # Named per run: two test runs on one machine never share a database.
+    env["EZTASKMANAGER_TEST_DB_NAME"] = f"test_eztm_{name}_{RUN_ID}"
     tests = suite_dir / "tests" if directory.startswith("packages/") else suite_dir
     command = [sys.executable, "-m", "pytest", str(tests), f"--junitxml={report}", *extra]
     print(f"\n=== {name} on {db}: {' '.join(command[2:])}", flush=True)

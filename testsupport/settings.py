@@ -2,9 +2,10 @@
 
 ``EZTASKMANAGER_TEST_DB`` chooses the database: ``sqlite`` (default) or ``postgres``
 (``PGHOST``/``PGPORT``/``PGUSER``/``PGDATABASE``, default 127.0.0.1:5432, postgres, test).
-The test database has a fixed name (a file for SQLite), so that worker processes started
-by integration tests can open the very database the test runner created: they get
-``EZTASKMANAGER_USE_TEST_DB=1`` and connect straight to it.
+The test database's name (a file for SQLite) is chosen per run by ``scripts/run_tests.py``
+(``EZTASKMANAGER_TEST_DB_NAME``), so that worker processes started by integration tests
+can open the very database the test runner created (they get ``EZTASKMANAGER_USE_TEST_DB=1``
+and connect straight to it) and two runs on one machine never share one.
 """
 
 from __future__ import annotations
