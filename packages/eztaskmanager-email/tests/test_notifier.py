@@ -58,6 +58,21 @@ def test_levels_filter_what_is_sent():
     assert "Errors: 3, warnings: 0" in message.body
 
 
+def test_a_stopped_or_lost_run_is_emailed_with_the_reason():
+    from eztaskmanager.models import LaunchReport
+
+    task = make_task(LIVE)
+    report = LaunchReport.objects.create(task=task)
+    report.lost("Worker lost: no heartbeat for 75 s (w1 (pid 7)).")
+    stopping = LaunchReport.objects.create(task=task, state=LaunchReport.STATE_STOPPING)
+    stopping.lost("Stopped: its process gave no sign of life for 12 s.")
+    failed, stopped = mail.outbox
+    assert failed.subject == f"[FAILED] {task.name}"
+    assert "Why: Worker lost: no heartbeat for 75 s (w1 (pid 7))." in failed.body
+    assert stopped.subject == f"[STOPPED] {task.name}"  # stopped ranks above "errors"
+    assert "Stopped: its process gave no sign of life for 12 s." in html_of(stopped)
+
+
 @override_settings(
     EZTASKMANAGER={
         "BACKEND": "immediate",

@@ -21,7 +21,7 @@ def test_colour_per_result():
     for result, colour in RESULT_COLORS.items():
         (attachment,) = build_message(notification(result=result))["attachments"]
         assert attachment["color"] == colour
-    assert len(set(RESULT_COLORS.values())) == 4
+    assert len(set(RESULT_COLORS.values())) == 5
 
 
 def test_text_fallback_and_blocks():
@@ -58,3 +58,11 @@ def test_a_long_tail_keeps_its_end_within_slack_limits():
     assert len(tail["text"]["text"]) <= 3000
     assert tail["text"]["text"].endswith("line 199 " + "x" * 100 + "```")
     assert len(tail["text"]["text"]) == MAX_SECTION_TEXT + 6
+
+
+def test_why_the_run_ended_has_a_section_of_its_own():
+    message = build_message(
+        notification(result="failed", reason="Worker lost: no heartbeat for 75 s (<w1>).")
+    )
+    reason = message["attachments"][0]["blocks"][2]
+    assert reason["text"]["text"] == "Worker lost: no heartbeat for 75 s (&lt;w1&gt;)."

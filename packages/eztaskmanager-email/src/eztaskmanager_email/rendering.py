@@ -22,6 +22,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # The colour of the result badge, by result.
 RESULT_COLORS = {
     "failed": "#b3261e",
+    "stopped": "#4b5563",
     "errors": "#d9480f",
     "warnings": "#b7791f",
     "ok": "#2f855a",

@@ -15,12 +15,14 @@ from eztaskmanager.services.notifications import Notification, format_duration
 # Slack's colour bar beside the message, by result.
 RESULT_COLORS = {
     "failed": "#b3261e",
+    "stopped": "#6b7280",
     "errors": "#e01e5a",
     "warnings": "#ecb22e",
     "ok": "#2eb67d",
 }
 RESULT_EMOJI = {
     "failed": ":x:",
+    "stopped": ":black_square_for_stop:",
     "errors": ":red_circle:",
     "warnings": ":warning:",
     "ok": ":white_check_mark:",
@@ -59,6 +61,10 @@ def blocks(notification: Notification) -> list[dict[str, Any]]:
             "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in fields],
         },
     ]
+    if notification.reason:
+        content.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": escape(notification.reason)}}
+        )
     if notification.log_tail:
         tail = escape("\n".join(notification.log_tail))[-MAX_SECTION_TEXT:]
         content.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{tail}```"}})
