@@ -1,4 +1,4 @@
-"""A backend whose engine is unreachable, as RQ is when Redis is down."""
+"""Backends for the admin's tests: an unreachable engine, and an in-memory scheduler."""
 
 from eztaskmanager.services.queues import TaskQueueService
 
@@ -7,8 +7,15 @@ class UnreachableBackend(TaskQueueService):
     """Every request fails the way a queue client fails without its server."""
 
     supports_stop = True
+    supports_schedule = True
 
-    def enqueue(self, task):
+    def enqueue(self, task, job_id):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    def schedule(self, task):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    def unschedule(self, task):
         raise ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
 
     def stop_execution(self, report):
@@ -21,10 +28,10 @@ class SchedulingBackend(TaskQueueService):
     supports_schedule = True
     jobs: dict[str, object] = {}
 
-    def enqueue(self, task):
+    def enqueue(self, task, job_id):
         from eztaskmanager.services import run_management_command
 
-        run_management_command(task.pk)
+        run_management_command(task.pk, job_id)
 
     def schedule(self, task):
         job_id = f"job-{task.pk}-{len(self.jobs)}-{task.scheduling.isoformat()}"
@@ -33,3 +40,12 @@ class SchedulingBackend(TaskQueueService):
 
     def unschedule(self, task):
         self.jobs.pop(task.scheduled_job_id, None)
+
+
+class QueueingBackend(TaskQueueService):
+    """An engine whose worker has not taken the job yet: runs stay queued; stops are slow."""
+
+    supports_stop = True
+
+    def enqueue(self, task, job_id):
+        pass

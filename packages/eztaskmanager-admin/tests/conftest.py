@@ -22,7 +22,13 @@ def make_user(role: str) -> User | None:
     if role == "permitted":
         perms = Permission.objects.filter(
             content_type__app_label="eztaskmanager",
-            codename__in=["view_launchreport", "run_task", "view_task", "change_task"],
+            codename__in=[
+                "view_launchreport",
+                "run_task",
+                "view_task",
+                "change_task",
+                "view_processheartbeat",
+            ],
         )
         user.user_permissions.add(*perms)
     return user

@@ -1,4 +1,8 @@
-"""The task list reads cached figures off the task: a constant number of queries."""
+"""The task list reads cached figures off the task: a constant number of queries.
+
+About 9 on a page of 100 out of 10,000 tasks: 7 for the list, and 1 or 2 for the warning
+about scheduled tasks without a scheduler (``test_health.py`` counts those).
+"""
 
 from __future__ import annotations
 

@@ -25,8 +25,8 @@ def test_the_json_endpoint_answers_the_seed_contract(client_as, report):
     assert [line["message"] for line in data["new_log_lines"]] == ["first", "second", "third"]
     assert [line["level"] for line in data["new_log_lines"]] == ["INFO", "WARNING", "ERROR"]
     assert all(line["timestamp"] for line in data["new_log_lines"])
-    assert data["finished"] is True
-    assert data["result"] == "errors"
+    assert data["finished"] is True and data["state"] == "finished"
+    assert data["result"] == "errors" and data["reason"] == ""
     assert data["page_level_counts"] == {"INFO": 1, "WARNING": 1, "ERROR": 1}
     assert (data["n_log_errors"], data["n_log_warnings"]) == (1, 1)
 
@@ -127,3 +127,38 @@ def test_the_raw_text_view_streams_plain_text(client_as, report):
     text = b"".join(response.streaming_content).decode()
     assert text.splitlines()[0].endswith(" - INFO - one")
     assert text.splitlines()[1].endswith(" - ERROR - <script>x</script>")
+
+
+@pytest.mark.parametrize("state", ["queued", "running", "stopping"])
+def test_the_json_endpoint_says_the_state_of_a_run_that_has_not_ended(client_as, report, state):
+    target = report([("INFO", "working")], finished=False, state=state)
+    data = client_as("permitted").get(lines_url(target.pk, offset=0)).json()
+    assert (data["state"], data["finished"], data["result"]) == (state, False, "")
+    assert data["task_status"] and data["log_size"] == 1  # the seed's keys stay
+
+
+def test_the_json_endpoint_and_the_viewer_say_why_a_run_ended(client_as, report):
+    target = report([("INFO", "working")], finished=False)
+    target.finish("stopped", "Stopped after 2.0 s.")
+    client = client_as("permitted")
+    data = client.get(lines_url(target.pk, offset=0)).json()
+    assert (data["state"], data["result"], data["reason"]) == (
+        "finished",
+        "stopped",
+        "Stopped after 2.0 s.",
+    )
+    assert data["new_log_lines"][-1]["message"] == "Stopped after 2.0 s."
+    html = client.get(reverse("eztaskmanager:log_viewer", args=[target.pk])).content.decode()
+    assert '<dd id="eztm-reason">Stopped after 2.0 s.</dd>' in html
+    assert 'class="eztm-status eztm-result eztm-result-stopped">STOPPED<' in html
+
+
+@pytest.mark.parametrize("state", ["queued", "running", "stopping"])
+def test_the_viewer_shows_the_state_of_a_run_that_has_not_ended(client_as, report, state):
+    target = report(finished=False, state=state)
+    page = client_as("permitted").get(reverse("eztaskmanager:log_viewer", args=[target.pk]))
+    html = page.content.decode()
+    assert f'eztm-state-{state}">{state.upper()}<' in html
+    assert reverse("eztaskmanager:live_log_viewer", args=[target.pk]) in html
+    assert page.context["viewer_config"]["finished"] is False
+    assert '<dd id="eztm-reason" hidden></dd>' in html

@@ -9,8 +9,11 @@ from django.contrib.messages import get_messages
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from eztaskmanager.models import Task
+from eztaskmanager.services.queues import get_task_service
+from eztaskmanager_admin.admin import TaskAdmin
 from tests.backends import SchedulingBackend
 
 pytestmark = pytest.mark.usefixtures("clear_jobs")
@@ -48,7 +51,10 @@ def test_editing_a_scheduled_task_reschedules_it_once(client_as, task):
     assert target.status == Task.STATUS_SCHEDULED
     assert list(SchedulingBackend.jobs.values()) == [later]
     [message] = get_messages(response.wsgi_request)
-    assert "is scheduled" in str(message)
+    # The next run in the site's time zone (Europe/Rome here), as Django formats dates.
+    when = date_format(timezone.localtime(later), "DATETIME_FORMAT")
+    assert str(message) == f"{target} is scheduled; next run: {when}."
+    assert "+00:00" not in str(message) and "UTC" not in str(message)
 
     change = reverse("admin:eztaskmanager_task_change", args=[target.pk])
     even_later = later + timedelta(hours=2)
@@ -62,3 +68,26 @@ def test_editing_a_scheduled_task_reschedules_it_once(client_as, task):
     target.refresh_from_db()
     assert target.status == Task.STATUS_IDLE
     assert SchedulingBackend.jobs == {}
+
+
+@override_settings(EZTASKMANAGER={"BACKEND": "tests.backends.SchedulingBackend"})
+def test_saving_the_form_leaves_the_status_and_schedule_to_the_core(client_as, task, monkeypatch):
+    """The task is scheduled elsewhere (a worker, another user) while the admin saves its
+    form: the save changes the fields the form shows, never the schedule nor the status."""
+    later = (timezone.now() + timedelta(days=1)).replace(microsecond=0)
+    target = task(scheduling=later)
+    save_form = TaskAdmin.save_form
+
+    def save_form_while_scheduled_elsewhere(self, request, form, change):
+        obj = save_form(self, request, form, change)
+        get_task_service().add(Task.objects.get(pk=obj.pk))
+        return obj
+
+    monkeypatch.setattr(TaskAdmin, "save_form", save_form_while_scheduled_elsewhere)
+    change = reverse("admin:eztaskmanager_task_change", args=[target.pk])
+    data = {**form_data(target, later), "note": "edited"}
+    assert client_as("superuser").post(change, data).status_code == 302
+    target.refresh_from_db()
+    assert target.note == "edited"
+    assert target.status == Task.STATUS_SCHEDULED
+    assert list(SchedulingBackend.jobs) == [target.scheduled_job_id]

@@ -5,15 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
+from django.contrib.messages import DEFAULT_TAGS, get_messages
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, Task, TaskCategory
+from eztaskmanager.services.queues import StopOutcome, get_task_service
+from eztaskmanager_admin import taskactions
+from tests.backends import SchedulingBackend
 
 CHANGELIST = "admin:eztaskmanager_task_changelist"
 UNREACHABLE = {"BACKEND": "tests.backends.UnreachableBackend"}
+QUEUEING = {"BACKEND": "tests.backends.QueueingBackend"}
 
 
 def messages_of(response) -> list[str]:
@@ -151,13 +155,32 @@ def test_start_ignores_a_next_url_on_another_host(client_as, task):
     assert response["Location"] == reverse(CHANGELIST)
 
 
-def test_starting_a_running_task_says_it_is_running(client_as, task):
-    target = task(status=Task.STATUS_STARTED)
+@pytest.mark.parametrize("state", ["queued", "running"])
+def test_starting_a_task_whose_run_has_not_ended_is_refused_with_a_warning(
+    client_as, task, report, state
+):
+    target = task()
+    report(task=target, finished=False, state=state, queued_at=timezone.now())
     response = client_as("permitted").post(
         reverse("admin:eztaskmanager_task_start", args=[target.pk])
     )
-    assert messages_of(response) == [f"{target} is running: stop it first."]
-    assert not LaunchReport.objects.filter(task=target).exists()
+    [message] = get_messages(response.wsgi_request)
+    assert message.level_tag == "warning"
+    assert str(message) == f"{target} is already {state}."
+    assert LaunchReport.objects.filter(task=target).count() == 1
+
+
+@override_settings(EZTASKMANAGER=QUEUEING)
+def test_start_says_queued_while_no_worker_has_the_run(client_as, task):
+    target = task()
+    response = client_as("permitted").post(
+        reverse("admin:eztaskmanager_task_start", args=[target.pk])
+    )
+    assert messages_of(response) == [f"{target} was queued: it starts when a worker takes it."]
+    run = LaunchReport.objects.get(task=target)
+    assert run.state == LaunchReport.STATE_QUEUED and run.job_id
+    target.refresh_from_db()
+    assert target.status == Task.STATUS_SPOOLED
 
 
 @override_settings(EZTASKMANAGER=UNREACHABLE)
@@ -174,27 +197,103 @@ def test_start_with_the_queue_down_is_an_error_message_and_changes_nothing(clien
     assert not LaunchReport.objects.filter(task=target).exists()
 
 
-def test_stop_says_the_task_was_stopped(client_as, task):
+def stop(client_as, target: Task, role: str = "permitted"):
+    response = client_as(role).post(reverse("admin:eztaskmanager_task_stop", args=[target.pk]))
+    [message] = get_messages(response.wsgi_request)
+    return message
+
+
+def test_stop_with_nothing_to_stop_says_so(client_as, task):
     target = task()
-    response = client_as("permitted").post(
-        reverse("admin:eztaskmanager_task_stop", args=[target.pk])
-    )
-    assert messages_of(response) == [f"{target} was stopped."]
+    message = stop(client_as, target)
+    assert (message.level_tag, str(message)) == ("info", f"{target} had nothing to stop.")
     target.refresh_from_db()
     assert target.status == Task.STATUS_IDLE
 
 
-@override_settings(EZTASKMANAGER=UNREACHABLE)
-def test_stop_with_the_queue_down_is_an_error_message(client_as, task, report):
-    target = task(status=Task.STATUS_STARTED)
-    run = report([("INFO", "working")], task=target, finished=False)
-    response = client_as("permitted").post(
-        reverse("admin:eztaskmanager_task_stop", args=[target.pk])
+@override_settings(EZTASKMANAGER=QUEUEING)
+def test_stop_of_a_queued_run_ends_it_before_it_starts(client_as, task):
+    target = task()
+    queued = get_task_service().add(target)
+    message = stop(client_as, target)
+    assert (message.level_tag, str(message)) == ("success", f"{target} was stopped.")
+    queued.refresh_from_db()
+    assert queued.state == LaunchReport.STATE_FINISHED
+    assert queued.invocation_result == LaunchReport.RESULT_STOPPED
+    assert queued.reason == "Stopped by permitted before it started."
+    target.refresh_from_db()
+    assert target.status == Task.STATUS_IDLE
+
+
+@override_settings(EZTASKMANAGER=QUEUEING)
+def test_stop_of_a_run_that_has_not_stopped_yet_says_it_is_stopping(
+    client_as, task, report, monkeypatch
+):
+    monkeypatch.setattr("eztaskmanager.services.queues.STOP_WAIT_SECONDS", 0.2)
+    target = task()
+    running = report([("INFO", "working")], task=target, finished=False)
+    message = stop(client_as, target)
+    assert (message.level_tag, str(message)) == ("warning", f"{target} is stopping.")
+    running.refresh_from_db()
+    assert running.state == LaunchReport.STATE_STOPPING
+    assert running.log_tail(1) and running.log_tail(1)[0].endswith("Stop requested by permitted.")
+
+
+@override_settings(EZTASKMANAGER={"BACKEND": "tests.backends.SchedulingBackend"})
+def test_stop_of_a_scheduled_task_says_its_schedule_was_cancelled(client_as, task):
+    SchedulingBackend.jobs.clear()
+    target = task(scheduling=timezone.now() + timedelta(days=1))
+    get_task_service().add(target)
+    assert SchedulingBackend.jobs
+    message = stop(client_as, target)
+    assert (message.level_tag, str(message)) == (
+        "success",
+        f"{target}'s schedule was cancelled.",
     )
-    [message] = get_messages(response.wsgi_request)
+    target.refresh_from_db()
+    assert (target.status, target.scheduled_job_id) == (Task.STATUS_IDLE, "")
+    assert SchedulingBackend.jobs == {}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "level", "text"),
+    [
+        (
+            StopOutcome(stopped=1, unscheduled=True),
+            "success",
+            "X was stopped. Its schedule was cancelled.",
+        ),
+        (StopOutcome(stopped=1, stopping=1), "warning", "X is stopping."),
+        (
+            StopOutcome(stopping=1, unscheduled=True),
+            "warning",
+            "X is stopping. Its schedule was cancelled.",
+        ),
+    ],
+)
+def test_stop_messages_of_mixed_outcomes(outcome, level, text):
+    got_level, got_text = taskactions.stop_message(Task(name="X"), outcome)
+    assert (DEFAULT_TAGS[got_level], got_text) == (level, text)
+
+
+@override_settings(EZTASKMANAGER=UNREACHABLE)
+def test_stop_with_the_queue_down_is_an_error_message(client_as, task):
+    target = task()
+    target.arm_schedule("job-1", timezone.now() + timedelta(hours=1))
+    message = stop(client_as, target)
     assert message.level_tag == "error" and "was not stopped" in str(message)
-    run.refresh_from_db()
-    assert run.is_running
+    assert "Connection refused" in str(message)
+    target.refresh_from_db()
+    assert target.scheduled_job_id == "job-1"  # the engine still has it: so does the task
+
+
+def test_stop_of_a_running_run_on_a_backend_that_cannot_stop_is_an_error(client_as, task, report):
+    target = task()
+    running = report(task=target, finished=False)
+    message = stop(client_as, target)
+    assert message.level_tag == "error" and "cannot stop a running task" in str(message)
+    running.refresh_from_db()
+    assert running.state == LaunchReport.STATE_RUNNING
 
 
 @pytest.mark.parametrize("role", ["permitted", "superuser"])
@@ -206,3 +305,50 @@ def test_the_launch_reports_section_is_read_only(client_as, report, role):
     assert page.status_code == 200
     assert page.context["has_change_permission"] is False
     assert client.get(reverse("admin:eztaskmanager_launchreport_add")).status_code == 403
+
+
+def test_the_inline_shows_the_state_of_runs_that_have_not_ended_and_why_others_ended(
+    client_as, task, report
+):
+    owner = task()
+    stopped = report([("INFO", "one")], task=owner, finished=False)
+    stopped.finish("stopped", "Stopped after 1.5 s.")
+    queued = report(task=owner, finished=False, state="queued", queued_at=timezone.now())
+    html = (
+        client_as("superuser")
+        .get(reverse("admin:eztaskmanager_task_change", args=[owner.pk]))
+        .content.decode()
+    )
+    live = reverse("admin:eztaskmanager_launchreport_live_log_viewer", args=[queued.pk])
+    assert f'class="eztm-result eztm-state-queued" href="{live}"' in html
+    assert ">QUEUED</a>" in html
+    log = reverse("admin:eztaskmanager_launchreport_log_viewer", args=[stopped.pk])
+    assert (
+        f'class="eztm-result eztm-result-stopped" href="{log}" title="Stopped after 1.5 s."' in html
+    )
+
+
+def test_the_reports_list_shows_states_and_reasons(client_as, task, report):
+    owner = task(name="Importer")
+    ended = report([("INFO", "one")], task=owner, finished=False)
+    ended.finish("failed", "Worker lost: no heartbeat for 75 s (host-1 (pid 42)).")
+    report(task=owner, finished=False, state="stopping")
+    client = client_as("superuser")
+    changelist = reverse("admin:eztaskmanager_launchreport_changelist")
+    html = client.get(changelist).content.decode()
+    assert ">STOPPING</a>" in html and "eztm-result-failed" in html
+    assert 'title="Worker lost: no heartbeat for 75 s (host-1 (pid 42))."' in html
+    stopping = client.get(changelist, {"state__exact": "stopping"}).context["cl"].result_list
+    assert [r.state for r in stopping] == ["stopping"]
+    page = client.get(reverse("admin:eztaskmanager_launchreport_change", args=[ended.pk]))
+    detail = page.content.decode()
+    assert "Worker lost: no heartbeat for 75 s" in detail and "Reason" in detail
+
+
+def test_the_task_list_says_why_the_last_run_ended_on_hover(client_as, task, report):
+    owner = task()
+    run = report(task=owner, finished=False)
+    run.finish("failed", "Timed out after 30 s.")
+    html = client_as("superuser").get(reverse(CHANGELIST)).content.decode()
+    assert 'class="eztm-result eztm-result-failed"' in html
+    assert 'title="Timed out after 30 s."' in html

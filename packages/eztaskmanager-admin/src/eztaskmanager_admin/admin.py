@@ -1,4 +1,4 @@
-"""The admin sections Commands, Tasks, Task categories and Launch reports."""
+"""The admin sections Commands, Tasks, Task categories, Launch reports, Workers and schedulers."""
 
 from __future__ import annotations
 
@@ -11,17 +11,16 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.conf import get_setting
 from eztaskmanager.exceptions import TaskQueueException
-from eztaskmanager.models import AppCommand, LaunchReport, Task, TaskCategory
+from eztaskmanager.models import AppCommand, LaunchReport, ProcessHeartbeat, Task, TaskCategory
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager_admin import display, taskactions
+from eztaskmanager_admin import display, health, taskactions
 from eztaskmanager_admin.access import can_run_tasks
 from eztaskmanager_admin.views import ADMIN_URL_PREFIX, LogLinesView, LogTextView, LogViewerView
-
-ADMIN_CSS = {"all": ["eztaskmanager_admin/admin.css"]}
 
 
 @admin.register(AppCommand)
@@ -37,7 +36,7 @@ class AppCommandAdmin(admin.ModelAdmin):
     readonly_fields = ("app_name", "name", "help_text_display")
 
     class Media:
-        css = ADMIN_CSS
+        css = display.ADMIN_CSS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -95,11 +94,7 @@ class LaunchReportInline(admin.TabularInline):
 
     @admin.display(description=_("result"))
     def result_display(self, obj: LaunchReport) -> SafeString | str:
-        if obj.is_running:
-            return format_html(
-                '<span class="eztm-result eztm-result-running">{}</span>', _("RUNNING")
-            )
-        return display.result_badge(obj.invocation_result, obj.pk, self.admin_site.name)
+        return display.run_badge(obj, self.admin_site.name)
 
     @admin.display(description=_("log tail"))
     def log_tail_display(self, obj: LaunchReport) -> SafeString:
@@ -109,7 +104,7 @@ class LaunchReportInline(admin.TabularInline):
             return tail
         link = format_html(
             '<a class="eztm-log-link" href="{}">{}</a>',
-            display.log_url(self.admin_site.name, obj.pk, live=obj.is_running),
+            display.log_url(self.admin_site.name, obj.pk, live=obj.is_active),
             _("Show the log messages"),
         )
         return format_html("{}{}", tail, link)
@@ -120,6 +115,7 @@ class TaskAdmin(admin.ModelAdmin):
     """Tasks: define, schedule, start and stop them, and read their last runs."""
 
     change_form_template = "eztaskmanager_admin/task/change_form.html"
+    change_list_template = "eztaskmanager_admin/task/change_list.html"
     list_display = (
         "name_display",
         "command_display",
@@ -132,7 +128,8 @@ class TaskAdmin(admin.ModelAdmin):
         "cached_last_invocation_n_warnings",
     )
     list_display_links = ("name_display",)
-    list_select_related = ("command", "category")
+    # The last report comes along (one join) for the reason its run ended, shown on hover.
+    list_select_related = ("command", "category", "cached_last_report")
     list_filter = ("category", "status", ResultFilter, "command")
     search_fields = ("name", "note", "command__name")
     inlines = [LaunchReportInline]
@@ -175,7 +172,7 @@ class TaskAdmin(admin.ModelAdmin):
     )
 
     class Media:
-        css = ADMIN_CSS
+        css = display.ADMIN_CSS
 
     # Lists --------------------------------------------------------------------------------
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
@@ -192,8 +189,12 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("last result"), ordering="cached_last_invocation_result")
     def last_result_display(self, obj: Task) -> SafeString | str:
+        last = obj.cached_last_report
         return display.result_badge(
-            obj.cached_last_invocation_result, obj.cached_last_report_id, self.admin_site.name
+            obj.cached_last_invocation_result,
+            obj.cached_last_report_id,
+            self.admin_site.name,
+            reason=last.reason if last is not None else "",
         )
 
     @admin.display(description=_("last run"), ordering="cached_last_invocation_datetime")
@@ -221,6 +222,13 @@ class TaskAdmin(admin.ModelAdmin):
 
     def _action_url(self, action: str, pk: int) -> str:
         return reverse(f"{self.admin_site.name}:eztaskmanager_task_{action}", args=[pk])
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None):
+        """The list, with a warning when scheduled tasks have no scheduler to start them."""
+        extra_context = dict(extra_context or {})
+        if request.method == "GET":
+            extra_context.update(health.warning_context(request, self.admin_site))
+        return super().changelist_view(request, extra_context)
 
     # Detail page ----------------------------------------------------------------------------
     def get_urls(self) -> list:
@@ -267,7 +275,13 @@ class TaskAdmin(admin.ModelAdmin):
         return kwargs
 
     def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+        """Save the form's fields only: the status, schedule handle and cached figures are
+        the core's, and a worker may have changed them since the form was read."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        names = {field.name for field in obj._meta.concrete_fields}
+        obj.save(update_fields=[name for name in form.fields if name in names])
         schedule_fields = {
             "scheduling",
             "repetition_period",
@@ -275,12 +289,10 @@ class TaskAdmin(admin.ModelAdmin):
             "command",
             "arguments",
         }
-        if (
-            change
-            and obj.status == Task.STATUS_SCHEDULED
-            and schedule_fields & set(form.changed_data)
-        ):
-            self._reschedule(request, obj)
+        if schedule_fields & set(form.changed_data):
+            obj.refresh_from_db(fields=["status", "scheduled_job_id", "cached_next_ride"])
+            if obj.scheduled_job_id:
+                self._reschedule(request, obj)
 
     def _reschedule(self, request: HttpRequest, task: Task) -> None:
         """Keep the engine's schedule in step with the edited fields (one job, never two)."""
@@ -310,15 +322,34 @@ class LaunchReportAdmin(admin.ModelAdmin):
         "n_log_lines",
         "n_log_errors",
         "n_log_warnings",
+        "reason_display",
         "log_link",
     )
     list_select_related = ("task",)
-    list_filter = ("invocation_result",)
+    list_filter = ("state", "invocation_result")
     search_fields = ("task__name",)
     date_hierarchy = "invocation_datetime"
+    fields = (
+        "task",
+        "result_display",
+        "reason",
+        "queued_at",
+        "invocation_datetime",
+        "finished_at",
+        "duration_display",
+        "timeout",
+        "job_id",
+        "worker",
+        "heartbeat_at",
+        "n_log_lines",
+        "n_log_errors",
+        "n_log_warnings",
+        "log_link",
+    )
+    readonly_fields = fields
 
     class Media:
-        css = ADMIN_CSS
+        css = display.ADMIN_CSS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -328,13 +359,26 @@ class LaunchReportAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("result"), ordering="invocation_result")
     def result_display(self, obj: LaunchReport) -> SafeString | str:
-        return display.result_badge(obj.invocation_result, obj.pk, self.admin_site.name)
+        return display.run_badge(obj, self.admin_site.name)
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_display(self, obj: LaunchReport) -> SafeString | str:
+        if not obj.reason:
+            return ""
+        return format_html(
+            '<span title="{}">{}</span>', obj.reason, Truncator(obj.reason).chars(60)
+        )
+
+    @admin.display(description=_("duration"))
+    def duration_display(self, obj: LaunchReport) -> str:
+        duration = obj.duration
+        return "-" if duration is None else str(duration).split(".")[0]
 
     @admin.display(description=_("log"))
     def log_link(self, obj: LaunchReport) -> SafeString:
         return format_html(
             '<a href="{}">{}</a>',
-            display.log_url(self.admin_site.name, obj.pk, live=obj.is_running),
+            display.log_url(self.admin_site.name, obj.pk, live=obj.is_active),
             _("Show the log messages"),
         )
 
@@ -354,3 +398,6 @@ class LaunchReportAdmin(admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+
+admin.site.register(ProcessHeartbeat, health.ProcessHeartbeatAdmin)

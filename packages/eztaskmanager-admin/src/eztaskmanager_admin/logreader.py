@@ -39,9 +39,12 @@ def format_timestamp(value: datetime, tz: tzinfo | None = None) -> str:
 def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> dict[str, Any]:
     """The JSON document the viewer polls: lines from ``offset`` on, and the run's state.
 
-    The report row is read first: lines numbered at or above the ``log_size`` read there
-    are left for the next poll, so ``log_size``, ``finished`` and the lines always agree
-    (a finished run has written all its lines before it is marked finished).
+    The seed's keys (``new_log_lines``, ``task_status``, ``log_size``) come with the run's
+    own ``state`` (queued, running, stopping, finished), its ``result`` and the ``reason``
+    it ended so; ``finished`` is ``state == "finished"``. The report row is read first:
+    lines numbered at or above the ``log_size`` read there are left for the next poll, so
+    ``log_size``, ``finished`` and the lines always agree (the core writes a run's last
+    line, its reason, in the transaction that marks it finished).
     """
     report = (
         LaunchReport.objects.filter(pk=report_id)
@@ -49,7 +52,8 @@ def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> di
             "n_log_lines",
             "n_log_errors",
             "n_log_warnings",
-            "finished_at",
+            "state",
+            "reason",
             "invocation_result",
             "task__status",
         )
@@ -78,8 +82,10 @@ def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> di
         "log_size": size,
         "offset": offset,
         "next_offset": offset + len(lines),
-        "finished": report["finished_at"] is not None,
+        "state": report["state"],
+        "finished": report["state"] == LaunchReport.STATE_FINISHED,
         "result": report["invocation_result"],
+        "reason": report["reason"],
         "n_log_errors": report["n_log_errors"],
         "n_log_warnings": report["n_log_warnings"],
         "page_level_counts": dict(Counter(line["level"] for line in lines)),

@@ -1,4 +1,8 @@
-"""The Start and Stop buttons: POST-only views that hand the task to the queue backend."""
+"""The Start and Stop buttons: POST-only views that hand the task to the queue backend.
+
+They change nothing themselves: the backend's ``add`` and ``stop_task`` do, through the
+core's transitions, and these views only say what happened, in the words of its outcome.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskQueueException
-from eztaskmanager.models import Task
-from eztaskmanager.services.queues import get_task_service
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.services.queues import StopOutcome, get_task_service
 from eztaskmanager_admin.access import can_run_tasks
+from eztaskmanager_admin.display import local_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -44,45 +49,68 @@ def start_task(
     """Start the task now, or schedule it when its scheduling fields ask for later."""
     task = _task_for_run(request, pk)
     try:
-        get_task_service().add(task)
-    except TaskAlreadyRunning:
-        messages.warning(request, _("%(task)s is running: stop it first.") % {"task": task})
+        report = get_task_service().add(task)
+    except TaskAlreadyRunning as exc:
+        messages.warning(request, str(exc))
     except TaskQueueException as exc:
         logger.warning("Could not start task %s: %s", task.pk, exc)
         messages.error(
             request, _("%(task)s was not started: %(error)s") % {"task": task, "error": exc}
         )
     else:
-        task.refresh_from_db(fields=["status", "cached_next_ride"])
-        if task.status == Task.STATUS_SCHEDULED:
-            messages.success(
-                request,
-                _("%(task)s is scheduled; next run: %(when)s.")
-                % {"task": task, "when": task.cached_next_ride},
-            )
-        else:
-            messages.success(request, _("%(task)s was started.") % {"task": task})
+        messages.success(request, start_message(task, report))
     return redirect_back(request, admin_site_name)
+
+
+def start_message(task: Task, report: LaunchReport | None) -> str:
+    """What Start did: a run queued (no worker has it yet) or started, or a schedule booked."""
+    if report is None:
+        if task.cached_next_ride is None:
+            return _("%(task)s is scheduled.") % {"task": task}
+        return _("%(task)s is scheduled; next run: %(when)s.") % {
+            "task": task,
+            "when": local_datetime(task.cached_next_ride),
+        }
+    report.refresh_from_db(fields=["state"])
+    if report.state == LaunchReport.STATE_QUEUED:
+        return _("%(task)s was queued: it starts when a worker takes it.") % {"task": task}
+    return _("%(task)s was started.") % {"task": task}
 
 
 @require_POST
 def stop_task(
     request: HttpRequest, pk: int, admin_site_name: str = "admin"
 ) -> HttpResponseRedirect:
-    """Cancel the task's schedule and stop its running run, if any."""
+    """Stop the task's runs (queued or going on), then cancel its schedule."""
     task = _task_for_run(request, pk)
     try:
-        get_task_service().stop_task(task, by=request.user.get_username())
-    except Exception as exc:
-        # The engine's own errors (a Redis client's ConnectionError...) may come through
-        # unwrapped: the admin reports them rather than answering with a server error.
-        if isinstance(exc, TaskQueueException):
-            logger.warning("Could not stop task %s: %s", task.pk, exc)
-        else:
-            logger.exception("The queue backend failed to stop task %s", task.pk)
+        outcome = get_task_service().stop_task(task, by=request.user.get_username())
+    except TaskQueueException as exc:
+        logger.warning("Could not stop task %s: %s", task.pk, exc)
         messages.error(
             request, _("%(task)s was not stopped: %(error)s") % {"task": task, "error": exc}
         )
     else:
-        messages.success(request, _("%(task)s was stopped.") % {"task": task})
+        level, text = stop_message(task, outcome)
+        messages.add_message(request, level, text)
     return redirect_back(request, admin_site_name)
+
+
+def stop_message(task: Task, outcome: StopOutcome) -> tuple[int, str]:
+    """The message level and words of a Stop's outcome.
+
+    A run still ``stopping`` is a warning: its command has not stopped yet (its report
+    will say ``stopped`` once it has), so the operator should look again.
+    """
+    names = {"task": task}
+    if outcome.nothing:
+        return messages.INFO, _("%(task)s had nothing to stop.") % names
+    if outcome.stopping:
+        level, text = messages.WARNING, _("%(task)s is stopping.") % names
+    elif outcome.stopped:
+        level, text = messages.SUCCESS, _("%(task)s was stopped.") % names
+    else:
+        return messages.SUCCESS, _("%(task)s's schedule was cancelled.") % names
+    if outcome.unscheduled:
+        text = f"{text} {_('Its schedule was cancelled.')}"
+    return level, text

@@ -89,7 +89,7 @@ class LogViewerView(ReportAccessMixin, TemplateView):
                 "live": self.live,
                 "pageSize": logreader.MAX_PAGE_SIZE,
                 "pollInterval": 1000,
-                "finished": not report.is_running,
+                "finished": report.state == LaunchReport.STATE_FINISHED,
             },
         )
         return context

@@ -398,6 +398,8 @@
   };
 
   // Loading --------------------------------------------------------------------------------
+  /* The run's state while it goes on (queued, running, stopping), its result once it has
+   * ended, and the reason it ended so. */
   LogViewer.prototype.setStatus = function (data) {
     var status = this.root.querySelector("#eztm-status");
     var live = this.root.querySelector("#eztm-live");
@@ -409,8 +411,15 @@
         live.hidden = true;
       }
     } else {
-      status.textContent = String(data.task_status || "").toUpperCase();
-      status.className = "eztm-status eztm-result eztm-result-running";
+      var state = String(data.state || "running");
+      status.textContent = state.toUpperCase();
+      status.className = "eztm-status eztm-result eztm-state-" + state;
+    }
+    var reason = this.root.querySelector("#eztm-reason");
+    if (reason && data.reason !== undefined) {
+      reason.textContent = data.reason;
+      reason.hidden = !data.reason;
+      this.root.querySelector("#eztm-reason-label").hidden = !data.reason;
     }
   };
 
