@@ -13,10 +13,13 @@ class RecordingBackend(TaskQueueService):
     supports_schedule = True
     supports_stop = True
 
-    def __init__(self, fail: bool = False, jobs: dict[str, JobInfo] | None = None) -> None:
+    def __init__(
+        self, fail: bool = False, jobs: dict[str, JobInfo] | None = None, lost: tuple = ()
+    ) -> None:
         self.calls: list[tuple] = []
         self.fail = fail
         self.jobs = jobs or {}
+        self.lost = set(lost)  # handles of schedules the "engine" lost
 
     def enqueue(self, task, job_id):
         if self.fail:
@@ -40,3 +43,6 @@ class RecordingBackend(TaskQueueService):
 
     def job_state(self, job_id):
         return self.jobs.get(job_id, JobInfo(JobState.UNKNOWN))
+
+    def lost_schedules(self, tasks):
+        return [task for task in tasks if task.scheduled_job_id in self.lost]

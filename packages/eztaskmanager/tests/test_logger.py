@@ -123,3 +123,94 @@ def test_a_thousand_runs_leak_no_handler(task):
 )
 def test_verbosity2loglevel(verbosity, level):
     assert verbosity2loglevel(verbosity) == level
+
+
+def break_the_connection():
+    """Make the next query on this thread's connection fail, as a database restart would."""
+    from django.db import connections
+
+    if connection.vendor == "postgresql":
+        pid = connection.cursor().connection.info.backend_pid
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            other.close()
+    else:
+        connection.ensure_connection()
+        connection.connection.close()  # behind Django's back: it still thinks it is open
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lines_are_kept_across_a_database_blip(report):
+    handler = DatabaseLogHandler(report.pk, batch_size=1000, flush_interval=3600)
+    log = make_logger(handler, "tests.blip")
+    try:
+        log.info("before")
+        handler.flush()
+        break_the_connection()
+        log.info("during 1")
+        log.warning("during 2")
+        handler.flush()  # fails: the lines stay in memory
+        assert [m for _t, _l, m in handler.buffer] == ["during 1", "during 2"]
+        assert handler.failing_since is not None and handler.retry_at > time.monotonic() - 1
+        log.info("after")
+    finally:
+        log.removeHandler(handler)
+        handler.close()  # waits for the retry, then writes on a fresh connection
+    assert list(report.logs.values_list("message", flat=True)) == [
+        "before",
+        "during 1",
+        "during 2",
+        "after",
+    ]
+    report.refresh_from_db()
+    assert (report.n_log_lines, report.n_log_warnings) == (4, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_too_many_lines_wait_the_oldest_go_and_the_report_says_so(report):
+    handler = DatabaseLogHandler(report.pk, batch_size=1000, flush_interval=3600, max_buffered=3)
+    log = make_logger(handler, "tests.overflow")
+    try:
+        break_the_connection()
+        for i in range(5):
+            log.info("line %d", i)
+        handler.flush()
+        assert handler.dropped == 2
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    messages = list(report.logs.values_list("level", "message"))
+    assert messages[:3] == [("INFO", "line 2"), ("INFO", "line 3"), ("INFO", "line 4")]
+    level, notice = messages[3]
+    assert level == "WARNING" and notice.startswith("2 log lines were lost: the database")
+    report.refresh_from_db()
+    assert report.n_log_warnings == 0  # the handler's own trouble does not make warnings
+
+
+def test_a_run_that_ended_gets_no_more_lines(report):
+    handler = DatabaseLogHandler(report.pk, batch_size=1)
+    log = make_logger(handler, "tests.ended")
+    log.info("while running")
+    report.finish("stopped")
+    log.info("after the end")
+    log.info("and more")
+    log.removeHandler(handler)
+    handler.close()
+    assert handler.run_ended
+    assert list(report.logs.values_list("message", flat=True)) == ["while running"]
+
+
+def test_a_long_line_written_in_small_pieces_is_one_line(report):
+    handler = DatabaseLogHandler(report.pk)
+    stream = LogStream(handler, logging.INFO, "tests.stdout")
+    piece = "x" * 1024
+    for _ in range(2048):  # 2 MiB; joining once makes this linear, not quadratic
+        stream.write(piece)
+    stream.write("\nnext")
+    stream.flush()
+    handler.close()
+    lengths = [len(m) for m in report.logs.values_list("message", flat=True)]
+    assert lengths == [2048 * 1024, 4]

@@ -1,0 +1,267 @@
+"""A run's life, transition by transition: each is conditional, the first final state wins."""
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from eztaskmanager.exceptions import TaskAlreadyRunning
+from eztaskmanager.models import FiredDueTime, LaunchReport, RunBlocked, Task, write_log_rows
+from eztaskmanager.notifiers import locmem
+from eztaskmanager.signals import run_finished
+
+pytestmark = pytest.mark.django_db
+
+LIVE = "test_livelogging_command"
+
+
+def status_of(task):
+    return Task.objects.values_list("status", flat=True).get(pk=task.pk)
+
+
+def test_queued_then_started_then_finished(task):
+    t = task(LIVE)
+    report = t.queue_run("job-1", timeout=30)
+    assert (report.state, report.job_id, report.timeout, status_of(t)) == (
+        "queued",
+        "job-1",
+        30,
+        "spooled",
+    )
+    started = LaunchReport.objects.start_run(t.pk, "job-1", worker="w (pid 9)", pid=9, host_key="h")
+    assert started.pk == report.pk
+    assert (started.state, started.worker, started.pid, started.heartbeat_at is not None) == (
+        "running",
+        "w (pid 9)",
+        9,
+        True,
+    )
+    assert status_of(t) == "started"
+    assert started.finish("ok")
+    started.refresh_from_db()
+    assert (started.state, started.invocation_result, status_of(t)) == ("finished", "ok", "idle")
+    t.refresh_from_db()
+    assert (t.cached_last_report_id, t.cached_last_invocation_result) == (report.pk, "ok")
+
+
+def test_a_second_run_is_refused_while_one_is_queued_or_running(task):
+    t = task(LIVE)
+    t.queue_run("job-1")
+    with pytest.raises(TaskAlreadyRunning, match="is already queued"):
+        t.queue_run("job-2")
+    LaunchReport.objects.start_run(t.pk, "job-1")
+    with pytest.raises(TaskAlreadyRunning, match="is already running"):
+        t.queue_run("job-2")
+    # A schedule's job (no queued run of its own) is blocked by the running one.
+    with pytest.raises(RunBlocked):
+        LaunchReport.objects.start_run(t.pk, "scheduled-job")
+    assert t.launchreport_set.count() == 1
+
+
+def test_the_status_summarises_runs_and_schedule(task):
+    t = task(LIVE)
+    t.arm_schedule("sched-1", timezone.now() + timedelta(hours=1))
+    assert status_of(t) == "scheduled"
+    report = t.queue_run("job-1")
+    assert status_of(t) == "spooled"
+    LaunchReport.objects.start_run(t.pk, "job-1")
+    assert status_of(t) == "started"
+    report.finish("ok")
+    assert status_of(t) == "scheduled"  # the schedule is still there
+    assert t.clear_schedule("another-job") is False
+    assert t.clear_schedule("sched-1") is True
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == ("idle", "", None)
+
+
+def test_a_schedule_moves_on_only_from_the_job_it_names(task):
+    t = task(LIVE)
+    later = timezone.now() + timedelta(hours=1)
+    t.arm_schedule("occurrence-1", later)
+    assert t.advance_schedule("occurrence-1", "occurrence-2", later + timedelta(hours=1))
+    assert not t.advance_schedule("occurrence-1", "occurrence-3", later)  # a stale job
+    t.refresh_from_db()
+    assert (t.scheduled_job_id, t.cached_next_ride) == ("occurrence-2", later + timedelta(hours=1))
+
+
+def test_a_run_stopped_while_queued_never_starts(task):
+    t = task(LIVE)
+    report = t.queue_run("job-1")
+    assert report.request_stop("alice") == "finished"
+    report.refresh_from_db()
+    assert (report.invocation_result, report.reason) == (
+        "stopped",
+        "Stopped by alice before it started.",
+    )
+    assert LaunchReport.objects.start_run(t.pk, "job-1") is None
+    assert status_of(t) == "idle"
+
+
+def test_a_running_run_is_stopping_until_it_has_stopped(task):
+    t = task(LIVE)
+    report = LaunchReport.objects.create(task=t, heartbeat_at=timezone.now())
+    assert report.request_stop("alice") == "stopping"
+    assert report.heartbeat() == "stopping"  # tells the run to stop
+    assert report.request_stop("bob") == "stopping"  # asking twice changes nothing
+    assert report.finish("stopped", "Stopped after 1.0 s.", states=("stopping",))
+    assert report.heartbeat() == "finished"
+    lines = [line.split(" - ", 2)[2] for line in report.get_log_lines()]
+    assert lines == ["Stop requested by alice.", "Stopped after 1.0 s."]
+
+
+def test_the_first_final_state_wins(task, caplog):
+    caplog.set_level(logging.INFO)
+    t = task(LIVE)
+    report = LaunchReport.objects.create(task=t)
+    assert report.lost("Worker lost: no heartbeat for 75 s.")
+    assert not report.finish("ok")  # the orphaned process ends later: nothing changes
+    assert not report.lost("again")
+    report.refresh_from_db()
+    assert (report.invocation_result, report.reason) == (
+        "failed",
+        "Worker lost: no heartbeat for 75 s.",
+    )
+    assert "was not ended as 'ok'" in caplog.text
+
+
+def test_lost_while_stopping_is_stopped(task):
+    report = LaunchReport.objects.create(task=task(LIVE), state="stopping")
+    assert report.lost("Stopped: its process gave no sign of life for 12 s.")
+    report.refresh_from_db()
+    assert report.invocation_result == "stopped"
+
+
+def test_nothing_is_written_into_a_finished_report(task):
+    report = LaunchReport.objects.create(task=task(LIVE))
+    assert write_log_rows(report.pk, [(time.time(), "INFO", "while running")])
+    report.finish("ok")
+    assert not write_log_rows(report.pk, [(time.time(), "ERROR", "after the end")])
+    assert not report.append_log("WARNING", "late")
+    report.refresh_from_db()
+    assert (report.n_log_lines, report.n_log_errors, report.invocation_result) == (1, 0, "ok")
+
+
+def test_the_task_managers_own_lines_do_not_change_the_result(task):
+    report = LaunchReport.objects.create(task=task(LIVE))
+    write_log_rows(report.pk, [(time.time(), "WARNING", "a notice")], counted=False)
+    report.refresh_from_db()
+    assert (report.n_log_lines, report.n_log_warnings, report.result_from_counters()) == (
+        1,
+        0,
+        "ok",
+    )
+
+
+def test_an_inactive_command_fails_its_queued_run_and_ends_the_schedule(task):
+    t = task(LIVE)
+    t.arm_schedule("sched-1", timezone.now() + timedelta(minutes=1))
+    report = t.queue_run("job-1")
+    t.command.active = False
+    t.command.save()
+    assert LaunchReport.objects.start_run(t.pk, "job-1") is None
+    report.refresh_from_db()
+    assert report.invocation_result == "failed" and "is not active" in report.reason
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id) == ("idle", "")
+
+
+def test_each_due_time_is_claimed_once(task):
+    t = task(LIVE)
+    due = timezone.now().replace(microsecond=0)
+    assert t.claim_due(due)
+    assert not t.claim_due(due)
+    assert t.claim_due(due + timedelta(minutes=1))
+    # Old claims are forgotten as new ones come.
+    t.claim_due(due + timedelta(days=3))
+    assert set(FiredDueTime.objects.filter(task=t).values_list("due_at", flat=True)) == {
+        due + timedelta(days=3)
+    }
+
+
+def test_every_end_is_signalled_once_and_notifies(task, settings):
+    settings.EZTASKMANAGER = {
+        "BACKEND": "immediate",
+        "NOTIFIERS": {"all": {"BACKEND": "locmem", "LEVEL": "ok"}},
+    }
+    locmem.outbox.clear()
+    ended = []
+
+    def receiver(sender, report, **kwargs):
+        ended.append((report.pk, report.invocation_result))
+
+    run_finished.connect(receiver)
+    try:
+        report = LaunchReport.objects.create(task=task(LIVE), state="stopping")
+        report.lost("Stopped: its process gave no sign of life for 12 s.")
+        report.finish("ok")
+    finally:
+        run_finished.disconnect(receiver)
+    assert ended == [(report.pk, "stopped")]
+    (note,) = locmem.outbox
+    assert (note.result, note.reason) == (
+        "stopped",
+        "Stopped: its process gave no sign of life for 12 s.",
+    )
+
+
+def test_a_queued_run_whose_job_never_reached_the_engine_is_discarded(task):
+    t = task(LIVE)
+    report = t.queue_run("job-1")
+    assert report.discard()
+    assert not t.launchreport_set.exists() and status_of(t) == "idle"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_make_one_run(task):
+    """Eight threads start the same task at once: the row lock lets one through."""
+    t = task(LIVE)
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def start(n):
+        try:
+            barrier.wait()
+            Task.objects.get(pk=t.pk).queue_run(f"job-{n}")
+            outcomes.append("queued")
+        except TaskAlreadyRunning:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["queued"] + ["refused"] * 7
+    assert t.launchreport_set.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_ends_let_one_win(task):
+    report = LaunchReport.objects.create(task=task(LIVE))
+    barrier = threading.Barrier(6)
+    wins = []
+
+    def end(result):
+        try:
+            barrier.wait()
+            if LaunchReport.objects.get(pk=report.pk).finish(result, f"ended {result}"):
+                wins.append(result)
+        finally:
+            connection.close()
+
+    results = ["ok", "failed", "stopped", "errors", "warnings", "ok"]
+    threads = [threading.Thread(target=end, args=(r,)) for r in results]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(wins) == 1
+    report.refresh_from_db()
+    assert report.invocation_result == wins[0]
+    assert report.n_log_lines == 1  # only the winner's reason line

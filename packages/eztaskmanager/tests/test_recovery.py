@@ -1,0 +1,172 @@
+"""Recovery: runs whose process is gone are ended, schedules the engine lost are booked again."""
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.notifiers import locmem
+from eztaskmanager.processes import host_key, process_is_gone
+from eztaskmanager.services.queues import JobInfo, JobState
+from eztaskmanager.services.recovery import reap, resync
+
+from .backends import RecordingBackend
+
+pytestmark = pytest.mark.django_db
+
+LIVE = "test_livelogging_command"
+
+
+def report_of(task, seconds_silent, **fields):
+    beat = timezone.now() - timedelta(seconds=seconds_silent)
+    fields.setdefault("heartbeat_at", beat)
+    return LaunchReport.objects.create(task=task, invocation_datetime=beat, **fields)
+
+
+def a_dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_run_without_heartbeat_for_too_long_is_lost_and_notified(task, settings):
+    settings.EZTASKMANAGER = {
+        "BACKEND": "immediate",
+        "HEARTBEAT_TIMEOUT": 60,
+        "NOTIFIERS": {"ops": {"BACKEND": "locmem", "LEVEL": "failed"}},
+    }
+    locmem.outbox.clear()
+    t = task(LIVE)
+    lost = report_of(t, 75, worker="w1 (pid 4)")
+    alive = report_of(task(LIVE), 30)
+    (line,) = reap(RecordingBackend())
+    assert line.endswith("Worker lost: no heartbeat for 75 s (w1 (pid 4)).")
+    lost.refresh_from_db()
+    alive.refresh_from_db()
+    assert (lost.state, lost.invocation_result) == ("finished", "failed")
+    assert alive.state == "running"
+    assert Task.objects.get(pk=t.pk).status == Task.STATUS_IDLE
+    assert [n.result for n in locmem.outbox] == ["failed"]
+    assert reap(RecordingBackend()) == []  # idempotent
+
+
+def test_the_bound_is_a_setting(task, settings):
+    settings.EZTASKMANAGER = {"BACKEND": "immediate", "HEARTBEAT_TIMEOUT": 20}
+    report_of(task(LIVE), 25)
+    assert len(reap(RecordingBackend())) == 1
+
+
+def test_a_process_gone_from_this_host_is_noticed_after_a_few_seconds(task):
+    dead = a_dead_pid()
+    assert process_is_gone(host_key(), dead)
+    assert not process_is_gone(host_key(), os.getpid())
+    assert not process_is_gone("another-host/boot/1", dead)  # another host cannot tell
+    just_now = report_of(task(LIVE), 1, pid=dead, host_key=host_key())
+    gone = report_of(task(LIVE), 5, pid=dead, host_key=host_key(), worker="w2 (pid 9)")
+    elsewhere = report_of(task(LIVE), 5, pid=dead, host_key="another-host/boot/1")
+    alive = report_of(task(LIVE), 5, pid=os.getpid(), host_key=host_key())
+    (line,) = reap(RecordingBackend())
+    assert line.endswith("Worker lost: its process w2 (pid 9) is gone.")
+    states = {
+        r.pk: r.state
+        for r in LaunchReport.objects.filter(pk__in=[just_now.pk, gone.pk, elsewhere.pk, alive.pk])
+    }
+    assert states == {
+        just_now.pk: "running",
+        gone.pk: "finished",
+        elsewhere.pk: "running",
+        alive.pk: "running",
+    }
+
+
+def test_what_the_engine_says_of_the_job_counts(task):
+    ended = report_of(task(LIVE), 5, job_id="j-ended")
+    missing = report_of(task(LIVE), 5, job_id="j-missing")
+    running = report_of(task(LIVE), 5, job_id="j-running")
+    backend = RecordingBackend(
+        jobs={
+            "j-ended": JobInfo(JobState.ENDED, "failed: work-horse killed (signal 9)"),
+            "j-missing": JobInfo(JobState.MISSING),
+            "j-running": JobInfo(JobState.RUNNING),
+        }
+    )
+    assert len(reap(backend)) == 2
+    ended.refresh_from_db()
+    missing.refresh_from_db()
+    running.refresh_from_db()
+    assert (
+        ended.reason == "Worker lost: the queue says its job failed: work-horse killed (signal 9)."
+    )
+    assert missing.reason == "Worker lost: the queue says its job missing."
+    assert running.state == "running"
+
+
+def test_an_engine_that_cannot_answer_tells_nothing(task):
+    class Down(RecordingBackend):
+        def job_state(self, job_id):
+            raise ConnectionError("Redis is down")
+
+    report = report_of(task(LIVE), 5, job_id="j1")
+    assert reap(Down()) == []
+    report.refresh_from_db()
+    assert report.state == "running"
+
+
+def test_queued_runs_the_engine_lost_or_failed_end(task):
+    t1, t2, t3 = task(LIVE), task(LIVE), task(LIVE)
+    failed_early = t1.queue_run("j-failed")
+    lost_long_ago = t2.queue_run("j-lost")
+    LaunchReport.objects.filter(pk=lost_long_ago.pk).update(
+        queued_at=timezone.now() - timedelta(minutes=5)
+    )
+    lost_just_now = t3.queue_run("j-lost-now")
+    backend = RecordingBackend(
+        jobs={
+            "j-failed": JobInfo(JobState.ENDED, "failed: OverflowError"),
+            "j-lost": JobInfo(JobState.MISSING),
+            "j-lost-now": JobInfo(JobState.MISSING),
+        }
+    )
+    assert len(reap(backend)) == 2
+    for report in (failed_early, lost_long_ago, lost_just_now):
+        report.refresh_from_db()
+    assert (
+        failed_early.reason
+        == "Not run: its job ended before the run started (failed: OverflowError)."
+    )
+    assert lost_long_ago.reason == "Not run: the queue lost its job before it started."
+    assert lost_just_now.state == "queued"  # it may be on its way to the queue
+    assert Task.objects.get(pk=t1.pk).status == Task.STATUS_IDLE
+
+
+def test_resync_books_lost_schedules_again_and_sets_drifted_statuses_right(task):
+    backend = RecordingBackend(lost={"job-1"})
+    start = timezone.now() + timedelta(minutes=10)
+    periodic = task(LIVE, scheduling=start, repetition_period="hour", repetition_rate=1)
+    backend.add(periodic)
+    periodic.refresh_from_db()
+    assert periodic.scheduled_job_id == "job-1"
+    drifted = task(LIVE)
+    Task.objects.filter(pk=drifted.pk).update(status=Task.STATUS_STARTED)  # e.g. an old database
+    done = resync(backend)
+    assert f"{drifted}: status started -> idle" in done
+    assert any(line.startswith(f"{periodic}: schedule booked again, next run") for line in done)
+    periodic.refresh_from_db()
+    assert (periodic.status, periodic.scheduled_job_id) == ("scheduled", "job-3")
+    assert resync(RecordingBackend()) == []
+
+
+def test_the_management_command_prints_what_it_fixed(task):
+    out = StringIO()
+    call_command("eztaskmanager_resync", stdout=out)
+    assert out.getvalue().startswith("Nothing to fix")
+    report_of(task(LIVE), 3600, worker="w3 (pid 5)")
+    out = StringIO()
+    call_command("eztaskmanager_resync", "--runs-only", stdout=out)
+    assert "Worker lost: no heartbeat for 3600 s (w3 (pid 5))." in out.getvalue()
