@@ -195,3 +195,39 @@ def test_run_timeout_prefers_the_tasks_own(task):
     assert backend.run_timeout(task(LIVE, timeout=7)) == 7
     assert backend.run_timeout(task(LIVE)) == 50
     assert RecordingBackend().run_timeout(task(LIVE)) is None
+
+
+def test_deactivating_a_command_takes_its_tasks_off_the_schedule(task, settings):
+    settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
+    from eztaskmanager.registry import get_backend
+
+    backend = get_backend()
+    start = timezone.now() + timedelta(minutes=10)
+    t = task(LIVE, scheduling=start, repetition_period="hour", repetition_rate=1)
+    backend.add(t)
+    t.command.active = False
+    t.command.save()
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id) == ("idle", "")
+    assert backend.calls[-1] == ("unschedule", "job-1")
+
+
+def test_a_timeout_above_the_engines_limit_is_a_form_error(task, settings):
+    from django.core.exceptions import ValidationError
+
+    settings.EZTASKMANAGER = {"BACKEND": "tests.test_service.Limited"}
+    t = task(LIVE, timeout=101)
+    with pytest.raises(ValidationError) as caught:
+        t.full_clean()
+    assert caught.value.message_dict["timeout"] == ["The queue backend allows at most 100 s."]
+    t.timeout = 31 * 24 * 3600
+    with pytest.raises(ValidationError) as caught:
+        t.full_clean()
+    assert (
+        "Ensure this value is less than or equal to 2592000."
+        in caught.value.message_dict["timeout"]
+    )
+
+
+class Limited(RecordingBackend):
+    max_timeout = 100

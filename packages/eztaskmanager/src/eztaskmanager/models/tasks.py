@@ -44,6 +44,17 @@ MAX_TIMEOUT = 30 * 24 * 3600
 FIRED_DUE_TIMES_KEPT = timedelta(days=2)
 
 
+def _engine_timeout_limit() -> int | None:
+    """The configured backend's longest timeout, if it has one (none when misconfigured)."""
+    from eztaskmanager.exceptions import ConfigurationError
+    from eztaskmanager.registry import get_backend
+
+    try:
+        return get_backend().max_timeout
+    except ConfigurationError:
+        return None
+
+
 class Task(models.Model):
     """A management command with its arguments, that can be started now, later or periodically."""
 
@@ -188,6 +199,11 @@ class Task(models.Model):
         if self.is_periodic and self.scheduling is None:
             errors.setdefault("scheduling", []).append(
                 str(_("A periodic task needs an initial scheduling."))
+            )
+        limit = _engine_timeout_limit()
+        if self.timeout and limit and self.timeout > limit:
+            errors.setdefault("timeout", []).append(
+                str(_("The queue backend allows at most %(limit)d s.") % {"limit": limit})
             )
         if errors:
             raise ValidationError(errors)
