@@ -19,3 +19,5 @@ EZTASKMANAGER = {
 # The tests point the app at their own Redis (the redis_url fixture) before any use.
 CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
 CELERY_TASK_DEFAULT_QUEUE = "eztm-unit-default"
+# A plain `celery beat` of this app runs the package's scheduler (else check W003 warns).
+CELERY_BEAT_SCHEDULER = "eztaskmanager_celery.beat:TaskScheduler"

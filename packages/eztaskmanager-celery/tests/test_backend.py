@@ -9,17 +9,30 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eztaskmanager.exceptions import ConfigurationError
-from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.models import MAX_TIMEOUT, LaunchReport, Task
 from eztaskmanager.registry import build_backend
-from eztaskmanager.services.queues import TaskQueueException, get_task_service
+from eztaskmanager.services.queues import JobState, TaskQueueException, get_task_service
 from eztaskmanager_celery import CeleryBackend
-from eztaskmanager_celery.models import BeatEntry
-from eztaskmanager_celery.tasks import RUN_TASK_NAME
+from eztaskmanager_celery.tasks import RUN_TASK_NAME, run_management_command
 from testsupport.net import free_port
 
 pytestmark = pytest.mark.django_db
 
 LIVE = "test_livelogging_command"
+
+
+@pytest.fixture
+def revokes(monkeypatch):
+    """The revokes the backend sends (still sent to the broker), as (job id, terminate)."""
+    sent = []
+    real = CeleryBackend.revoke
+
+    def spy(self, job_id, terminate):
+        sent.append((job_id, terminate))
+        return real(self, job_id, terminate)
+
+    monkeypatch.setattr(CeleryBackend, "revoke", spy)
+    return sent
 
 
 def test_backend_name_resolves(app):
@@ -29,27 +42,40 @@ def test_backend_name_resolves(app):
     assert (backend.supports_schedule, backend.supports_stop) == (True, True)
 
 
-def test_start_publishes_the_task_to_the_configured_queue(app, task, queued):
+def test_start_publishes_the_run_with_its_job_id(app, task, queued):
     t = task(LIVE, "--limit=1")
-    get_task_service().add(t)
+    report = get_task_service().add(t)
     t.refresh_from_db()
     (message,) = queued("eztm-unit")
-    headers = message.headers
-    assert headers["task"] == RUN_TASK_NAME
+    assert message.headers["task"] == RUN_TASK_NAME
     assert message.body[0] == [t.pk]
-    assert t.status == Task.STATUS_SPOOLED
-    # The queued job's id is kept, so that Stop can revoke it while it waits.
-    assert t.scheduled_job_id == headers["id"]
+    # The Celery id is the queued run's job id, so that Stop can revoke it while it waits.
+    assert message.headers["id"] == report.job_id
+    assert (report.state, t.status) == (LaunchReport.STATE_QUEUED, Task.STATUS_SPOOLED)
+    # The task's schedule handle is not a run's job id.
+    assert t.scheduled_job_id == ""
     assert queued("eztm-unit-default") == []
 
 
-def test_routing_options_and_time_limit(app, task, queued):
+def test_time_limits_leave_the_core_its_own_timeout_first(app, task, queued):
     backend = CeleryBackend(app=app, queue="eztm-other", apply_async_options={"priority": 3})
-    t = task(LIVE, timeout=30)
-    backend.add(t)
+    backend.add(task(LIVE, timeout=30))
     (message,) = queued("eztm-other")
-    assert message.headers["timelimit"] == [40, 30]
+    # [hard, soft]: both after the run's own timeout, which the core enforces.
+    assert message.headers["timelimit"] == [45, 35]
     assert message.properties["priority"] == 3
+
+
+def test_no_timeout_means_no_time_limit(app, task, queued):
+    get_task_service().add(task(LIVE))
+    (message,) = queued("eztm-unit")
+    assert message.headers["timelimit"] == [None, None]
+
+
+def test_the_longest_timeout_a_task_may_have_is_accepted(app, task, queued):
+    get_task_service().add(task(LIVE, timeout=MAX_TIMEOUT))
+    (message,) = queued("eztm-unit")
+    assert message.headers["timelimit"] == [MAX_TIMEOUT + 15, MAX_TIMEOUT + 5]
 
 
 def test_without_queue_celery_routing_applies(app, task, queued):
@@ -74,13 +100,14 @@ def test_broker_down_raises_fast_and_leaves_task_unchanged(task):
 def test_schedule_sends_nothing_and_hands_the_task_to_the_beat(app, task, queued):
     at = timezone.now() + timedelta(hours=1)
     t = task(LIVE, scheduling=at)
-    get_task_service().add(t)
+    assert get_task_service().add(t) is None
     t.refresh_from_db()
     assert queued("eztm-unit") == []
-    assert (t.status, t.scheduled_job_id) == (Task.STATUS_SCHEDULED, f"beat:{t.pk}")
-    assert t.cached_next_ride == at
-    entry = BeatEntry.objects.get(task=t)
-    assert entry.handled_until <= timezone.now() < at
+    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == (
+        Task.STATUS_SCHEDULED,
+        f"beat:{t.pk}",
+        at,
+    )
 
 
 def test_periodic_next_run_follows_the_core_rules(app, task):
@@ -101,67 +128,93 @@ def test_remove_unschedules(app, task):
     assert backend.next_run(t) is None
 
 
-def test_rescheduling_never_moves_handled_until_back(app, task):
-    t = task(LIVE, scheduling=timezone.now() + timedelta(hours=1))
-    backend = get_task_service()
-    backend.add(t)
-    later = timezone.now() + timedelta(seconds=30)
-    BeatEntry.objects.filter(task=t).update(handled_until=later)
-    backend.add(t)
-    assert BeatEntry.objects.get(task=t).handled_until == later
-
-
-def test_next_run_of_a_fired_one_off_is_none(app, task):
-    at = timezone.now() + timedelta(seconds=5)
-    t = task(LIVE, scheduling=at)
-    backend = get_task_service()
-    backend.add(t)
-    assert backend.next_run(t) == at
-    BeatEntry.objects.filter(task=t).update(handled_until=at + timedelta(microseconds=5))
-    assert backend.next_run(t) is None
-
-
-def test_run_now_goes_back_to_idle_after_the_run(app, task):
+def test_the_run_goes_back_to_idle_and_names_its_worker(app, task, monkeypatch):
+    # An eager run's request.hostname comes from this function, a worker's from its name.
+    monkeypatch.setattr("celery.app.task.gethostname", lambda: "celery@unit")
     t = task(LIVE, "--limit=2,--sleep=0")
-    get_task_service().add(t)
+    report = get_task_service().add(t)
+    result = run_management_command.apply(args=(t.pk,), task_id=report.job_id).get()
     t.refresh_from_db()
-    from eztaskmanager_celery.tasks import run_management_command
-
-    result = run_management_command.apply(args=(t.pk,), task_id=t.scheduled_job_id).get()
-    t.refresh_from_db()
-    report = LaunchReport.objects.get(pk=result["report"])
-    assert result["result"] == report.invocation_result == "ok"
-    assert report.job_id == t.launchreport_set.get().job_id
-    assert (t.status, t.scheduled_job_id) == (Task.STATUS_IDLE, "")
-
-
-def test_stop_with_broker_down_leaves_the_run_going(task):
-    dead = Celery("dead", broker=f"redis://127.0.0.1:{free_port()}/0")
-    backend = CeleryBackend(app=dead, connect_timeout=1)
-    t = task(LIVE)
-    report = LaunchReport.objects.create(task=t, job_id="abc")
-    with pytest.raises(TaskQueueException):
-        backend.stop(report)
     report.refresh_from_db()
-    assert report.is_running
+    assert result == {"report": report.pk, "result": "ok"}
+    assert report.worker.startswith("celery@unit (pid ")
+    assert (t.status, t.scheduled_job_id, t.launchreport_set.count()) == (Task.STATUS_IDLE, "", 1)
 
 
-def test_stop_needs_a_job_id(app, task):
-    report = LaunchReport.objects.create(task=task(LIVE))
-    with pytest.raises(TaskQueueException, match="no Celery task id"):
-        get_task_service().stop(report)
-
-
-def test_stop_revokes_and_marks_stopped(app, task):
+def test_stop_on_a_queued_run_revokes_it_without_terminate(app, task, revokes):
     t = task(LIVE)
-    Task.objects.filter(pk=t.pk).update(status=Task.STATUS_STARTED)
-    report = LaunchReport.objects.create(task=t, job_id="some-celery-id")
-    get_task_service().stop_task(Task.objects.get(pk=t.pk), by="tester")
+    report = get_task_service().add(t)
+    outcome = get_task_service().stop_task(t, by="tester")
     report.refresh_from_db()
-    t.refresh_from_db()
+    assert outcome.stopped == 1
     assert report.invocation_result == LaunchReport.RESULT_STOPPED
-    assert report.get_log_lines()[-1].endswith("Stopped by tester.")
-    assert t.status == Task.STATUS_IDLE
+    assert report.reason == "Stopped by tester before it started."
+    assert revokes == [(report.job_id, False)]
+    # The worker that gets the job anyway does not run it.
+    assert run_management_command.apply(args=(t.pk,), task_id=report.job_id).get() is None
+
+
+def test_stop_execution_revokes_with_terminate(app, task, revokes):
+    report = LaunchReport(task=task(LIVE), job_id="some-celery-id")
+    get_task_service().stop_execution(report)
+    assert revokes == [("some-celery-id", True)]
+
+
+def test_stop_execution_needs_a_job_id(app, task):
+    with pytest.raises(TaskQueueException, match="no Celery task id"):
+        get_task_service().stop_execution(LaunchReport(task=task(LIVE)))
+
+
+def test_stop_execution_with_broker_down_fails_fast(task):
+    dead = Celery("dead", broker=f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    with pytest.raises(TaskQueueException, match="Cannot reach the Celery broker"):
+        CeleryBackend(app=dead, connect_timeout=1).stop_execution(
+            LaunchReport(task=task(LIVE), job_id="abc")
+        )
+    assert time.monotonic() - started < 3
+
+
+def test_job_state_without_a_result_backend_is_unknown(app):
+    app.conf.result_backend = None
+    app.__dict__.pop("backend", None)
+    try:
+        info = CeleryBackend(app=app).job_state("anything")
+    finally:
+        app.__dict__.pop("backend", None)
+    assert info.state is JobState.UNKNOWN
+
+
+def test_job_state_from_the_result_backend(app):
+    backend = CeleryBackend(app=app)
+    results = app.backend
+    assert backend.job_state("never-seen").state is JobState.UNKNOWN  # PENDING tells nothing
+    results.store_result("started", None, "STARTED")
+    results.store_result("retried", None, "RETRY")
+    results.mark_as_done("done", {"report": 1})
+    results.mark_as_failure("failed", RuntimeError("boom"))
+    results.mark_as_revoked("revoked", "terminated")
+    got = {
+        job: backend.job_state(job) for job in ("started", "retried", "done", "failed", "revoked")
+    }
+    assert {job: info.state for job, info in got.items()} == {
+        "started": JobState.RUNNING,
+        "retried": JobState.QUEUED,
+        "done": JobState.ENDED,
+        "failed": JobState.ENDED,
+        "revoked": JobState.ENDED,
+    }
+    assert got["failed"].detail == "failed: RuntimeError('boom')"
+    assert got["revoked"].detail == "revoked"
+
+
+def test_only_schedules_of_another_backend_are_lost(app, task):
+    ours = task(LIVE, name="on the beat")
+    Task.objects.filter(pk=ours.pk).update(scheduled_job_id=f"beat:{ours.pk}")
+    theirs = task(LIVE, name="booked on rq")
+    Task.objects.filter(pk=theirs.pk).update(scheduled_job_id="rq-job-123")
+    tasks = list(Task.objects.exclude(scheduled_job_id="").order_by("pk"))
+    assert get_task_service().lost_schedules(tasks) == [theirs]
 
 
 @pytest.mark.parametrize(

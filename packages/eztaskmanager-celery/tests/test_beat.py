@@ -1,18 +1,20 @@
 """The beat scheduler against the database and a real Redis broker, with controlled clocks."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from celery import Celery
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from eztaskmanager.models import Task
+from eztaskmanager.models import FiredDueTime, LaunchReport, ProcessHeartbeat, Task
 from eztaskmanager.services.queues import get_task_service
 from eztaskmanager_celery.beat import TaskScheduler, run_job_id
-from eztaskmanager_celery.models import BeatEntry
+from eztaskmanager_celery.tasks import run_management_command
 from testsupport.net import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,6 +50,12 @@ def sent(queued):
     return [(m.body[0][0], m.headers["id"]) for m in queued("eztm-unit")]
 
 
+def end_runs(task):
+    """The worker's part, quickly: end the task's queued runs as if they ran."""
+    for report in task.active_runs():
+        report.finish(LaunchReport.RESULT_OK)
+
+
 def test_one_off_fires_once_also_across_a_restart(beat, task, queued):
     at = timezone.now() + timedelta(hours=1)
     t = scheduled(task, scheduling=at)
@@ -55,16 +63,18 @@ def test_one_off_fires_once_also_across_a_restart(beat, task, queued):
     assert scheduler.tick_tasks(now=at - 2 * S) == pytest.approx(2, abs=0.01)
     assert sent(queued) == []
     scheduler.tick_tasks(now=at + 0.1 * S)
-    assert sent(queued) == [(t.pk, run_job_id(t.pk, at))]
+    job_id = run_job_id(t.pk, at)
+    assert sent(queued) == [(t.pk, job_id)]
+    # The run is recorded before it is published (Stop can revoke it); the one-off is over.
+    report = t.launchreport_set.get()
+    t.refresh_from_db()
+    assert (report.job_id, report.state) == (job_id, LaunchReport.STATE_QUEUED)
+    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == (Task.STATUS_SPOOLED, "", None)
     scheduler.tick_tasks(now=at + 0.2 * S)
     beat().tick_tasks(now=at + 0.3 * S)
     assert sent(queued) == []
-    entry = BeatEntry.objects.get(task=t)
-    assert (entry.last_due_at, entry.total_run_count) == (at, 1)
-    # The run ends: a fired one-off has no next run, so the task goes back to idle.
-    from eztaskmanager_celery.tasks import run_management_command
-
-    run_management_command.apply(args=(t.pk,), task_id=run_job_id(t.pk, at))
+    assert FiredDueTime.objects.filter(task=t).count() == 1
+    run_management_command.apply(args=(t.pk,), task_id=job_id)
     t.refresh_from_db()
     assert (t.status, t.scheduled_job_id, t.cached_next_ride) == (Task.STATUS_IDLE, "", None)
     assert t.launchreport_set.get().invocation_result == "ok"
@@ -78,9 +88,14 @@ def test_periodic_fires_each_due_time_once_and_catches_up_once(beat, task, queue
     for offset in (-1, 0.5, 1, 59):
         scheduler.tick_tasks(now=start + offset * S)
     assert sent(queued) == [(t.pk, run_job_id(t.pk, start))]
+    # The admin's next run is the beat's next due time.
+    t.refresh_from_db()
+    assert (t.status, t.cached_next_ride) == (Task.STATUS_SPOOLED, start + 60 * S)
+    end_runs(t)
     scheduler.tick_tasks(now=start + 60.2 * S)
     assert sent(queued) == [(t.pk, run_job_id(t.pk, start + 60 * S))]
-    # A restarted beat remembers what the last one fired.
+    end_runs(t)
+    # A restarted beat knows what the last one fired.
     scheduler = beat()
     scheduler.tick_tasks(now=start + 61 * S)
     assert sent(queued) == []
@@ -88,26 +103,32 @@ def test_periodic_fires_each_due_time_once_and_catches_up_once(beat, task, queue
     wait = scheduler.tick_tasks(now=start + 300.5 * S)
     assert sent(queued) == [(t.pk, run_job_id(t.pk, start + 120 * S))]
     assert wait <= scheduler.reload_every
+    end_runs(t)
     scheduler.tick_tasks(now=start + 301 * S)
     assert sent(queued) == []
     scheduler.tick_tasks(now=start + 360 * S)
     assert sent(queued) == [(t.pk, run_job_id(t.pk, start + 360 * S))]
-    assert BeatEntry.objects.get(task=t).total_run_count == 4
+    assert t.launchreport_set.count() == 4
+    t.refresh_from_db()
+    assert (t.scheduled_job_id, t.cached_next_ride) == (f"beat:{t.pk}", start + 420 * S)
 
 
-def test_a_due_time_while_running_is_skipped(beat, task, queued):
+def test_a_due_time_while_running_is_skipped_and_said_so(beat, task, queued):
     start = timezone.now() + timedelta(hours=1)
     t = scheduled(task, scheduling=start, repetition_period="minute", repetition_rate=1)
     scheduler = beat()
-    Task.objects.filter(pk=t.pk).update(status=Task.STATUS_STARTED)
     scheduler.tick_tasks(now=start + S)
+    assert sent(queued) == [(t.pk, run_job_id(t.pk, start))]
+    scheduler.tick_tasks(now=start + 61 * S)
     assert sent(queued) == []
-    Task.objects.filter(pk=t.pk).update(status=Task.STATUS_SCHEDULED)
-    scheduler.reload()
-    scheduler.tick_tasks(now=start + 2 * S)
-    assert sent(queued) == []
-    scheduler.tick_tasks(now=start + 60 * S)
-    assert sent(queued) == [(t.pk, run_job_id(t.pk, start + 60 * S))]
+    (running,) = t.active_runs()
+    assert "A scheduled run due at " in running.get_log_lines()[-1]
+    assert running.get_log_lines()[-1].endswith("was skipped: this run was still going on.")
+    t.refresh_from_db()
+    assert t.cached_next_ride == start + 120 * S
+    end_runs(t)
+    scheduler.tick_tasks(now=start + 120 * S)
+    assert sent(queued) == [(t.pk, run_job_id(t.pk, start + 120 * S))]
 
 
 def test_stop_between_reload_and_due_time_wins(beat, task, queued):
@@ -120,9 +141,25 @@ def test_stop_between_reload_and_due_time_wins(beat, task, queued):
     scheduler.tick_tasks(now=at + S)
     assert sent(queued) == []
     assert t.pk not in scheduler.tasks
+    assert t.launchreport_set.count() == 0
 
 
-def test_changes_are_seen_at_the_next_reload(beat, task, queued):
+def test_stop_on_a_run_the_beat_queued_revokes_it(beat, task, queued):
+    at = timezone.now() + timedelta(hours=1)
+    t = scheduled(task, scheduling=at, repetition_period="hour", repetition_rate=1)
+    beat().tick_tasks(now=at)
+    assert sent(queued) == [(t.pk, run_job_id(t.pk, at))]
+    outcome = get_task_service().stop_task(Task.objects.get(pk=t.pk), by="tester")
+    assert (outcome.stopped, outcome.unscheduled) == (1, True)
+    report = t.launchreport_set.get()
+    assert (report.invocation_result, report.reason) == (
+        LaunchReport.RESULT_STOPPED,
+        "Stopped by tester before it started.",
+    )
+    assert run_management_command.apply(args=(t.pk,), task_id=report.job_id).get() is None
+
+
+def test_changes_made_in_the_admin_are_seen_at_the_next_reload(beat, task, queued):
     scheduler = beat()
     scheduler.reload_every = 0
     now = timezone.now()
@@ -131,13 +168,22 @@ def test_changes_are_seen_at_the_next_reload(beat, task, queued):
     t = scheduled(task, scheduling=at)
     scheduler.tick_tasks(now=at)
     assert sent(queued) == [(t.pk, run_job_id(t.pk, at))]
-    # The period changed in the table (the admin's save): the beat follows it.
     t2 = scheduled(task, scheduling=at, repetition_period="hour", repetition_rate=1)
     scheduler.tick_tasks(now=at + S)
     assert sent(queued) == [(t2.pk, run_job_id(t2.pk, at))]
-    Task.objects.filter(pk=t2.pk).update(repetition_period="minute", repetition_rate=2)
-    scheduler.tick_tasks(now=at + 121 * S)
-    assert sent(queued) == [(t2.pk, run_job_id(t2.pk, at + 120 * S))]
+    end_runs(t2)
+    # The schedule changed in the admin, whose save schedules the task again.
+    later = at + 600 * S
+    Task.objects.filter(pk=t2.pk).update(
+        scheduling=later, repetition_period="minute", repetition_rate=2
+    )
+    t2.refresh_from_db()
+    get_task_service().add(t2)
+    scheduler.tick_tasks(now=later)
+    assert sent(queued) == [(t2.pk, run_job_id(t2.pk, later))]
+    end_runs(t2)
+    scheduler.tick_tasks(now=later + 120 * S)
+    assert sent(queued) == [(t2.pk, run_job_id(t2.pk, later + 120 * S))]
 
 
 def test_two_beats_never_fire_the_same_due_time(beat, task, queued):
@@ -151,27 +197,80 @@ def test_two_beats_never_fire_the_same_due_time(beat, task, queued):
     assert sent(queued) == [(t.pk, run_job_id(t.pk, at))]
 
 
-def test_a_send_that_fails_is_retried(beat, task, queued):
+def test_two_beats_racing_in_threads_fire_each_due_time_once(beat, task, queued):
+    """The bug this replaces: two beats both won a subquery compare-and-set under READ
+    COMMITTED. Here both read every task, then fire them all at the same instant."""
+    at = timezone.now() + timedelta(hours=1)
+    tasks = [scheduled(task, scheduling=at, name=f"race {n}") for n in range(12)]
+    beats = [beat(), beat()]
+    for scheduler in beats:
+        scheduler.reload()
+    start = threading.Barrier(len(beats))
+    errors = []
+
+    def fire_all(scheduler):
+        try:
+            start.wait(10)
+            for t in tasks:
+                scheduler.fire(t.pk, at + S)
+        except Exception as exc:  # shown by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=fire_all, args=(s,)) for s in beats]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    published = sent(queued)
+    assert sorted(published) == sorted((t.pk, run_job_id(t.pk, at)) for t in tasks)
+    assert LaunchReport.objects.filter(task__in=tasks).count() == len(tasks)
+    assert FiredDueTime.objects.filter(task__in=tasks).count() == len(tasks)
+
+
+def test_a_send_that_fails_is_given_back_and_retried(beat, task, queued):
     at = timezone.now() + timedelta(hours=1)
     t = scheduled(task, scheduling=at)
     dead = Celery("dead", broker=f"redis://127.0.0.1:{free_port()}/0")
     failing = beat(dead)
     wait = failing.tick_tasks(now=at + S)
     assert 0 < wait <= failing.max_interval
-    entry = BeatEntry.objects.get(task=t)
-    assert (entry.total_run_count, entry.last_due_at) == (0, None)
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == (
+        Task.STATUS_SCHEDULED,
+        f"beat:{t.pk}",
+        at,
+    )
+    assert (t.launchreport_set.count(), FiredDueTime.objects.filter(task=t).count()) == (0, 0)
     beat().tick_tasks(now=at + 2 * S)
     assert sent(queued) == [(t.pk, run_job_id(t.pk, at))]
 
 
-def test_task_scheduled_without_beat_entry_runs_from_its_next_ride(beat, task, queued):
+def test_task_scheduled_without_next_ride_runs_from_its_fields(beat, task, queued):
     at = timezone.now() - timedelta(minutes=5)
     t = task(LIVE, scheduling=at)
     Task.objects.filter(pk=t.pk).update(
-        status=Task.STATUS_SCHEDULED, scheduled_job_id=f"beat:{t.pk}", cached_next_ride=at
+        status=Task.STATUS_SCHEDULED, scheduled_job_id=f"beat:{t.pk}", cached_next_ride=None
     )
     beat().tick_tasks()
     assert sent(queued) == [(t.pk, run_job_id(t.pk, at))]
+
+
+def test_a_due_time_fired_long_ago_is_passed_over(beat, task, queued):
+    """A schedule armed again on a due time that fired (a clock gone back) must not wait
+    for ever: once the old claim is clearly not a beat at work, the beat moves on."""
+    start = timezone.now() + timedelta(hours=1)
+    t = scheduled(task, scheduling=start, repetition_period="minute", repetition_rate=1)
+    FiredDueTime.objects.create(task=t, due_at=start, fired_at=timezone.now() - 120 * S)
+    scheduler = beat()
+    scheduler.tick_tasks(now=start + S)
+    assert sent(queued) == []
+    t.refresh_from_db()
+    assert t.cached_next_ride == start + 60 * S
+    scheduler.tick_tasks(now=start + 60 * S)
+    assert sent(queued) == [(t.pk, run_job_id(t.pk, start + 60 * S))]
 
 
 def test_speedup_runs_the_same_rules_faster(beat, task, queued):
@@ -187,8 +286,25 @@ def test_speedup_runs_the_same_rules_faster(beat, task, queued):
         assert get_task_service().next_run(t) == start
         for offset in (0, 1, 2, 2.5, 4, 4.1):
             scheduler.tick_tasks(now=start + offset * S)
+            end_runs(t)
         dues = [job for _pk, job in sent(queued)]
         assert dues == [run_job_id(t.pk, start + k * S) for k in (0, 2, 4)]
+
+
+def test_the_beat_keeps_watch_heartbeat_and_lost_runs(beat, task):
+    t = task(LIVE)
+    report = t.queue_run("job-of-a-dead-worker")
+    LaunchReport.objects.start_run(t.pk, "job-of-a-dead-worker", worker="gone", pid=None)
+    LaunchReport.objects.filter(pk=report.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    scheduler = beat()
+    scheduler.keep_watch()
+    report.refresh_from_db()
+    assert report.invocation_result == LaunchReport.RESULT_FAILED
+    assert report.reason.startswith("Worker lost: no heartbeat for ")
+    row = ProcessHeartbeat.objects.get(backend="celery", kind=ProcessHeartbeat.KIND_SCHEDULER)
+    assert row.name == scheduler.name and row.name.startswith("beat@")
 
 
 def test_the_apps_own_beat_schedule_still_runs(app, beat, queued):

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EzTaskManagerCeleryConfig(AppConfig):
-    """The Celery backend's app: its beat bookkeeping table and the Celery task."""
+    """The Celery backend's app: the Celery task, and the worker signals that end lost runs."""
 
     name = "eztaskmanager_celery"
     label = "eztaskmanager_celery"
@@ -12,4 +12,6 @@ class EzTaskManagerCeleryConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the shared task with every Celery app, even without autodiscover_tasks().
-        from eztaskmanager_celery import tasks  # noqa: F401
+        from eztaskmanager_celery import signals, tasks  # noqa: F401
+
+        signals.connect()

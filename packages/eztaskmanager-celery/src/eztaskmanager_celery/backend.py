@@ -1,12 +1,15 @@
 """The ``celery`` backend: tasks run on the project's own Celery app and workers.
 
-Start now publishes the package's Celery task (``tasks.py``) through the broker. A
-schedule publishes nothing: the package's beat scheduler
+The backend only translates between Celery and the core, which owns every state change:
+Start publishes the package's Celery task (``tasks.py``) with the run's job id as its
+Celery id; a schedule publishes nothing, the package's beat scheduler
 (``celery -A proj beat -S eztaskmanager_celery.beat:TaskScheduler``) reads the ``Task``
 table, the one source of truth, and publishes each run when it is due, so no long
 countdown or ETA message ever sits in the broker (Redis would re-deliver it after its
-visibility timeout). Stop revokes the run with ``terminate=True``, which only the
-worker's prefork pool can honour.
+visibility timeout). Stop revokes a queued run, and revokes a running one with
+``terminate=True``, which only the prefork pool honours (on other pools the core's own
+cooperative stop ends the run). The worker's signals end a run at once when its pool
+process dies (:mod:`eztaskmanager_celery.signals`).
 """
 
 from __future__ import annotations
@@ -17,28 +20,50 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from celery import Celery, current_app, uuid
+from celery import Celery, current_app, states
+from celery.backends.base import DisabledBackend
 from celery.platforms import signals
+from celery.result import AsyncResult
 from celery.utils.imports import symbol_by_name
-from django.apps import apps
-from django.core.checks import CheckMessage, Error, Warning
+from django.core.checks import CheckMessage
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
-from eztaskmanager.models import LaunchReport, Task
-from eztaskmanager.services.queues import TaskQueueException, TaskQueueService
-from eztaskmanager_celery import timetable
+from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueException, TaskQueueService
+from eztaskmanager_celery import checks, timetable
 from eztaskmanager_celery.tasks import RUN_TASK_NAME
 
 if TYPE_CHECKING:
     from kombu import Connection
 
+    from eztaskmanager.models import LaunchReport, Task
+
 logger = logging.getLogger(__name__)
 
-# Seconds the hard time limit leaves a run after its soft one (Task.timeout) fired.
-HARD_LIMIT_GRACE = 10
+# Celery's task states (as its result backend stores them) and what they tell the core.
+# PENDING is what Celery answers for any id it has no result for: queued, running (unless
+# task_track_started is on), or unknown; so it tells nothing.
+JOB_STATES: dict[str, JobState] = {
+    states.PENDING: JobState.UNKNOWN,
+    states.RECEIVED: JobState.QUEUED,
+    states.RETRY: JobState.QUEUED,
+    states.STARTED: JobState.RUNNING,
+    states.SUCCESS: JobState.ENDED,
+    states.FAILURE: JobState.ENDED,
+    states.REVOKED: JobState.ENDED,
+    states.IGNORED: JobState.ENDED,
+    # Rejected and put back in the queue (without requeue Celery stores FAILURE).
+    states.REJECTED: JobState.QUEUED,
+}
+
+# Seconds Celery's soft and hard time limits leave a run after its own timeout, so that
+# the core ends it first ("Timed out after N s.", with its log kept) and Celery's limits
+# only catch a command stuck where the core cannot interrupt it (in C code).
+SOFT_LIMIT_GRACE = 5
+HARD_LIMIT_GRACE = 15
 
 
 class CeleryBackend(TaskQueueService):
@@ -46,8 +71,10 @@ class CeleryBackend(TaskQueueService):
 
     # One-off and periodic schedules, fired by the package's beat scheduler.
     supports_schedule = True
-    # Stop revokes the run with terminate=True (the worker's prefork pool only).
+    # Stop revokes the run with terminate=True (prefork pool), and the core stops it too.
     supports_stop = True
+    # Celery's time limits take any number of seconds: the task's own bound applies.
+    max_timeout = None
 
     def __init__(
         self,
@@ -106,99 +133,80 @@ class CeleryBackend(TaskQueueService):
                 return loaded
         raise ImproperlyConfigured(f"app must be a Celery app or its dotted path, not {app!r}.")
 
-    # The engine-specific parts of TaskQueueService ---------------------------------------
-    def enqueue(self, task: Task) -> None:
-        """Publish the run now; its Celery id is kept so that Stop can revoke it if still queued."""
-        previous, job_id = task.scheduled_job_id, uuid()
-        Task.objects.filter(pk=task.pk).update(scheduled_job_id=job_id)
-        task.scheduled_job_id = job_id
-        try:
-            self.publish(task, job_id)
-        except Exception:
-            Task.objects.filter(pk=task.pk, scheduled_job_id=job_id).update(
-                scheduled_job_id=previous
-            )
-            task.scheduled_job_id = previous
-            raise
+    # The engine hooks of TaskQueueService ------------------------------------------------
+    def enqueue(self, task: Task, job_id: str) -> None:
+        """Publish the run now, with ``job_id`` as its Celery id."""
+        self.publish(task, job_id=job_id)
 
     def schedule(self, task: Task) -> str:
         """Hand the task to the beat: nothing goes to the broker until a run is due."""
-        job_id = timetable.beat_job_id(task.pk)
-        timetable.arm(task)
-        Task.objects.filter(pk=task.pk).update(scheduled_job_id=job_id)
-        task.scheduled_job_id = job_id
-        return job_id
+        return timetable.beat_job_id(task.pk)
 
     def unschedule(self, task: Task) -> None:
-        """Forget the schedule (the beat sees the cleared job id); revoke a still-queued run."""
-        job_id = task.scheduled_job_id
-        if not job_id or job_id.startswith(timetable.BEAT_PREFIX):
-            return
-        try:
-            self.revoke(job_id, terminate=False)
-        except TaskQueueException as exc:
-            logger.warning(
-                "Could not revoke the queued job %s of task %s: %s", job_id, task.pk, exc
-            )
+        """Nothing to tell Celery: the beat reads the cleared schedule from the table."""
+
+    def cancel(self, job_id: str) -> None:
+        """Revoke a queued run: a worker that receives it drops it."""
+        self.revoke(job_id, terminate=False)
 
     def stop_execution(self, report: LaunchReport) -> None:
-        """Revoke the run with terminate: its prefork worker process is killed."""
+        """Revoke the run with terminate: on the prefork pool its process is killed.
+
+        Other pools cannot kill a run (Celery raises in the worker and only logs it);
+        there the run's own helper thread stops the command, within about a second.
+        """
         if not report.job_id:
             raise TaskQueueException(_("This run has no Celery task id, so it cannot be revoked."))
         self.revoke(report.job_id, terminate=True)
 
+    def job_state(self, job_id: str) -> JobInfo:
+        """What the result backend says of the job; UNKNOWN without a result backend."""
+        if not self.app.conf.result_backend or isinstance(self.app.backend, DisabledBackend):
+            return JobInfo(JobState.UNKNOWN)
+        result = AsyncResult(job_id, app=self.app)
+        state = result.state
+        info = JOB_STATES.get(state, JobState.UNKNOWN)
+        if state == states.FAILURE:
+            return JobInfo(info, f"failed: {result.result!r}")
+        return JobInfo(info, state.lower())
+
+    def lost_schedules(self, tasks: list[Task]) -> list[Task]:
+        """Only schedules the beat does not read (booked by another backend) are lost.
+
+        The beat reads the ``Task`` table itself, so a schedule of this backend cannot
+        be lost by Celery; a handle of another backend (the project switched from RQ)
+        is booked again on the beat.
+        """
+        return [task for task in tasks if not timetable.is_on_beat(task)]
+
     def next_run(self, task: Task) -> datetime | None:
-        """The next due time the beat will fire; ``None`` once a one-off has fired."""
-        return timetable.next_run(task, speedup=self.schedule_speedup)
+        """The next due time the beat will fire, by the task's fields (``None`` if none)."""
+        if not task.scheduled_job_id:
+            return None
+        return timetable.next_due(task, timezone.now(), self.schedule_speedup)
 
     def check(self) -> list[CheckMessage]:
-        """The app is installed and the broker answers."""
-        messages: list[CheckMessage] = []
-        if not apps.is_installed("eztaskmanager_celery"):
-            messages.append(
-                Error(
-                    '"eztaskmanager_celery" is not in INSTALLED_APPS: the Celery backend keeps '
-                    "its beat bookkeeping in a table of that app.",
-                    hint='Add "eztaskmanager_celery" to INSTALLED_APPS and run migrate.',
-                    id="eztaskmanager_celery.E001",
-                )
-            )
+        """The app is installed, the broker answers, the beat runs our scheduler."""
+        messages = checks.app_installed()
         if self.app.conf.task_always_eager:
             return messages
-        if not self.app.conf.broker_url:
-            messages.append(
-                Warning(
-                    f"The Celery app '{self.app.main}' has no broker_url: tasks would go to "
-                    "Celery's default broker (amqp://guest@localhost//).",
-                    hint="Load your project's Celery app in proj/__init__.py (as Celery's Django "
-                    'guide shows) or set EZTASKMANAGER["OPTIONS"]["app"] to its dotted path, '
-                    "and set CELERY_BROKER_URL.",
-                    id="eztaskmanager_celery.W002",
-                )
-            )
+        messages += checks.broker_configured(self.app)
         try:
             with self.connection(max_retries=0):
                 pass
         except TaskQueueException as exc:
-            messages.append(
-                Warning(
-                    str(exc),
-                    hint="Tasks cannot start until the broker answers: start it (and the "
-                    "Celery worker and beat), or fix CELERY_BROKER_URL.",
-                    id="eztaskmanager_celery.W001",
-                )
-            )
+            messages += checks.broker_unreachable(exc)
+        messages += checks.beat_scheduler(self.app)
         return messages
 
     # Talking to the broker -------------------------------------------------------------
-    def publish(self, task: Task, job_id: str | None = None, app: Celery | None = None) -> str:
-        """Send one run of ``task`` to the workers; return its Celery task id.
+    def publish(self, task: Task, job_id: str, app: Celery | None = None) -> str:
+        """Send one run of ``task`` to the workers as ``job_id``; return that id.
 
         Fails fast with :class:`TaskQueueException` when the broker does not answer within
         ``connect_timeout``, so the admin never hangs on a broker that is down.
         """
         app = app or self.app
-        job_id = job_id or uuid()
         signature = app.signature(RUN_TASK_NAME, args=(task.pk,))
         options = self.send_options(task)
         if app.conf.task_always_eager:
@@ -209,13 +217,14 @@ class CeleryBackend(TaskQueueService):
         return job_id
 
     def send_options(self, task: Task) -> dict[str, Any]:
-        """``apply_async()`` keywords for a run: routing from the options, the task's time limit."""
+        """``apply_async()`` keywords for a run: routing from the options, the time limits."""
         options = dict(self.apply_async_options)
         if self.queue:
             options["queue"] = self.queue
-        if task.timeout:
-            options.setdefault("soft_time_limit", task.timeout)
-            options.setdefault("time_limit", task.timeout + HARD_LIMIT_GRACE)
+        timeout = self.run_timeout(task)
+        if timeout:
+            options.setdefault("soft_time_limit", timeout + SOFT_LIMIT_GRACE)
+            options.setdefault("time_limit", timeout + HARD_LIMIT_GRACE)
         return options
 
     def revoke(self, job_id: str, terminate: bool) -> None:

@@ -2,18 +2,22 @@
 
 Run it with ``celery -A proj beat -S eztaskmanager_celery.beat:TaskScheduler``. Each tick
 reads the scheduled tasks (at most every few seconds, so a change in the admin is seen
-quickly), fires those whose due time has come, and sleeps until the next one. Which due
-times are done lives in the database (:mod:`eztaskmanager_celery.timetable`), not in the
-beat's memory: a restarted beat, or a second beat, never fires a due time twice. The
-project's own ``beat_schedule`` entries keep working as with Celery's default scheduler.
+quickly), fires those whose due time has come (:mod:`eztaskmanager_celery.firing`), and
+sleeps until the next one. The database says which due times have fired, not the beat's
+memory: a restarted beat, or a second one, never fires a due time twice. On its ticks the
+beat also records that it is alive and ends the runs whose worker is gone (the core's
+recovery), so a whole worker killed mid-run does not leave its run "running" for ever.
+The project's own ``beat_schedule`` entries keep working as with Celery's default
+scheduler.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from datetime import datetime
-from datetime import timezone as dt_timezone
 from typing import Any
 
 from celery.beat import Scheduler
@@ -27,6 +31,22 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_INTERVAL = 5
 # Longest time a change in the Task table may go unseen.
 MAX_RELOAD_EVERY = 5
+# Seconds between two records of the beat's own heartbeat (the admin shows it).
+HEARTBEAT_EVERY = 10
+# Seconds between two checks that the statuses and schedules are in step (the reaper of
+# lost runs works on every tick).
+RESYNC_EVERY = 30
+# Seconds before a task whose due time another beat is firing is looked at again.
+BUSY_RETRY = 1.0
+# The backend's name in the heartbeats of the beat and the workers.
+BACKEND_NAME = "celery"
+
+
+def run_job_id(task_id: int, due: datetime) -> str:
+    """The Celery id of the run fired for one due time (see :func:`.timetable.run_job_id`)."""
+    from eztaskmanager_celery.timetable import run_job_id as job_id
+
+    return job_id(task_id, due)
 
 
 class TaskScheduler(Scheduler):
@@ -36,9 +56,14 @@ class TaskScheduler(Scheduler):
     backend: Any = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from eztaskmanager.services.recovery import Every
+
         self.tasks: dict[int, Any] = {}
         self.loaded_at: float | None = None
         self.retry_at: dict[int, float] = {}
+        self.name = f"beat@{socket.gethostname()}"
+        self.heartbeat_due = Every(HEARTBEAT_EVERY)
+        self.resync_due = Every(RESYNC_EVERY)
         super().__init__(*args, **kwargs)
         self.reload_every = min(self.max_interval, MAX_RELOAD_EVERY)
 
@@ -59,11 +84,12 @@ class TaskScheduler(Scheduler):
         wait = super().tick(*args, **kwargs)
         close_old_connections()
         try:
+            self.keep_watch()
             task_wait = self.tick_tasks()
         except Exception:
             logger.exception(
                 "eztaskmanager: cannot read the scheduled tasks (is the database up, and "
-                "migrated with eztaskmanager_celery in INSTALLED_APPS?); trying again in %s s.",
+                "migrated?); trying again in %s s.",
                 self.max_interval,
             )
             task_wait = self.max_interval
@@ -71,17 +97,43 @@ class TaskScheduler(Scheduler):
             close_old_connections()
         return min(wait, task_wait)
 
+    def keep_watch(self) -> None:
+        """Record the beat's heartbeat, end lost runs, and now and then resync schedules."""
+        from eztaskmanager.models import ProcessHeartbeat
+        from eztaskmanager.services.recovery import recover
+
+        if self.heartbeat_due():
+            ProcessHeartbeat.beat(
+                BACKEND_NAME,
+                ProcessHeartbeat.KIND_SCHEDULER,
+                self.name,
+                socket.gethostname(),
+                os.getpid(),
+            )
+        try:
+            recover(self.backend, schedules=self.resync_due())
+        except Exception:
+            # A failed recovery must not stop the schedules: the next tick tries again.
+            logger.exception("eztaskmanager: the recovery of lost runs failed")
+
     def tick_tasks(self, now: datetime | None = None) -> float:
         """Fire every task whose due time has come; return the seconds until the next event."""
+        from eztaskmanager_celery.timetable import due_time
+
         now = now or timezone.now()
         if self.loaded_at is None or time.monotonic() - self.loaded_at >= self.reload_every:
             self.reload()
         wait = max(self.reload_every - (time.monotonic() - self.loaded_at), 0.0)
+        speedup = self.backend.schedule_speedup
         for task_id in list(self.tasks):
-            due = self.due_time(task_id)
+            due = due_time(self.tasks[task_id], now, speedup)
             if due is not None and due <= now and self.retry_at.get(task_id, 0) <= time.monotonic():
                 self.fire(task_id, now)
-                due = self.due_time(task_id)
+                task = self.tasks.get(task_id)
+                due = due_time(task, now, speedup) if task is not None else None
+                if due is not None and due <= now and task_id not in self.retry_at:
+                    # Another beat is firing it right now: look again in a moment.
+                    self.retry_at[task_id] = time.monotonic() + BUSY_RETRY
             if due is None:
                 continue
             if task_id in self.retry_at:
@@ -91,80 +143,34 @@ class TaskScheduler(Scheduler):
         return wait
 
     def reload(self) -> None:
-        """Read the scheduled tasks and their beat entries from the database."""
-        from eztaskmanager_celery import timetable
+        """Read the scheduled tasks from the database."""
+        from eztaskmanager_celery.timetable import is_on_beat, watched_tasks
 
-        self.tasks = {task.pk: task for task in timetable.watched_tasks()}
+        self.tasks = {task.pk: task for task in watched_tasks() if is_on_beat(task)}
         self.loaded_at = time.monotonic()
         self.retry_at = {pk: at for pk, at in self.retry_at.items() if pk in self.tasks}
 
-    def due_time(self, task_id: int) -> datetime | None:
-        """The task's next due time by the last reading (``None`` if it is not scheduled)."""
-        from eztaskmanager_celery import timetable
-
-        task = self.tasks.get(task_id)
-        if task is None:
-            return None
-        entry = timetable.entry_of(task)
-        if entry is None:
-            return task.cached_next_ride or timezone.now()
-        return timetable.next_due(task, entry.handled_until, self.backend.schedule_speedup)
-
     def fire(self, task_id: int, now: datetime) -> None:
-        """Claim the due time in the database, then publish the run (or give the claim back)."""
-        from eztaskmanager.exceptions import TaskQueueException
-        from eztaskmanager_celery import timetable
+        """Fire one task's due time (claimed in the database first), and log what happened."""
+        from eztaskmanager_celery import firing
 
-        claim = timetable.claim_due(task_id, now, self.backend.schedule_speedup)
+        outcome = firing.fire(task_id, now, self.backend, app=self.app)
         self.refresh(task_id)
-        if claim is None:
-            return
-        if not claim.send:
-            logger.info(
-                "eztaskmanager: task %s (%s) is still running at its due time %s; skipped.",
-                claim.task.pk,
-                claim.task,
-                claim.due.isoformat(),
-            )
-            return
-        job_id = run_job_id(task_id, claim.due)
-        try:
-            self.backend.publish(claim.task, job_id=job_id, app=self.app)
-        except TaskQueueException as exc:
-            timetable.release(claim, now)
-            self.refresh(task_id)
+        if outcome.result is firing.Fired.RETRY:
             self.retry_at[task_id] = time.monotonic() + self.max_interval
-            logger.error(
-                "eztaskmanager: could not send task %s due at %s, trying again in %s s: %s",
-                task_id,
-                claim.due.isoformat(),
-                self.max_interval,
-                exc,
-            )
-            return
-        self.retry_at.pop(task_id, None)
-        logger.info(
-            "eztaskmanager: sent task %s (%s) due at %s as %s",
-            claim.task.pk,
-            claim.task,
-            claim.due.isoformat(),
-            job_id,
-        )
+        else:
+            self.retry_at.pop(task_id, None)
+        firing.log(task_id, outcome)
 
     def refresh(self, task_id: int) -> None:
         """Read one task again after firing it (it may have left the schedule)."""
-        from eztaskmanager_celery import timetable
+        from eztaskmanager_celery.timetable import is_on_beat, watched_tasks
 
-        task = timetable.watched_tasks().filter(pk=task_id).first()
-        if task is None or not timetable.is_on_beat(task):
+        task = watched_tasks().filter(pk=task_id).first()
+        if task is None or not is_on_beat(task):
             self.tasks.pop(task_id, None)
         else:
             self.tasks[task_id] = task
-
-
-def run_job_id(task_id: int, due: datetime) -> str:
-    """The Celery id of the run fired for one due time: the report shows which one it was."""
-    return f"beat-{task_id}-{due.astimezone(dt_timezone.utc):%Y%m%dT%H%M%S.%fZ}"
 
 
 def load_backend() -> Any:

@@ -2,8 +2,9 @@
 
 It lives in ``tasks.py`` so that a project's ``app.autodiscover_tasks()`` finds it (the
 app's ``ready()`` imports it too). It is a ``shared_task``: it works with whichever Celery
-app the project has. The core runner does all the work; the Celery task id becomes the
-report's job id, which Stop uses to revoke the run.
+app the project has. The core runner does all the work: the Celery task id is the run's
+job id (Start and the beat publish it with the id of the run they queued), and the
+worker's name is recorded on the report.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def run_management_command(self: Any, task_id: int) -> dict[str, Any] | None:
     # Imported here: a worker imports task modules while Django is still being set up.
     from eztaskmanager.services import run_management_command as run
 
-    report = run(task_id, job_id=self.request.id or "")
+    report = run(task_id, job_id=self.request.id or "", worker=self.request.hostname or "")
     if report is None:
         return None
     return {"report": report.pk, "result": report.invocation_result}

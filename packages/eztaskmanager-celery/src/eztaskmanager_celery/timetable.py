@@ -1,30 +1,24 @@
-"""When a task scheduled on Celery is due, and the database claims that fire each due time once.
+"""When a task scheduled on Celery is due: the rules the backend and the beat share.
 
-The backend and the beat scheduler share these functions, so that the next run the admin
-shows is the one the beat fires. A task is in the beat's schedule when its
-``scheduled_job_id`` is :func:`beat_job_id` and its status is scheduled (or started, while
-a run lasts). Its :class:`~eztaskmanager_celery.models.BeatEntry` says which due times are
-done: the beat fires the first due time after ``handled_until`` once it has come, moving
-``handled_until`` with an atomic conditional UPDATE (compare-and-set), so a due time fires
-once whatever the number of beats and restarts.
+A task is on the beat when its ``scheduled_job_id`` is :func:`beat_job_id`. Its
+``cached_next_ride`` (the next run the admin shows) is the next due time the beat fires:
+the backend sets it when the task is scheduled, and the beat moves it on each time it
+fires, so what the admin shows is what happens. Which due times have fired is the
+core's business (:meth:`~eztaskmanager.models.Task.claim_due`, a unique row per due
+time), so a due time fires once however many beats run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from eztaskmanager.models import Task
-from eztaskmanager_celery.models import BeatEntry
 
 BEAT_PREFIX = "beat:"
 MICROSECOND = timedelta(microseconds=1)
-# Statuses of the tasks the beat watches: scheduled, or running one of its runs.
-WATCHED_STATUSES = (Task.STATUS_SCHEDULED, Task.STATUS_STARTED)
 
 
 def beat_job_id(task_id: int) -> str:
@@ -35,6 +29,16 @@ def beat_job_id(task_id: int) -> str:
 def is_on_beat(task: Task) -> bool:
     """Whether the beat runs this task's schedule (its fields may be stale in memory)."""
     return task.scheduled_job_id == beat_job_id(task.pk)
+
+
+def run_job_id(task_id: int, due: datetime) -> str:
+    """The Celery id of the run fired for one due time: the report shows which one it was.
+
+    The same due time always gives the same id, so a run published twice by mistake
+    (a send retried after an error that hid a success) finds its report already
+    taken and does not run again.
+    """
+    return f"beat-{task_id}-{due.astimezone(dt_timezone.utc):%Y%m%dT%H%M%S.%fZ}"
 
 
 def next_due(task: Task, after: datetime, speedup: int = 1) -> datetime | None:
@@ -58,120 +62,24 @@ def next_due(task: Task, after: datetime, speedup: int = 1) -> datetime | None:
     return start + timedelta(microseconds=-(-elapsed // speedup))
 
 
-def watched_tasks():
-    """The tasks whose schedule the beat runs, with their beat entries."""
+def due_time(task: Task, now: datetime, speedup: int = 1) -> datetime | None:
+    """The due time the beat fires next for ``task``: its next run as the admin shows it.
+
+    A task scheduled without one (by hand, or by an older release) falls back on its
+    fields: a one-off on its scheduling (so a missed one still fires), a periodic task on
+    its first due time after ``now``.
+    """
+    if task.cached_next_ride is not None:
+        return task.cached_next_ride
+    if not task.is_periodic:
+        return task.scheduling
+    return next_due(task, now, speedup)
+
+
+def watched_tasks() -> QuerySet[Task]:
+    """The tasks whose schedule the beat may run (check each with :func:`is_on_beat`)."""
     return (
-        Task.objects.filter(scheduled_job_id__startswith=BEAT_PREFIX, status__in=WATCHED_STATUSES)
-        .select_related("celery_beat_entry", "command")
+        Task.objects.filter(scheduled_job_id__startswith=BEAT_PREFIX)
+        .select_related("command")
         .order_by("pk")
-    )
-
-
-def entry_of(task: Task) -> BeatEntry | None:
-    """The task's beat entry, if it has one (``select_related`` or a query)."""
-    try:
-        return task.celery_beat_entry
-    except BeatEntry.DoesNotExist:
-        return None
-
-
-def arm(task: Task, now: datetime | None = None) -> BeatEntry:
-    """Make the beat start from ``now``: due times before it never fire (they are past).
-
-    ``handled_until`` only moves forward, so re-scheduling a task never fires again a due
-    time that a beat (maybe on a host whose clock runs ahead) already fired.
-    """
-    now = now or timezone.now()
-    entry, created = BeatEntry.objects.get_or_create(task=task, defaults={"handled_until": now})
-    if not created:
-        BeatEntry.objects.filter(pk=task.pk, handled_until__lt=now).update(handled_until=now)
-        entry.refresh_from_db()
-    return entry
-
-
-def ensure_entry(task: Task, now: datetime) -> BeatEntry:
-    """The task's beat entry, created for a task scheduled without one (e.g. by a fixture).
-
-    Such a task runs from its ``cached_next_ride`` if set (a missed one-off still fires),
-    else from ``now``.
-    """
-    entry = entry_of(task)
-    if entry is not None:
-        return entry
-    start = task.cached_next_ride - MICROSECOND if task.cached_next_ride else now
-    try:
-        with transaction.atomic():
-            entry = BeatEntry.objects.create(task=task, handled_until=start)
-    except IntegrityError:
-        entry = BeatEntry.objects.get(pk=task.pk)
-    task.celery_beat_entry = entry
-    return entry
-
-
-def next_run(task: Task, now: datetime | None = None, speedup: int = 1) -> datetime | None:
-    """When the beat will fire the task next, read fresh from the database.
-
-    A fired one-off has none (so the core's runner makes the task idle after its run); a
-    periodic task has the first due time after now (and after what the beat did).
-    """
-    now = now or timezone.now()
-    fresh = Task.objects.filter(pk=task.pk).select_related("celery_beat_entry").first()
-    if fresh is None or not is_on_beat(fresh):
-        return None
-    entry = entry_of(fresh)
-    handled = entry.handled_until if entry else now - MICROSECOND
-    after = max(handled, now) if fresh.is_periodic else handled
-    return next_due(fresh, after, speedup)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A due time this process claimed: it must send the run, unless the task is running."""
-
-    task: Task
-    due: datetime
-    previous: BeatEntry
-    send: bool
-
-
-def claim_due(task_id: int, now: datetime, speedup: int = 1) -> Claim | None:
-    """Claim the task's due time if it has come; ``None`` if there is nothing to fire.
-
-    Reads the task afresh (a Stop since the beat's last reload wins) and moves its
-    ``handled_until`` to ``now`` only if nobody moved it meanwhile: of two beats, or of a
-    beat and a re-scheduling, one wins. A task that is still running has its due time
-    marked done without a run (runs of one task never overlap; the runner would skip it).
-    """
-    task = watched_tasks().filter(pk=task_id).first()
-    if task is None or not is_on_beat(task):
-        return None
-    entry = ensure_entry(task, now)
-    due = next_due(task, entry.handled_until, speedup)
-    if due is None or due > now:
-        return None
-    send = task.status == Task.STATUS_SCHEDULED
-    fields: dict = {"handled_until": now}
-    if send:
-        fields.update(last_due_at=due, last_run_at=now, total_run_count=F("total_run_count") + 1)
-    won = BeatEntry.objects.filter(
-        pk=task_id,
-        handled_until=entry.handled_until,
-        task__scheduled_job_id=beat_job_id(task_id),
-        task__status__in=WATCHED_STATUSES,
-    ).update(**fields)
-    if not won:
-        return None
-    return Claim(task=task, due=due, previous=entry, send=send)
-
-
-def release(claim: Claim, now: datetime) -> bool:
-    """Give back a claimed due time that could not be sent, so that a later tick retries."""
-    entry = claim.previous
-    return bool(
-        BeatEntry.objects.filter(pk=entry.pk, handled_until=now, last_due_at=claim.due).update(
-            handled_until=entry.handled_until,
-            last_due_at=entry.last_due_at,
-            last_run_at=entry.last_run_at,
-            total_run_count=entry.total_run_count,
-        )
     )

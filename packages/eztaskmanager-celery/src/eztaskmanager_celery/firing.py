@@ -1,0 +1,201 @@
+"""Fire one due time of a task on the beat: once, whatever the number of beats, and never lost.
+
+The steps, in this order, are core transitions, each deciding one race in the database:
+
+1. **claim** the due time (:meth:`Task.claim_due`, a unique row per task and due time):
+   of two beats, the second stops here;
+2. **move the schedule on** (:meth:`Task.advance_schedule`): False when a Stop or a
+   re-schedule came since the beat read the task, and then nothing runs;
+3. **record the run** (:meth:`Task.queue_run`) before it is published, so that Stop can
+   take it off the queue; while a run of the task is still going on, the due time is
+   skipped and that run's log says so;
+4. **publish** it, with a job id made of the due time;
+5. a one-off's schedule ends (:meth:`Task.clear_schedule`).
+
+If publishing fails (broker down), the run is discarded, the claim given back and the
+schedule put back on that due time, all under the task's row lock and only if nobody
+moved the schedule meanwhile: a later tick, of this beat or another, fires it then.
+Claiming before publishing is what makes a due time fire once; giving the claim back
+only after a publish that surely failed is what keeps it from being lost.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from eztaskmanager.exceptions import TaskAlreadyRunning, TaskQueueException
+from eztaskmanager.models import FiredDueTime, Task
+from eztaskmanager_celery.timetable import (
+    beat_job_id,
+    due_time,
+    is_on_beat,
+    next_due,
+    run_job_id,
+    watched_tasks,
+)
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from eztaskmanager_celery.backend import CeleryBackend
+
+logger = logging.getLogger(__name__)
+
+# A claim this old whose due time is still the task's next run was not left by a beat
+# firing right now: the schedule was armed again on a due time that had fired.
+STALE_CLAIM = timedelta(seconds=60)
+
+
+class Fired(str, enum.Enum):
+    """What became of a due time the beat tried to fire."""
+
+    SENT = "sent"  # published: its run is queued
+    NOT_DUE = "not due"  # not yet, or no longer, due (read afresh)
+    TAKEN = "taken"  # another beat claimed it first
+    CANCELLED = "cancelled"  # the schedule was stopped or replaced meanwhile
+    SKIPPED = "skipped"  # a run of the task was still going on
+    RETRY = "retry"  # could not publish: given back for a later tick
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Fired
+    due: datetime | None = None
+    job_id: str = ""
+    error: str = ""
+
+
+def fire(task_id: int, now: datetime, backend: CeleryBackend, app: Celery | None = None) -> Outcome:
+    """Fire the task's due time if it has come (see the module's docstring)."""
+    task = watched_tasks().filter(pk=task_id).first()
+    if task is None or not is_on_beat(task):
+        return Outcome(Fired.CANCELLED)
+    speedup = backend.schedule_speedup
+    due = due_time(task, now, speedup)
+    if due is None or due > now:
+        return Outcome(Fired.NOT_DUE, due)
+    handle = beat_job_id(task.pk)
+    if not task.claim_due(due):
+        settle_stale_claim(task, due, now, speedup)
+        return Outcome(Fired.TAKEN, due)
+    following = next_due(task, max(due, now), speedup) if task.is_periodic else None
+    if not task.advance_schedule(handle, handle, following):
+        return Outcome(Fired.CANCELLED, due)
+    job_id = run_job_id(task.pk, due)
+    try:
+        report = task.queue_run(job_id, timeout=backend.run_timeout(task))
+    except TaskAlreadyRunning:
+        note_skipped(task, due)
+        if not task.is_periodic:
+            task.clear_schedule(handle)
+        return Outcome(Fired.SKIPPED, due, job_id)
+    try:
+        backend.publish(task, job_id=job_id, app=app)
+    except TaskQueueException as exc:
+        report.discard()
+        give_back(task, due, following)
+        return Outcome(Fired.RETRY, due, job_id, str(exc))
+    if not task.is_periodic:
+        task.clear_schedule(handle)
+    return Outcome(Fired.SENT, due, job_id)
+
+
+def note_skipped(task: Task, due: datetime) -> None:
+    """Say in the log of the run that is still going on that a due time passed without a run."""
+    run = task.active_runs().first()
+    if run is None:
+        return
+    when = timezone.localtime(due).isoformat(sep=" ", timespec="seconds")
+    run.append_log(
+        "WARNING",
+        _("A scheduled run due at %(due)s was skipped: this run was still going on.")
+        % {"due": when},
+    )
+
+
+def give_back(task: Task, due: datetime, following: datetime | None) -> bool:
+    """Undo a claim whose run could not be published, unless the schedule moved meanwhile."""
+    handle = beat_job_id(task.pk)
+    with transaction.atomic():
+        fresh = Task.locked(task.pk)
+        if fresh is None or not is_on_beat(fresh) or fresh.cached_next_ride != following:
+            return False
+        FiredDueTime.objects.filter(task_id=task.pk, due_at=due).delete()
+        return fresh.advance_schedule(handle, handle, due)
+
+
+def settle_stale_claim(task: Task, due: datetime, now: datetime, speedup: int) -> None:
+    """Move on a schedule that waits for a due time fired long ago (else it waits for ever).
+
+    Another beat firing this very due time holds its claim for a moment only; a claim
+    older than :data:`STALE_CLAIM` means the schedule was armed again on a due time that
+    had fired (a clock that went back), and the beat goes on to the next one.
+    """
+    fired_at = (
+        FiredDueTime.objects.filter(task_id=task.pk, due_at=due)
+        .values_list("fired_at", flat=True)
+        .first()
+    )
+    # The real clock: ``fired_at`` was written with it, whatever ``now`` a test passes.
+    if fired_at is None or timezone.now() - fired_at < STALE_CLAIM:
+        return
+    handle = beat_job_id(task.pk)
+    following = next_due(task, max(due, now), speedup) if task.is_periodic else None
+    with transaction.atomic():
+        fresh = Task.locked(task.pk)
+        if fresh is None or not is_on_beat(fresh) or due_time(fresh, now, speedup) != due:
+            return
+        logger.warning(
+            "eztaskmanager: task %s: its due time %s fired already (at %s); moving on.",
+            task.pk,
+            due.isoformat(),
+            fired_at.isoformat(),
+        )
+        if task.is_periodic:
+            fresh.advance_schedule(handle, handle, following)
+        else:
+            fresh.clear_schedule(handle)
+
+
+# The beat's log line for each outcome (``%(task)s``, ``%(due)s``, ``%(job)s``, ``%(error)s``).
+MESSAGES: dict[Fired, tuple[int, str]] = {
+    Fired.SENT: (logging.INFO, "eztaskmanager: sent task %(task)s due at %(due)s as %(job)s"),
+    Fired.SKIPPED: (
+        logging.WARNING,
+        "eztaskmanager: task %(task)s was still running at its due time %(due)s; skipped.",
+    ),
+    Fired.RETRY: (
+        logging.ERROR,
+        "eztaskmanager: could not send task %(task)s due at %(due)s, trying again: %(error)s",
+    ),
+    Fired.TAKEN: (
+        logging.INFO,
+        "eztaskmanager: task %(task)s due at %(due)s was fired by another beat.",
+    ),
+}
+
+
+def log(task_id: int, outcome: Outcome) -> None:
+    """Log what became of a due time (quietly when there was nothing to do)."""
+    level, message = MESSAGES.get(
+        outcome.result, (logging.DEBUG, "eztaskmanager: task %(task)s: %(result)s.")
+    )
+    logger.log(
+        level,
+        message,
+        {
+            "task": task_id,
+            "due": outcome.due.isoformat() if outcome.due else "-",
+            "job": outcome.job_id,
+            "error": outcome.error,
+            "result": outcome.result.value,
+        },
+    )

@@ -1,0 +1,111 @@
+"""The worker's own watch: its heartbeat row, and the runs that a dead worker left behind.
+
+When a Celery worker is ready (``worker_ready``, in its main process) it records itself in
+the core's :class:`~eztaskmanager.models.ProcessHeartbeat` table (the admin shows which
+workers are alive) and runs the core's recovery, so that the runs of a worker that was
+killed before it are ended at once rather than after the heartbeat bound. Then it keeps
+its row fresh, and reaps lost runs again, every :data:`HEARTBEAT_EVERY` seconds.
+
+The timer runs in the worker's main process: on the worker's own timer (its event loop)
+where that loop stays free while tasks run, and on a thread of its own with the solo pool,
+whose tasks run inside that loop and would hold it for as long as they last. The event
+loop is preferred elsewhere because the prefork pool forks new processes from it: a
+thread of ours with a database connection open at that instant would hand a copy of it
+to the child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from celery.concurrency.solo import TaskPool as SoloPool
+
+logger = logging.getLogger(__name__)
+
+# Seconds between two heartbeats of a worker (and two passes of its reaper).
+HEARTBEAT_EVERY = 15.0
+# The backend's name in the heartbeats (as the beat writes it).
+BACKEND_NAME = "celery"
+
+_watch: WorkerWatch | None = None
+
+
+class WorkerWatch:
+    """Record that this worker is alive, and end the runs whose process is gone."""
+
+    def __init__(self, name: str, backend: Any, interval: float = HEARTBEAT_EVERY) -> None:
+        self.name = name
+        self.backend = backend
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> None:
+        from eztaskmanager.models import ProcessHeartbeat
+
+        ProcessHeartbeat.beat(
+            BACKEND_NAME, ProcessHeartbeat.KIND_WORKER, self.name, socket.gethostname(), os.getpid()
+        )
+
+    def tick(self) -> None:
+        """One heartbeat and one pass of the reaper; never raises into the worker."""
+        from eztaskmanager.services.recovery import recover
+        from eztaskmanager_celery.signals import database
+
+        with database():
+            self.beat()
+            # Schedules are the beat's business: a worker only ends lost runs.
+            recover(self.backend, schedules=False)
+
+    def start(self, consumer: Any) -> None:
+        """Repeat :meth:`tick` on the worker's timer, or on a thread with the solo pool."""
+        timer = getattr(consumer, "timer", None)
+        if timer is not None and not isinstance(getattr(consumer, "pool", None), SoloPool):
+            timer.call_repeatedly(self.interval, self.tick)
+            return
+        self._thread = threading.Thread(
+            target=self._loop, name="eztaskmanager-worker-heartbeat", daemon=True
+        )
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.tick()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def our_backend() -> Any:
+    """The configured backend if it is the Celery one (a worker may serve another app)."""
+    from eztaskmanager.registry import get_backend
+    from eztaskmanager_celery.backend import CeleryBackend
+
+    try:
+        backend = get_backend()
+    except Exception:
+        logger.exception("eztaskmanager: the configured backend cannot be built")
+        return None
+    return backend if isinstance(backend, CeleryBackend) else None
+
+
+def on_worker_ready(sender: Any = None, **_kw: Any) -> None:
+    """Record the worker, end the runs a dead worker left, and start the watch."""
+    global _watch
+    backend = our_backend()
+    if backend is None:
+        return
+    name = getattr(sender, "hostname", None) or f"celery@{socket.gethostname()}"
+    watch = WorkerWatch(name, backend)
+    watch.tick()
+    watch.start(sender)
+    _watch = watch
+
+
+def on_worker_shutdown(**_kw: Any) -> None:
+    if _watch is not None:
+        _watch.stop()
