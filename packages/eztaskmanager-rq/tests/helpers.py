@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import datetime, timezone
 
 from rq import SimpleWorker
@@ -31,3 +33,20 @@ def scheduled_ids(backend, task_id: int) -> list[str]:
         if job is not None and job.origin == backend.queue_name and job.args == (task_id,):
             ids.append(job_id)
     return ids
+
+
+def kill_myself() -> None:
+    """A job whose work-horse dies as the out-of-memory killer would end it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fail() -> None:
+    """A job that raises."""
+    raise ValueError("boom")
+
+
+def sleep_long() -> None:
+    """A job that runs until it is stopped."""
+    import time
+
+    time.sleep(60)

@@ -18,3 +18,8 @@ INSTALLED_APPS = [
 ]
 RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0"}}
 EZTASKMANAGER = {"BACKEND": "rq"}
+# django-rq's worker and scheduler classes: this package's (eztaskmanager_rq.W003, W004).
+RQ = {
+    "WORKER_CLASS": "eztaskmanager_rq.worker.Worker",
+    "SCHEDULER_CLASS": "eztaskmanager_rq.scheduler.Scheduler",
+}

@@ -1,11 +1,11 @@
-"""Options, connection and system checks of the rq backend."""
+"""Options and connection of the rq backend."""
 
 import pytest
 
-from eztaskmanager.exceptions import ConfigurationError
+from eztaskmanager.exceptions import ConfigurationError, TaskNotRunnable
 from eztaskmanager.registry import build_backend, get_backend
 from eztaskmanager_rq import RQBackend
-from testsupport.net import free_port
+from eztaskmanager_rq.backend import JOB_TIMEOUT_GRACE
 
 
 def test_rq_name_builds_the_backend(backend, queue_name):
@@ -51,41 +51,20 @@ def test_url_option_when_queue_not_in_rq_queues(settings, redis_url):
     assert backend.check() == []
 
 
-def test_check_is_silent_when_redis_answers(backend):
-    assert backend.check() == []
-
-
-def test_check_errors_without_any_connection(settings):
-    settings.EZTASKMANAGER = {"BACKEND": "rq", "OPTIONS": {"queue": "nowhere"}}
-    messages = get_backend().check()
-    assert [m.id for m in messages] == ["eztaskmanager_rq.E001"]
-    assert "RQ_QUEUES" in messages[0].msg and "url" in messages[0].msg
-
-
-def test_check_warns_when_redis_cannot_be_reached(settings):
-    port = free_port()
-    settings.EZTASKMANAGER = {
-        "BACKEND": "rq",
-        "OPTIONS": {"queue": "down", "url": f"redis://127.0.0.1:{port}/0"},
-    }
-    messages = get_backend().check()
-    assert [m.id for m in messages] == ["eztaskmanager_rq.W001"]
-    assert f"127.0.0.1:{port}" in messages[0].msg
-    assert messages[0].hint
-
-
-def test_check_warns_when_django_rq_is_not_installed(settings, backend):
-    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "django_rq"]
-    assert [m.id for m in get_backend().check()] == ["eztaskmanager_rq.W002"]
-
-
 @pytest.mark.parametrize(
-    ("task_timeout", "option", "queue_default", "expected"),
-    [(None, None, None, -1), (None, None, 600, 600), (None, 30, 600, 30), (5, 30, 600, 5)],
+    ("task_timeout", "option", "queue_default", "run", "job"),
+    [
+        (None, None, None, None, -1),
+        (None, -1, 600, None, -1),
+        (None, None, 600, 600, 630),
+        (None, 30, 600, 30, 60),
+        (5, 30, 600, 5, 35),
+    ],
 )
-def test_job_timeout_precedence(
-    settings, redis_url, queue_name, task, task_timeout, option, queue_default, expected
+def test_timeout_precedence(
+    settings, redis_url, queue_name, task, task_timeout, option, queue_default, run, job
 ):
+    """The task's, else the option, else the queue's; RQ's job gets 30 s more, or never."""
     config = {"URL": redis_url}
     if queue_default:
         config["DEFAULT_TIMEOUT"] = queue_default
@@ -94,7 +73,21 @@ def test_job_timeout_precedence(
     if option:
         options["timeout"] = option
     settings.EZTASKMANAGER = {"BACKEND": "rq", "OPTIONS": options}
-    assert get_backend().job_timeout(task(timeout=task_timeout)) == expected
+    backend = get_backend()
+    t = task(timeout=task_timeout)
+    assert backend.run_timeout(t) == run
+    assert backend.job_timeout(t) == job
+
+
+def test_a_timeout_beyond_what_rq_can_arm_is_refused(backend, task):
+    """signal.alarm() takes a C int: RQ could not arm a longer one (the run would stay spooled)."""
+    assert backend.max_timeout == 2**31 - 1 - JOB_TIMEOUT_GRACE
+    t = task()
+    t.timeout = backend.max_timeout + 1  # more than the model allows, as an old row might hold
+    with pytest.raises(TaskNotRunnable, match="more than the RQBackend backend allows"):
+        backend.add(t)
+    with pytest.raises(ConfigurationError, match="'timeout' must be at most"):
+        build_backend({"BACKEND": "rq", "OPTIONS": {"timeout": 2**31}})
 
 
 def test_the_seeds_flat_setting_selects_this_backend(settings, redis_url):

@@ -1,68 +1,80 @@
 """The ``rq`` backend: tasks run on RQ workers, scheduled runs wait in rq-scheduler.
 
-Start now is one RQ job calling :func:`eztaskmanager_rq.jobs.run_task`. A scheduled task is
-one rq-scheduler job at an exact time calling :func:`eztaskmanager_rq.jobs.run_scheduled_task`;
-a periodic task is a chain of such jobs, each scheduling the next one before it runs the
-command (see :mod:`eztaskmanager_rq.occurrences` for why not rq-scheduler's ``interval``
-or ``cron``). The task's ``scheduled_job_id`` always names the one job that may run: any
-other job of the task that fires is dropped.
+It only translates between RQ and the core: the core decides what may start and what a
+Stop does, and changes a task's or a run's state through its model methods; this class
+hands jobs to RQ, books and cancels rq-scheduler jobs, and says what RQ knows of a job.
+
+Start now is one RQ job, with the id the core chose for the run, calling
+:func:`eztaskmanager_rq.jobs.run_task`. A schedule is one rq-scheduler job per due time
+calling :func:`eztaskmanager_rq.jobs.run_scheduled_task`; a periodic task is a chain of
+them, each booking its successor (see :mod:`eztaskmanager_rq.occurrences`). The task's
+``scheduled_job_id`` names the one job of the chain that may run.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning
-from django.core.exceptions import ImproperlyConfigured
+from django.core.checks import CheckMessage
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from redis import Redis
-from redis.exceptions import LockError, RedisError
-from rq import Queue
+from redis.exceptions import RedisError
 
-from eztaskmanager.services.queues import TaskNotRunnable, TaskQueueException, TaskQueueService
+from eztaskmanager.services.queues import JobInfo, JobState, TaskNotRunnable, TaskQueueService
 
 # db registers the fork hook, and jobs is preloaded, in the worker before it forks: each
 # work-horse would otherwise import it anew (about 3 ms per run).
 from eztaskmanager_rq import compat, db, jobs  # noqa: F401
-from eztaskmanager_rq.occurrences import following, occurrence_meta
+from eztaskmanager_rq.connection import URL_SCHEMES, RedisAccess
+from eztaskmanager_rq.occurrences import (
+    due_to_book_again,
+    every_of,
+    following,
+    occurrence_meta,
+    schedule_job_id,
+    whole_second,
+)
 
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport, Task
 
 logger = logging.getLogger(__name__)
 
-# What each RQ job status means for a task: still to run, running, or over.
-WAITING, RUNNING, OVER = "waiting", "running", "over"
-JOB_STATES: dict[str, str] = {
-    compat.JobStatus.CREATED.value: WAITING,
-    compat.JobStatus.SCHEDULED.value: WAITING,
-    compat.JobStatus.DEFERRED.value: WAITING,
-    compat.JobStatus.QUEUED.value: WAITING,
-    compat.JobStatus.STARTED.value: RUNNING,
-    compat.JobStatus.FINISHED.value: OVER,
-    compat.JobStatus.FAILED.value: OVER,
-    compat.JobStatus.STOPPED.value: OVER,
-    compat.JobStatus.CANCELED.value: OVER,
+S = compat.JobStatus
+# What RQ's job statuses mean to the core.
+JOB_STATES: dict[str, JobState] = {
+    S.CREATED.value: JobState.QUEUED,
+    S.SCHEDULED.value: JobState.QUEUED,  # in rq-scheduler's set, or RQ's own scheduled registry
+    S.DEFERRED.value: JobState.QUEUED,
+    S.QUEUED.value: JobState.QUEUED,
+    S.STARTED.value: JobState.RUNNING,
+    S.FINISHED.value: JobState.ENDED,
+    S.FAILED.value: JobState.ENDED,  # an exception, a timeout, a killed work-horse
+    S.STOPPED.value: JobState.ENDED,  # send_stop_job_command
+    S.CANCELED.value: JobState.ENDED,
 }
+# Statuses of a schedule's job that holds the schedule once rq-scheduler moved it to its
+# queue: it waits for a worker, or runs (and books its successor).
+HELD_OUT_OF_SET = (S.QUEUED.value, S.DEFERRED.value, S.STARTED.value)
+# Statuses whose latest result says why the job ended.
+FAILED_STATUSES = (S.FAILED.value, S.STOPPED.value)
 
 RUN_TASK = "eztaskmanager_rq.jobs.run_task"
 RUN_SCHEDULED_TASK = "eztaskmanager_rq.jobs.run_scheduled_task"
 # RQ's "never time out" (its own default is 180 s, too short for management commands).
 NO_TIMEOUT = -1
-# How long stop() waits for the worker to kill the run before writing "Stopped by".
-STOP_WAIT_SECONDS = 10.0
-URL_SCHEMES = ("redis://", "rediss://", "unix://")
+# RQ kills a job this long after the run's own timeout, so that the core's deadline (which
+# ends the run cleanly, "Timed out after N s.") comes first.
+JOB_TIMEOUT_GRACE = 30
+# The longest timeout RQ can enforce: it arms signal.alarm(), which takes a C int.
+SIGNAL_ALARM_MAX = 2**31 - 1
 
 
-class RQBackend(TaskQueueService):
+class RQBackend(RedisAccess, TaskQueueService):
     """Run tasks on RQ workers (``manage.py rqworker``), schedule them with ``rqscheduler``.
 
     Options: ``queue`` (default ``"default"``); ``url``, a Redis URL used when the queue
@@ -74,6 +86,8 @@ class RQBackend(TaskQueueService):
     supports_schedule = True
     # Stops a running task: the worker kills the work-horse running it.
     supports_stop = True
+    # RQ's alarm, minus the grace it gives the core's own deadline.
+    max_timeout = SIGNAL_ALARM_MAX - JOB_TIMEOUT_GRACE
 
     def __init__(
         self,
@@ -88,11 +102,13 @@ class RQBackend(TaskQueueService):
             raise ValueError(
                 f"rq: 'url' must be a Redis URL such as redis://localhost:6379/0, not {url!r}."
             )
-        if timeout is not None and not _is_int(timeout, minimum=1) and timeout != NO_TIMEOUT:
+        if timeout is not None and timeout != NO_TIMEOUT and not _is_int(timeout, 1):
             raise ValueError(
                 f"rq: 'timeout' must be a number of seconds (or -1 for none), not {timeout!r}."
             )
-        if result_ttl is not None and not _is_int(result_ttl, minimum=-1):
+        if timeout is not None and timeout > self.max_timeout:
+            raise ValueError(f"rq: 'timeout' must be at most {self.max_timeout} seconds.")
+        if result_ttl is not None and not _is_int(result_ttl, -1):
             raise ValueError(
                 f"rq: 'result_ttl' must be a number of seconds (-1: forever), not {result_ttl!r}."
             )
@@ -101,97 +117,47 @@ class RQBackend(TaskQueueService):
         self.timeout = timeout
         self.result_ttl = result_ttl
 
-    # Connection -------------------------------------------------------------------------
+    # Timeouts -------------------------------------------------------------------------------
     @property
-    def queue_config(self) -> dict[str, Any] | None:
-        """This queue's entry in django-rq's ``RQ_QUEUES``, if it has one."""
-        return (getattr(settings, "RQ_QUEUES", None) or {}).get(self.queue_name)
+    def default_timeout(self) -> int | None:  # type: ignore[override]
+        """The ``timeout`` option, else the queue's ``DEFAULT_TIMEOUT``, else no limit."""
+        if self.timeout is not None:
+            return None if self.timeout == NO_TIMEOUT else self.timeout
+        queue_default = (self.queue_config or {}).get("DEFAULT_TIMEOUT")
+        return queue_default if _is_int(queue_default, 1) else None
 
-    @cached_property
-    def connection(self) -> Redis:
-        """The Redis client: django-rq's for a queue in ``RQ_QUEUES``, else one from ``url``."""
-        if self.queue_config is not None:
-            from django_rq.queues import get_connection
+    def job_timeout(self, task: Task) -> int:
+        """The RQ job's timeout: the run's plus a grace, or RQ's "never" for a run without one."""
+        run_timeout = self.run_timeout(task)
+        return run_timeout + JOB_TIMEOUT_GRACE if run_timeout else NO_TIMEOUT
 
-            return get_connection(self.queue_name)
-        if self.url:
-            return Redis.from_url(self.url, socket_connect_timeout=5)
-        raise ImproperlyConfigured(
-            f"rq: the queue '{self.queue_name}' is not in RQ_QUEUES and no 'url' option is set. "
-            f'Add RQ_QUEUES = {{"{self.queue_name}": {{"URL": "redis://localhost:6379/0"}}}} '
-            'to your settings, or set EZTASKMANAGER["OPTIONS"]["url"].'
-        )
-
-    @cached_property
-    def queue(self) -> Queue:
-        return Queue(self.queue_name, connection=self.connection)
-
-    @cached_property
-    def scheduler(self) -> compat.Scheduler:
-        return compat.Scheduler(queue_name=self.queue_name, connection=self.connection)
-
-    def describe_connection(self) -> str:
-        """Where Redis is expected, for error messages (never with the password)."""
-        try:
-            kwargs = self.connection.connection_pool.connection_kwargs
-        except ImproperlyConfigured:
-            return "(not configured)"
-        if kwargs.get("path"):
-            return f"unix://{kwargs['path']}"
-        return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
-
-    @contextmanager
-    def reaching_redis(self, action: str) -> Iterator[None]:
-        """Turn Redis errors into a :class:`TaskQueueException` that says what to fix."""
-        try:
-            yield
-        except ImproperlyConfigured as exc:
-            raise TaskQueueException(
-                _("Could not %(action)s: %(error)s") % {"action": action, "error": exc}
-            ) from exc
-        except (RedisError, OSError) as exc:
-            raise TaskQueueException(
-                _(
-                    "Could not %(action)s: Redis at %(where)s cannot be reached (%(error)s). "
-                    "Start redis-server, or fix RQ_QUEUES / the rq backend's url option."
-                )
-                % {"action": action, "where": self.describe_connection(), "error": exc}
-            ) from exc
-
-    # Public API ---------------------------------------------------------------------------
-    def add(self, task: Task) -> None:
+    # Public API -----------------------------------------------------------------------------
+    def add(self, task: Task) -> LaunchReport | None:
         """Start or schedule the task; two concurrent starts of one task wait for each other."""
         with self.task_lock(task):
-            super().add(task)
+            return super().add(task)
 
     def add_every(self, task: Task, every: timedelta, start: datetime | None = None) -> None:
-        """Schedule the task every ``every`` from ``start`` (default: now + ``every``).
+        """Schedule the task every ``every`` (whole seconds) from ``start`` (default: now + ``every``).
 
-        For code and tests that need periods the task's fields cannot say (seconds).
-        The schedule lives in Redis only: starting the task again from its fields replaces it.
+        For code and tests that need periods the task's fields cannot say. The period
+        travels in the schedule's job id; starting the task again from its fields replaces it.
         """
-        from eztaskmanager.models import Task
-
         seconds = every.total_seconds()
-        if seconds < 1:
-            raise ValueError("add_every() needs a period of at least one second.")
+        if seconds < 1 or seconds != int(seconds):
+            raise ValueError("add_every() needs a period of a whole number of seconds (>= 1).")
+        due = whole_second(start or timezone.now() + every)
         with self.task_lock(task):
             self.validate(task)
             self.remove(task)
-            job = self.schedule_at(task, start or timezone.now() + every, every=seconds)
-            task.scheduled_job_id = job.id
-            task.set_status(
-                Task.STATUS_SCHEDULED, scheduled_job_id=job.id, cached_next_ride=self.next_run(task)
-            )
-
-    def remove(self, task: Task) -> None:
-        """Cancel the schedule, also when ``task`` is a stale copy of a rescheduled row."""
-        from eztaskmanager.models import Task
-
-        stored = Task.objects.filter(pk=task.pk).values_list("scheduled_job_id", flat=True).first()
-        if stored and stored != task.scheduled_job_id:
-            self.cancel_job(stored)
-        super().remove(task)
+            job_id = schedule_job_id(int(seconds))
+            # Armed first: a job due at once must find itself named by the task.
+            task.arm_schedule(job_id, due)
+            try:
+                self.book(task, job_id, due, every=int(seconds))
+            except BaseException:
+                task.clear_schedule(job_id)
+                raise
 
     def next_run(self, task: Task) -> datetime | None:
         """When rq-scheduler will run the task's scheduled job, read from Redis."""
@@ -201,194 +167,177 @@ class RQBackend(TaskQueueService):
             at = compat.scheduled_time(self.connection, task.scheduled_job_id)
             if at is not None:
                 return at
-            # rq-scheduler has moved the job to the queue; a periodic one schedules its
+            # rq-scheduler has moved the job to the queue; a periodic one books its
             # successor when a worker takes it.
             job = self.fetch_job(task.scheduled_job_id)
         except (RedisError, OSError) as exc:
-            # A blip must not end a periodic schedule (the runner would clear it): keep
-            # what the task last knew.
+            # A blip must not end a periodic schedule: keep what the task last knew.
             logger.warning("Could not read the schedule of task %s from Redis: %s", task.pk, exc)
             return task.cached_next_ride
-        if job is None or JOB_STATES.get(compat.job_status(job) or "") == OVER:
+        if job is None or JOB_STATES.get(compat.job_status(job) or "") == JobState.ENDED:
             return None
         return following(task, job.meta, timezone.now())
 
     def check(self) -> list[CheckMessage]:
-        try:
-            connection = self.connection
-        except ImproperlyConfigured as exc:
-            return [
-                Error(
-                    str(exc),
-                    hint="The rq backend needs a Redis connection for its queue.",
-                    id="eztaskmanager_rq.E001",
-                )
-            ]
-        messages: list[CheckMessage] = []
-        try:
-            compat.quick_client(connection).ping()
-        except (RedisError, OSError) as exc:
-            messages.append(
-                Warning(
-                    f"Redis at {self.describe_connection()} cannot be reached: {exc}",
-                    hint="Start redis-server, or fix RQ_QUEUES or the rq backend's url option; "
-                    "tasks cannot start or be scheduled until Redis answers.",
-                    id="eztaskmanager_rq.W001",
-                )
-            )
-        if self.queue_config is not None and not _app_installed("django_rq"):
-            messages.append(
-                Warning(
-                    "RQ_QUEUES is used but django_rq is not in INSTALLED_APPS: the "
-                    "rqworker and rqscheduler management commands will not exist.",
-                    hint='Add "django_rq" to INSTALLED_APPS.',
-                    id="eztaskmanager_rq.W002",
-                )
-            )
-        return messages
+        from eztaskmanager_rq.checks import check_backend
 
-    # Engine-specific parts -----------------------------------------------------------------
-    def enqueue(self, task: Task) -> None:
-        """Enqueue now, or when the current transaction commits (the worker must see its rows).
+        return check_backend(self)
 
-        ``add()`` has reached Redis already (its lock), so an error at commit is unlikely; if
-        one happens it is logged and the task goes back to idle.
-        """
-        from django.db import transaction
-
+    # Engine hooks: runs ---------------------------------------------------------------------
+    def enqueue(self, task: Task, job_id: str) -> None:
+        """Enqueue job ``job_id`` now, or when the current transaction commits (the worker
+        must see the queued run)."""
         call = {
             "task_id": task.pk,
+            "job_id": job_id,
             "timeout": self.job_timeout(task),
             "description": f"eztaskmanager: {task.name} (task {task.pk})",
         }
         using = task._state.db or "default"
         if transaction.get_connection(using).in_atomic_block:
-            transaction.on_commit(lambda: self.enqueue_after_commit(**call), using=using)
+            transaction.on_commit(partial(self.enqueue_after_commit, **call), using=using)
             return
         with self.reaching_redis(_("start %(task)s") % {"task": task}):
             self.enqueue_call(**call)
 
-    def enqueue_call(self, task_id: int, timeout: int, description: str) -> compat.Job:
+    def enqueue_call(self, task_id: int, job_id: str, timeout: int, description: str) -> compat.Job:
         return self.queue.enqueue_call(
             RUN_TASK,
             args=(task_id,),
+            job_id=job_id,
             timeout=timeout,
             result_ttl=self.result_ttl,
             description=description,
         )
 
-    def enqueue_after_commit(self, task_id: int, timeout: int, description: str) -> None:
-        from eztaskmanager.models import Task
+    def enqueue_after_commit(
+        self, task_id: int, job_id: str, timeout: int, description: str
+    ) -> None:
+        """Enqueue after the commit; if Redis fails now, the queued run is discarded."""
+        from eztaskmanager.models import LaunchReport
 
         try:
-            self.enqueue_call(task_id, timeout, description)
+            self.enqueue_call(task_id, job_id, timeout, description)
         except (RedisError, OSError):
-            logger.exception("Could not enqueue task %s on RQ; it goes back to idle.", task_id)
-            Task.objects.filter(pk=task_id, status=Task.STATUS_SPOOLED).update(
-                status=Task.STATUS_IDLE
-            )
+            logger.exception("Could not enqueue task %s on RQ; its run is discarded.", task_id)
+            report = LaunchReport.objects.filter(task_id=task_id, job_id=job_id).queued().first()
+            if report is not None:
+                report.discard()
 
-    def schedule(self, task: Task) -> str:
-        at = task.next_run_after()
-        if at is None:
-            raise TaskNotRunnable(
-                _("%(task)s has no future run to schedule: set its scheduling.") % {"task": task}
-            )
-        job = self.schedule_at(task, at)
-        # The base class reads next_run(task) before it stores the id.
-        task.scheduled_job_id = job.id
-        return job.id
-
-    def schedule_at(self, task: Task, at: datetime, every: float | None = None) -> compat.Job:
-        """Put one rq-scheduler job that runs ``task`` at ``at``; return it."""
-        with self.reaching_redis(_("schedule %(task)s") % {"task": task}):
-            return self.scheduler.enqueue_at(
-                at,
-                RUN_SCHEDULED_TASK,
-                task.pk,
-                timeout=self.job_timeout(task),
-                job_result_ttl=self.result_ttl,
-                job_description=f"eztaskmanager: {task.name} (task {task.pk}, scheduled)",
-                meta=occurrence_meta(task, at, every),
-            )
-
-    def unschedule(self, task: Task) -> None:
-        self.cancel_job(task.scheduled_job_id)
-
-    def cancel_job(self, job_id: str) -> None:
-        """Take a job out of rq-scheduler and out of its queue; a running job goes on."""
+    def cancel(self, job_id: str) -> None:
+        """Take a job out of rq-scheduler and off its queue; a running job goes on."""
         with self.reaching_redis(_("cancel the job %(job)s") % {"job": job_id}):
             self.scheduler.cancel(job_id)
             job = self.fetch_job(job_id)
-            if job is not None and JOB_STATES.get(compat.job_status(job) or "") == WAITING:
+            if job is not None and JOB_STATES.get(compat.job_status(job) or "") == JobState.QUEUED:
                 job.delete()
 
     def stop_execution(self, report: LaunchReport) -> None:
-        """Ask the worker running the report's job to kill it, and wait until it has."""
+        """Ask the worker running the report's job to kill its work-horse (it answers at once)."""
         if not report.job_id:
             return
         with self.reaching_redis(_("stop %(task)s") % {"task": report.task}):
             try:
                 compat.send_stop_job_command(self.connection, report.job_id)
-            except compat.NoSuchJobError:
-                return
-            except compat.InvalidJobOperation:
-                self.cancel_job(report.job_id)  # not running (yet): make sure it never does
-                return
-            self.wait_until_over(report.job_id)
+            except (compat.NoSuchJobError, compat.InvalidJobOperation) as exc:
+                logger.info("RQ job %s cannot be stopped by its worker: %s", report.job_id, exc)
 
-    # Helpers --------------------------------------------------------------------------------
-    def fetch_job(self, job_id: str) -> compat.Job | None:
-        try:
-            return compat.Job.fetch(job_id, connection=self.connection)
-        except compat.NoSuchJobError:
-            return None
+    def job_state(self, job_id: str) -> JobInfo:
+        """What RQ knows of the job: its status, and for a failed one the last words it left."""
+        job = self.fetch_job(job_id)
+        status = compat.job_status(job) if job is not None else None
+        if status is None:
+            return JobInfo(JobState.MISSING, _("unknown to RQ"))
+        state = JOB_STATES.get(status, JobState.UNKNOWN)
+        detail = status
+        if status in FAILED_STATUSES:
+            why = compat.failure_text(job)
+            detail = f"{status}: {why}" if why else status
+        return JobInfo(state, detail)
 
-    def wait_until_over(self, job_id: str, timeout: float = STOP_WAIT_SECONDS) -> bool:
-        """Poll until the job no longer runs; return whether it stopped in time."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job = self.fetch_job(job_id)
-            if job is None or JOB_STATES.get(compat.job_status(job) or "") != RUNNING:
-                return True
-            time.sleep(0.05)
-        logger.warning("RQ job %s still runs %.0f s after a stop request.", job_id, timeout)
-        return False
-
-    def job_timeout(self, task: Task) -> int:
-        """Seconds a run may last: the task's, else this backend's, else the queue's, else no limit."""
-        if task.timeout:
-            return task.timeout
-        if self.timeout is not None:
-            return self.timeout
-        return (self.queue_config or {}).get("DEFAULT_TIMEOUT") or NO_TIMEOUT
-
-    @contextmanager
-    def task_lock(self, task: Task) -> Iterator[None]:
-        """A Redis lock per task, so that two starts never leave two scheduled jobs."""
-        with self.reaching_redis(_("start %(task)s") % {"task": task}):
-            lock = self.connection.lock(
-                f"eztaskmanager:lock:task:{task.pk}", timeout=60, blocking_timeout=15
+    # Engine hooks: schedules ----------------------------------------------------------------
+    def schedule(self, task: Task) -> str:
+        due = task.next_run_after()
+        if due is None:
+            raise TaskNotRunnable(
+                _("%(task)s has no future run to schedule: set its scheduling.") % {"task": task}
             )
-            acquired = lock.acquire()
-        if not acquired:
-            raise TaskQueueException(
-                _("%(task)s is being started by someone else; try again.") % {"task": task}
+        job_id = schedule_job_id()
+        self.book(task, job_id, whole_second(due))
+        # The base class reads next_run(task) before it stores the id.
+        task.scheduled_job_id = job_id
+        return job_id
+
+    def unschedule(self, task: Task) -> None:
+        self.cancel(task.scheduled_job_id)
+
+    def book(self, task: Task, job_id: str, due: datetime, every: int | None = None) -> compat.Job:
+        """Put the rq-scheduler job ``job_id`` that runs ``task`` for ``due`` (at once if past)."""
+        at = max(due, whole_second(timezone.now()))
+        with self.reaching_redis(_("schedule %(task)s") % {"task": task}):
+            return self.scheduler.enqueue_at(
+                at,
+                RUN_SCHEDULED_TASK,
+                task.pk,
+                job_id=job_id,
+                timeout=self.job_timeout(task),
+                job_result_ttl=self.result_ttl,
+                job_description=f"eztaskmanager: {task.name} (task {task.pk}, scheduled)",
+                meta=occurrence_meta(task, due, every),
             )
-        try:
-            yield
-        finally:
-            try:
-                lock.release()
-            except (LockError, RedisError):
-                logger.warning("Could not release the start lock of task %s", task.pk)
+
+    def lost_schedules(self, tasks: list[Task]) -> list[Task]:
+        """The tasks whose schedule job Redis no longer holds, read in one round trip.
+
+        A schedule is held while its job waits in rq-scheduler's set, or is in its queue
+        or running (the worker books the successor); it is lost when the job is gone, or
+        ended without moving the schedule on (its work-horse was killed first, say).
+        """
+        if not tasks:
+            return []
+        with (
+            self.reaching_redis(_("read the schedules")),
+            self.connection.pipeline(transaction=False) as pipe,
+        ):
+            for task in tasks:
+                pipe.zscore(compat.SCHEDULED_JOBS_KEY, task.scheduled_job_id)
+                pipe.hget(compat.Job.key_for(task.scheduled_job_id), "status")
+            replies = pipe.execute()
+        lost = []
+        for task, score, raw_status in zip(tasks, replies[::2], replies[1::2], strict=True):
+            status = raw_status.decode() if raw_status else None
+            held = status is not None and (score is not None or status in HELD_OUT_OF_SET)
+            if not held:
+                lost.append(task)
+        return lost
+
+    def rearm(self, task: Task) -> None:
+        """Book again the schedule Redis lost: the next due time after now, or a one-off's own.
+
+        A one-off whose time has passed and that never fired is booked now; one that fired
+        ends. The schedule moves to the new job only if it is still the lost one.
+        """
+        from eztaskmanager.models import FiredDueTime, Task
+
+        with self.task_lock(task):
+            fresh = Task.objects.select_related("command").filter(pk=task.pk).first()
+            if fresh is None or not fresh.scheduled_job_id:
+                return
+            lost_job_id = fresh.scheduled_job_id
+            every = every_of(lost_job_id)
+            due = due_to_book_again(fresh, timezone.now())
+            if due is not None:
+                due = whole_second(due)
+                one_off = not (every or fresh.is_periodic)
+                if one_off and FiredDueTime.objects.filter(task_id=fresh.pk, due_at=due).exists():
+                    due = None
+            if due is None:
+                fresh.clear_schedule(lost_job_id)
+                return
+            job_id = schedule_job_id(every)
+            if fresh.advance_schedule(lost_job_id, job_id, due):
+                self.book(fresh, job_id, due, every=every)
 
 
 def _is_int(value: Any, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _app_installed(name: str) -> bool:
-    from django.apps import apps
-
-    return apps.is_installed(name)

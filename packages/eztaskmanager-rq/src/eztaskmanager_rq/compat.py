@@ -1,11 +1,13 @@
 """What this package relies on in rq, rq-scheduler and redis-py that differs between versions.
 
-Written for rq >= 2 and tested with rq 3.0, rq-scheduler 0.14, django-rq 4.2 and redis-py 8. Everything version-sensitive
-is imported or spelled here, so a new release needs one look at one file.
+Written for rq >= 2 and tested with rq 3.0, rq-scheduler 0.14, django-rq 4.2 and redis-py 8.
+Everything version-sensitive is imported or spelled here, so a new release needs one look
+at one file.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from typing import Any
 
@@ -13,15 +15,23 @@ from redis import ConnectionPool, Redis
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.worker import SimpleWorker, Worker
 from rq_scheduler import Scheduler
 
 __all__ = [
+    "HORSE_KILLED_HOOK",
     "SCHEDULED_JOBS_KEY",
+    "STOPPED_JOB_HOOK",
     "InvalidJobOperation",
     "Job",
     "JobStatus",
     "NoSuchJobError",
     "Scheduler",
+    "SimpleWorker",
+    "Worker",
+    "base_scheduler_class",
+    "failure_text",
+    "horse_end_text",
     "job_status",
     "quick_client",
     "scheduled_time",
@@ -31,6 +41,21 @@ __all__ = [
 # rq-scheduler keeps every scheduled job id in this sorted set, scored by its Unix time.
 # It is a class attribute, not an API, in 0.14: read it from the class so a rename shows.
 SCHEDULED_JOBS_KEY: str = Scheduler.scheduled_jobs_key
+
+# The methods of rq's forking Worker that this package's worker extends. Neither is a
+# documented API: rq 3 calls the first in the worker process when a work-horse ended
+# without finishing its job, the second when a work-horse was killed by a stop command.
+HORSE_KILLED_HOOK = "handle_work_horse_killed"
+STOPPED_JOB_HOOK = "_handle_stopped_job"
+
+
+def base_scheduler_class() -> type[Scheduler]:
+    """django-rq's scheduler (it applies ``RQ_QUEUES``' defaults to new jobs), else rq-scheduler's."""
+    try:
+        from django_rq.queues import DjangoScheduler
+    except ImportError:  # django-rq without rq-scheduler support, or not installed
+        return Scheduler
+    return DjangoScheduler
 
 
 def scheduled_time(connection: Redis, job_id: str) -> datetime | None:
@@ -55,6 +80,32 @@ def job_status(job: Job) -> str | None:
     except InvalidJobOperation:
         return None
     return getattr(status, "value", status)
+
+
+def failure_text(job: Job) -> str:
+    """The last line of what the job's latest failed or stopped execution left, or ``""``.
+
+    rq 2+ keeps it in the job's results (``Result.exc_string``): a traceback, or the
+    worker's own words ("Work-horse terminated unexpectedly; waitpid returned 9 (signal 9); ").
+    """
+    try:
+        result = job.latest_result()
+    except Exception:  # results of another serializer or version: the status says enough
+        return ""
+    text = (getattr(result, "exc_string", None) or "").strip().rstrip(";").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def horse_end_text(wait_status: int | None) -> str:
+    """How a work-horse ended ("was killed (signal 9)"), from the status ``os.wait4()`` gave."""
+    if wait_status is None:
+        return "ended unexpectedly"
+    if os.WIFSIGNALED(wait_status):
+        return f"was killed (signal {os.WTERMSIG(wait_status)})"
+    if os.WIFEXITED(wait_status):
+        return f"exited with code {os.WEXITSTATUS(wait_status)}"
+    return f"ended unexpectedly (wait status {wait_status})"
 
 
 def quick_client(connection: Redis, timeout: float = 2.0) -> Redis:

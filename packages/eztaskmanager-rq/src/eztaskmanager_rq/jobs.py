@@ -8,53 +8,52 @@ They also work under plain ``rq worker`` (not django-rq's ``rqworker``) when
 from __future__ import annotations
 
 import logging
+import os
+from typing import TYPE_CHECKING
 
 from rq import get_current_job
+
+if TYPE_CHECKING:
+    from rq.job import Job
+
+    from eztaskmanager.models import Task
 
 logger = logging.getLogger(__name__)
 
 
 def run_task(task_id: int) -> int | None:
-    """Run a task that was started now; return the id of its report."""
+    """Run the run queued as this job; return the id of its report."""
     _setup_django()
     from eztaskmanager.services import run_management_command
 
     job = get_current_job()
-    report = run_management_command(task_id, job_id=job.id if job else "")
+    report = run_management_command(
+        task_id, job.id if job else "", worker=_worker_name(job) if job else ""
+    )
     return report.pk if report else None
 
 
 def run_scheduled_task(task_id: int) -> int | None:
-    """Run a scheduled task, after scheduling its next run if it is periodic."""
+    """Run one due time of a task's schedule, after moving the schedule on to the next one.
+
+    Only the job the task's ``scheduled_job_id`` names may run: a job left behind by a
+    schedule that was since cancelled or replaced, or of a deleted task, is dropped. Its
+    due time is claimed first: a due time that ran already (booked again after Redis
+    lost it, say) is dropped too.
+    """
     _setup_django()
+    from eztaskmanager.models import Task
     from eztaskmanager.services import run_management_command
 
     job = get_current_job()
-    if job is None or not continue_schedule(task_id, job):
+    if job is None:
         return None
-    report = run_management_command(task_id, job_id=job.id)
-    return report.pk if report else None
-
-
-def continue_schedule(task_id: int, job) -> bool:
-    """Tell whether this scheduled job may run; for a periodic task, schedule the next run first.
-
-    Only the job the task's ``scheduled_job_id`` names may run: a job left behind by a
-    schedule that was since cancelled or replaced, or of a deleted task, is dropped.
-    """
-    from django.utils import timezone
-
-    from eztaskmanager.models import Task
-    from eztaskmanager.registry import get_backend
-    from eztaskmanager_rq.backend import RQBackend
-    from eztaskmanager_rq.occurrences import META_KEY, following, scheduled_at
-
-    task = Task.objects.filter(pk=task_id).first()
+    task = Task.objects.select_related("command").filter(pk=task_id).first()
     if task is None:
         logger.warning(
             "Task %s no longer exists; its scheduled job %s is dropped.", task_id, job.id
         )
-        return False
+        return None
     if task.scheduled_job_id != job.id:
         logger.warning(
             "Scheduled job %s of task %s (%s) was cancelled or replaced; it is dropped.",
@@ -62,26 +61,71 @@ def continue_schedule(task_id: int, job) -> bool:
             task,
             task_id,
         )
-        return False
-    after = max(timezone.now(), scheduled_at(job.meta) or timezone.now())
-    next_at = following(task, job.meta, after)
-    if next_at is None:
+        return None
+    claimed = claim_due_time(task, job)
+    if not continue_schedule(task, job) or not claimed:
+        return None
+    report = run_management_command(task_id, job.id, worker=_worker_name(job))
+    return report.pk if report else None
+
+
+def claim_due_time(task: Task, job: Job) -> bool:
+    """Claim the job's due time for this run; False if it was run already."""
+    from eztaskmanager_rq.occurrences import scheduled_at
+
+    due = scheduled_at(job.meta)
+    if due is None or task.claim_due(due):
         return True
-    backend = get_backend()
-    if not isinstance(backend, RQBackend):
-        logger.error("Task %s: the configured backend is not rq; its schedule ends here.", task_id)
-        return True
-    every = (job.meta.get(META_KEY) or {}).get("every")
-    successor = backend.schedule_at(task, next_at, every=every)
-    # rq-scheduler keeps whole seconds; store what it will really do.
-    moved = Task.objects.filter(pk=task_id, scheduled_job_id=job.id).update(
-        scheduled_job_id=successor.id, cached_next_ride=next_at.replace(microsecond=0)
+    logger.warning(
+        "Task %s: due time %s of job %s has run already; it is dropped.",
+        task.pk,
+        due.isoformat(),
+        job.id,
     )
-    if not moved:
-        # Cancelled or replaced while we scheduled: the successor must not run either.
-        backend.cancel_job(successor.id)
+    return False
+
+
+def continue_schedule(task: Task, job: Job) -> bool:
+    """Move the schedule on from ``job``: book the next due time, or end a one-off.
+
+    Returns False when the schedule is no longer ``job``'s (cancelled or replaced
+    meanwhile): then nothing runs. The schedule moves in the database before the next
+    job is put in Redis, so that job always finds itself named by the task when it comes
+    due, however soon; if Redis fails in between, the scheduler's resync books it again.
+    """
+    from django.utils import timezone
+
+    from eztaskmanager.registry import get_backend
+    from eztaskmanager_rq.backend import RQBackend
+    from eztaskmanager_rq.occurrences import (
+        META_KEY,
+        following,
+        schedule_job_id,
+        scheduled_at,
+        whole_second,
+    )
+
+    now = timezone.now()
+    next_due = following(task, job.meta, max(now, scheduled_at(job.meta) or now))
+    backend = get_backend()
+    if next_due is None or not isinstance(backend, RQBackend):
+        if next_due is not None:
+            logger.error("Task %s: the configured backend is not rq; its schedule ends.", task.pk)
+        return task.clear_schedule(job.id)
+    every = (job.meta.get(META_KEY) or {}).get("every")
+    successor_id = schedule_job_id(every)
+    next_due = whole_second(next_due)
+    if not task.advance_schedule(job.id, successor_id, next_due):
         return False
+    try:
+        backend.book(task, successor_id, next_due, every=every)
+    except Exception:
+        logger.exception("Task %s: could not book its next run; resync will.", task.pk)
     return True
+
+
+def _worker_name(job: Job) -> str:
+    return job.worker_name or os.environ.get("RQ_WORKER_ID", "")
 
 
 def _setup_django() -> None:

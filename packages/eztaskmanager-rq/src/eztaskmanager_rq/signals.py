@@ -20,7 +20,7 @@ def cancel_schedule_of_deleted_task(sender: Any, instance: Any, **kwargs: Any) -
     try:
         backend = get_backend()
         if isinstance(backend, RQBackend):
-            backend.cancel_job(instance.scheduled_job_id)
+            backend.cancel(instance.scheduled_job_id)
     except Exception:
         # The job is dropped when it fires anyway (its task is gone).
         logger.warning(

@@ -1,0 +1,86 @@
+"""rq-scheduler's loop, also keeping the task manager whole: lost runs ended, lost schedules booked.
+
+Use it with django-rq's ``RQ = {"SCHEDULER_CLASS": "eztaskmanager_rq.scheduler.Scheduler"}``
+(``manage.py rqscheduler`` reads it). On each of its ticks, and only while it holds
+rq-scheduler's lock (so one scheduler does it at a time), after moving due jobs to their
+queue it
+
+- ends the runs whose worker is gone (the core's :func:`~eztaskmanager.services.recovery.reap`);
+- at its first tick and then every ``resync_interval`` seconds, books again the schedules
+  Redis no longer holds (after a restart without persistence, say:
+  :func:`~eztaskmanager.services.recovery.resync`);
+
+and records its own heartbeat in the database, so the admin can tell it runs.
+
+rq-scheduler exits when Redis goes away: run it under a supervisor that restarts it
+(systemd ``Restart=always``, supervisord, Docker Compose ``restart: unless-stopped``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from eztaskmanager.services.recovery import Every
+from eztaskmanager_rq import compat, db
+
+logger = logging.getLogger(__name__)
+
+BACKEND_NAME = "rq"
+
+
+class Scheduler(compat.base_scheduler_class()):  # type: ignore[misc]
+    """django-rq's rq-scheduler, with recovery on its ticks (see the module's docstring)."""
+
+    # Seconds between two looks for schedules Redis lost (runs are looked at every tick).
+    resync_interval: float = 30.0
+    # Seconds between two records of the heartbeat (rq-scheduler beats twice per tick).
+    heartbeat_record_interval: float = 5.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._resync_gate = Every(self.resync_interval)
+        self._recorded_at = float("-inf")
+
+    def heartbeat(self) -> None:
+        super().heartbeat()
+        self.record_alive()
+
+    def enqueue_jobs(self) -> Any:
+        """Move the due jobs to their queues, then recover (called only under the lock)."""
+        jobs = super().enqueue_jobs()
+        self.recover_lost()
+        return jobs
+
+    def record_alive(self) -> None:
+        from eztaskmanager.models import ProcessHeartbeat
+
+        now = time.monotonic()
+        if now - self._recorded_at < self.heartbeat_record_interval:
+            return
+        self._recorded_at = now
+        try:
+            with db.outside_jobs():
+                ProcessHeartbeat.beat(
+                    BACKEND_NAME,
+                    ProcessHeartbeat.KIND_SCHEDULER,
+                    self.name,
+                    socket.gethostname(),
+                    os.getpid(),
+                )
+        except Exception as exc:  # the database may be away for a while: go on scheduling
+            logger.warning("Could not record the heartbeat of scheduler %s: %s", self.name, exc)
+
+    def recover_lost(self) -> None:
+        """End lost runs; book lost schedules again at most every ``resync_interval``."""
+        from eztaskmanager.registry import get_backend
+        from eztaskmanager.services.recovery import recover
+
+        try:
+            with db.outside_jobs():
+                recover(get_backend(), schedules=self._resync_gate())
+        except Exception:
+            logger.exception("Could not look for lost runs and schedules")

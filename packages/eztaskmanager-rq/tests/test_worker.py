@@ -1,0 +1,130 @@
+"""The worker classes: what RQ knows first (a killed or stopped work-horse) reaches the run at once.
+
+These run RQ's real forking worker in the test process (burst mode): its work-horses are
+real forked processes.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from eztaskmanager.models import LaunchReport, ProcessHeartbeat, Task
+from eztaskmanager.services.queues import JobState
+from eztaskmanager_rq import compat
+from eztaskmanager_rq.worker import SimpleWorker, Worker
+
+from .helpers import work
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
+
+
+@pytest.fixture(autouse=True)
+def keep_signal_handlers():
+    """RQ's worker installs its own SIGINT/SIGTERM handlers: give pytest its own back."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def run_worker(backend, worker_class=Worker):
+    worker = worker_class([backend.queue], connection=backend.connection)
+    worker.work(burst=True)
+    return worker
+
+
+def running_report(task, job_id: str) -> LaunchReport:
+    """A run that a work-horse has started, as the runner records it."""
+    return LaunchReport.objects.start_run(task.pk, job_id, worker="w (pid 1)", pid=1)
+
+
+def test_rq_still_has_the_methods_the_worker_extends():
+    for hook in (compat.HORSE_KILLED_HOOK, compat.STOPPED_JOB_HOOK):
+        assert callable(getattr(compat.Worker, hook, None)), hook
+
+
+def test_a_killed_work_horse_ends_its_run_at_once(backend, task):
+    t = task()
+    report = t.queue_run("killed-job")
+    backend.queue.enqueue_call("tests.helpers.kill_myself", job_id="killed-job")
+    run_worker(backend)
+    report.refresh_from_db()
+    assert (report.state, report.invocation_result) == ("finished", "failed")
+    assert report.reason == "Worker lost: its work-horse was killed (signal 9)."
+    assert report.get_log_lines()[-1].endswith(report.reason)
+    assert Task.objects.get(pk=t.pk).status == Task.STATUS_IDLE
+    # What RQ itself says of the job, as the reaper would read it.
+    info = backend.job_state("killed-job")
+    assert info.state == JobState.ENDED
+    assert (
+        info.detail == "failed: Work-horse terminated unexpectedly; waitpid returned 9 (signal 9)"
+    )
+
+
+def test_a_work_horse_killed_on_a_stop_command_ends_its_run_stopped(backend, task):
+    t = task()
+    job = backend.queue.enqueue_call("tests.helpers.sleep_long", job_id="stopped-job")
+    report = running_report(t, job.id)
+    report.request_stop("tests")
+
+    def stop_when_started() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            current = backend.fetch_job(job.id)
+            if compat.job_status(current) == "started" and current.worker_name:
+                compat.send_stop_job_command(backend.connection, job.id)
+                return
+            time.sleep(0.05)
+
+    stopper = threading.Thread(target=stop_when_started)
+    stopper.start()
+    started = time.monotonic()
+    run_worker(backend)
+    stopper.join()
+    assert time.monotonic() - started < 30  # not the job's 60 s
+    report.refresh_from_db()
+    assert (report.state, report.invocation_result) == ("finished", "stopped")
+    assert report.reason == "Stopped: the worker killed its work-horse."
+    assert compat.job_status(job) == "stopped"
+
+
+def test_a_starting_worker_ends_the_runs_its_predecessor_lost(backend, task):
+    t = task()
+    report = running_report(t, "old-job")
+    LaunchReport.objects.filter(pk=report.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=90)
+    )
+    run_worker(backend)
+    report.refresh_from_db()
+    assert report.invocation_result == LaunchReport.RESULT_FAILED
+    assert report.reason.startswith("Worker lost: no heartbeat for 9")
+
+
+@pytest.mark.parametrize("worker_class", [Worker, SimpleWorker])
+def test_the_worker_records_its_heartbeat(db, backend, worker_class):
+    worker = run_worker(backend, worker_class)
+    beat = ProcessHeartbeat.objects.get(name=worker.name)
+    assert (beat.backend, beat.kind, beat.pid) == ("rq", "worker", worker.pid)
+    assert beat.age < timedelta(seconds=30)
+
+
+def test_an_idle_worker_beats_often_enough_to_be_seen_alive(db, backend):
+    worker = Worker([backend.queue], connection=backend.connection)
+    assert worker.dequeue_timeout == 30  # RQ's own: 405 s
+
+
+def test_the_simple_worker_runs_tasks(backend, task, django_capture_on_commit_callbacks):
+    t = task()
+    with django_capture_on_commit_callbacks(execute=True):
+        backend.add(t)
+    run_worker(backend, SimpleWorker)
+    assert LaunchReport.objects.get(task=t).invocation_result == LaunchReport.RESULT_OK
+    work(backend)  # nothing left
