@@ -27,3 +27,40 @@ def test_python_examples_compile(page):
             compile(block, page, "exec")
         except SyntaxError:
             compile("{" + block + "}", page, "exec")  # a fragment of a settings dict
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_custom_backend_page_runs_and_stops_tasks(settings):
+    """The page's ThreadBackend, as written, runs a task and stops one from its own thread."""
+    import sys
+    import time
+    import types
+
+    from eztaskmanager.models import LaunchReport
+    from eztaskmanager.services.queues import get_task_service
+    from testsupport.tasks import make_task
+
+    module = types.ModuleType("docs_thread_backend")
+    exec(compile(python_blocks("custom-backend.md")[0], "custom-backend.md", "exec"), vars(module))
+    sys.modules[module.__name__] = module
+    settings.EZTASKMANAGER = {"BACKEND": "docs_thread_backend.ThreadBackend"}
+    backend = get_task_service()
+
+    def wait_for(condition, what, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    quick = backend.add(make_task("test_livelogging_command", "--limit=3,--sleep=0"))
+    wait_for(lambda: LaunchReport.objects.get(pk=quick.pk).state == "finished", "the quick run")
+    assert LaunchReport.objects.get(pk=quick.pk).invocation_result == "ok"
+    long = backend.add(make_task("test_livelogging_command", "--limit=500,--sleep=0.05", name="x"))
+    wait_for(lambda: LaunchReport.objects.get(pk=long.pk).state == "running", "the long run")
+    backend.stop(long, by="the docs")
+    wait_for(lambda: LaunchReport.objects.get(pk=long.pk).state == "finished", "the stop")
+    assert LaunchReport.objects.get(pk=long.pk).invocation_result == "stopped"
+    backend.pool.shutdown(wait=True)
+    del sys.modules[module.__name__]
