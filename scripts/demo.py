@@ -8,7 +8,9 @@
    (admin login, active commands, a category, sample tasks, one of them periodic);
 3. starts an RQ worker and the RQ scheduler (or, with ``--backend celery``, a Celery
    worker and beat) and the Django development server;
-4. prints the admin's address and waits; Ctrl-C stops every process it started.
+4. prints the admin's address and waits, starting again any process that exits by
+   itself (after a pause that grows if it keeps exiting); Ctrl-C stops every process it
+   started.
 
 Running it again keeps the database and what you did in the admin.
 """
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "demoproject"
 sys.path.insert(0, str(DEMO_DIR))
 
-from launcher.children import ChildGroup  # noqa: E402
+from launcher.children import ChildGroup, say  # noqa: E402
 from launcher.redis import answers, redis_server_args, redis_server_binary  # noqa: E402
 
 
@@ -75,7 +77,7 @@ class Demo:
 
     def on_signal(self, signum: int, _frame: object) -> None:
         if not self.stopping.is_set():
-            print(f"\n{signal.Signals(signum).name}: stopping the demo...", flush=True)
+            say(f"\n{signal.Signals(signum).name}: stopping the demo...")
         self.stopping.set()
 
     def run(self) -> int:
@@ -87,11 +89,11 @@ class Demo:
                 return 0
             self.wait()
         except DemoError as exc:
-            print(f"\nThe demo could not start: {exc}", file=sys.stderr, flush=True)
+            say(f"\nThe demo could not start: {exc}")
             return 1
         finally:
             self.children.stop_all(self.args.grace)
-            print("Every process of the demo has stopped.", flush=True)
+            say("Every process of the demo has stopped.")
         return 0 if self.stopping.is_set() else 1
 
     def prepare(self) -> None:
@@ -112,7 +114,7 @@ class Demo:
         if url:
             if not answers(url):
                 raise DemoError(f"no Redis answers at REDIS_URL={url}")
-            print(f"Using the Redis at {url}", flush=True)
+            say(f"Using the Redis at {url}")
             return url
         try:
             binary = redis_server_binary()
@@ -136,30 +138,37 @@ class Demo:
             self.children.start("beat", [*celery, "beat", "-l", "info"])
 
     def manage(self, *args: str) -> None:
-        """Run ``manage.py <args>`` to completion, failing the demo if it fails."""
-        print(f"Running manage.py {' '.join(args)}", flush=True)
-        result = subprocess.run(
+        """Run ``manage.py <args>`` to completion, failing the demo if it fails.
+
+        Its output goes through ``say()``, a line at a time, like the children's.
+        """
+        say(f"Running manage.py {' '.join(args)}")
+        process = subprocess.Popen(
             [sys.executable, "manage.py", *args],
             cwd=DEMO_DIR,
             env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-            check=False,
         )
-        if result.returncode:
-            raise DemoError(f"manage.py {' '.join(args)} exited with {result.returncode}")
+        assert process.stdout is not None
+        for raw in process.stdout:
+            say(raw.decode(errors="replace").rstrip())
+        if process.wait():
+            raise DemoError(f"manage.py {' '.join(args)} exited with {process.returncode}")
 
     def wait_for_web(self) -> None:
         login = f"{self.base_url}/admin/login/"
         self.wait_until(
             lambda: http_ok(login), f"the web server at {login}", self.children.children[-1]
         )
-        print(
+        say(
             "\n"
             f"  The demo is ready: {self.base_url}/admin/\n"
             "  Log in with the admin login printed above (admin / admin unless you changed it).\n"
             f"  Backend: {self.args.backend}. Database: {self.database()}.\n"
-            "  Press Ctrl-C to stop every process.\n",
-            flush=True,
+            "  Press Ctrl-C to stop every process.\n"
         )
 
     def database(self) -> str:
@@ -181,11 +190,9 @@ class Demo:
             time.sleep(0.2)
 
     def wait(self) -> None:
-        """Sleep until Ctrl-C, or until a process of the demo exits by itself."""
+        """Sleep until Ctrl-C, starting again the processes that exit by themselves."""
         while not self.stopping.wait(0.5):
-            dead = self.children.dead()
-            if dead is not None:
-                raise DemoError(f"{dead.name} exited with {dead.process.returncode}")
+            self.children.supervise()
 
 
 class DemoError(Exception):

@@ -148,6 +148,13 @@ EZTASKMANAGER = {
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
 }
+# eztaskmanager + RQ: `manage.py rqworker` and `manage.py rqscheduler` run these classes.
+# They record their heartbeat (the admin's "Workers and schedulers" page), end the runs
+# of a worker that died, and book again the schedules Redis lost.
+RQ = {
+    "WORKER_CLASS": "eztaskmanager_rq.worker.Worker",
+    "SCHEDULER_CLASS": "eztaskmanager_rq.scheduler.Scheduler",
+}
 
 # eztaskmanager + Celery: the broker, and the beat scheduler that reads the schedule from
 # the Task table (so `celery -A demoproject beat` needs no -S option).
@@ -160,5 +167,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"eztaskmanager": {"level": "INFO"}},
+    "loggers": {
+        "eztaskmanager": {"level": "INFO"},
+        # rqscheduler prints its lines itself: not a second time through the root logger.
+        "rq_scheduler": {"propagate": False},
+    },
 }

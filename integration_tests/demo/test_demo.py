@@ -88,6 +88,11 @@ class RunningDemo:
         found = re.findall(r"^Started (\S+) \(pid (\d+)\)", self.output, re.MULTILINE)
         return {name: int(pid) for name, pid in found}
 
+    def restarted(self) -> dict[str, int]:
+        """``{name: pid}`` of the processes the demo started again after they exited."""
+        found = re.findall(r"^Restarted (\S+) \(pid (\d+)", self.output, re.MULTILINE)
+        return {name: int(pid) for name, pid in found}
+
     def interrupt(self, timeout: float = 90) -> int:
         """Send SIGINT as Ctrl-C would; return the demo's exit code."""
         os.kill(self.process.pid, signal.SIGINT)
@@ -96,7 +101,12 @@ class RunningDemo:
 
     def kill(self) -> None:
         """Last resort after a failed test: kill the demo and every process it started."""
-        for pid in {self.process.pid, *self.pids, *self.started().values()}:
+        for pid in {
+            self.process.pid,
+            *self.pids,
+            *self.started().values(),
+            *self.restarted().values(),
+        }:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
         self.process.wait()
@@ -153,13 +163,17 @@ def run_demo(tmp_path, demo_database):
 TASKS = "/admin/eztaskmanager/task/"
 
 
+# What the admin says after each button, as the how-to guide lists it: a run is queued
+# until a worker takes it, and a stop may still be going on when the page answers.
+SAID = {"start": ("was started.", "was queued"), "stop": ("was stopped.", "is stopping.")}
+
+
 def press(client: AdminClient, button: str, name: str) -> int:
     """Press Start or Stop on the task called ``name``, as in the task list; return its id."""
     [task_id] = client.object_ids("eztaskmanager/task", f"?q={name.replace(' ', '+')}")
     status, body, _url = client.post(f"{TASKS}{task_id}/{button}/", {"next": TASKS})
     assert status == 200, body[:2000]
-    done = {"start": "was started", "stop": "was stopped"}[button]
-    assert done in body, body[:4000]
+    assert any(f"{name} {words}" in body for words in SAID[button]), body[:4000]
     return task_id
 
 
@@ -194,7 +208,8 @@ def assert_all_stopped(demo: RunningDemo, code: int) -> None:
     started = demo.started()
     # The checks below must look at real processes: the demo's children and theirs.
     assert started and set(started.values()) <= demo.pids, (started, demo.pids)
-    left = sorted(pid for pid in demo.pids | set(started.values()) if running(pid))
+    every = demo.pids | set(started.values()) | set(demo.restarted().values())
+    left = sorted(pid for pid in every if running(pid))
     assert not left, f"still running after Ctrl-C: {left}\n{output[-4000:]}"
 
 
@@ -223,7 +238,26 @@ def test_demo_starts_runs_a_task_and_stops_every_process(backend, run_demo):
     press(client, "stop", "Live logging with warnings and errors")
     page = wait_for_report(demo, client, task_id, lambda page: page["finished"], timeout=30)
     assert page["result"] == "stopped", page
-    assert page["new_log_lines"][-1]["message"] == "Stopped by admin.", page["new_log_lines"][-3:]
+    messages = [line["message"] for line in page["new_log_lines"]]
+    assert "Stop requested by admin." in messages, messages[-3:]
+    # "Stopped after 2.1 s." when the run's own thread stopped it, or the engine's words
+    # ("Stopped: the worker killed its work-horse.") when the engine was quicker.
+    assert page["reason"].startswith("Stopped"), page["reason"]
+    assert messages[-1] == page["reason"], messages[-3:]
+
+    # A scheduler that dies (rqscheduler exits when Redis goes away) is started again.
+    scheduler = {"rq": "rqscheduler", "celery": "beat"}[backend]
+    os.killpg(demo.started()[scheduler], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while scheduler not in demo.restarted():
+        assert time.monotonic() < deadline, demo.output[-4000:]
+        time.sleep(0.2)
+    assert re.search(
+        rf"^{scheduler} \(pid \d+\) exited with -9; restarting it in 1 s$",
+        demo.output,
+        re.MULTILINE,
+    )
+    assert running(demo.restarted()[scheduler])
 
     assert_all_stopped(demo, demo.interrupt())
 

@@ -1,9 +1,11 @@
 """Prepare the demo's database: an admin login, active commands, a category, sample tasks.
 
 Safe to run any number of times: what exists is kept (and the admin's password is not
-reset), what is missing is created, and the periodic task is scheduled again (the
-queue's Redis may have restarted empty), which the backend does without ever leaving
-two scheduled jobs. A task someone stopped in the admin stays stopped.
+reset), what is missing is created. The runs a previous session left open (its workers
+were stopped mid-run) end, and schedules its Redis lost are booked again, by the core's
+recovery (``eztaskmanager.services.recovery.recover``, what ``manage.py
+eztaskmanager_resync`` runs): the demo never writes a status itself. A task someone
+stopped in the admin stays stopped.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from eztaskmanager.exceptions import TaskQueueException
-from eztaskmanager.models import AppCommand, LaunchReport, Task, TaskCategory
+from eztaskmanager.models import AppCommand, Task, TaskCategory
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager.services.runner import finish_run
+from eztaskmanager.services.recovery import recover
 
 # (app name, command name) of the commands the sample tasks use.
 DEMO_COMMANDS = [
@@ -66,7 +68,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.create_admin(options["username"], options["password"])
-        self.close_interrupted_runs()
+        self.recover_previous_session()
         call_command("collectcommands", excludecore=True, verbosity=0)
         commands = self.activate_commands()
         category, _created = TaskCategory.objects.get_or_create(name="Demo")
@@ -81,7 +83,7 @@ class Command(BaseCommand):
                 },
             )
         self.schedule_periodic_task(commands["import_books"], category)
-        self.stdout.write(f"{Task.objects.count()} tasks in category {category}.")
+        self.stdout.write(f"{category.task_set.count()} tasks in category {category}.")
 
     def create_admin(self, username: str, password: str) -> None:
         user_model = get_user_model()
@@ -91,14 +93,16 @@ class Command(BaseCommand):
         user_model.objects.create_superuser(username, f"{username}@example.com", password)
         self.stdout.write(f"Admin login: {username} / {password} (created)")
 
-    def close_interrupted_runs(self) -> None:
-        """End the runs a previous demo session left open when its workers were killed."""
-        for report in LaunchReport.objects.filter(finished_at=None).select_related("task"):
-            report.append_log("WARNING", "The demo stopped while this run went on.")
-            finish_run(report, LaunchReport.RESULT_FAILED)
-        Task.objects.filter(status__in=[Task.STATUS_STARTED, Task.STATUS_SPOOLED]).update(
-            status=Task.STATUS_IDLE
-        )
+    def recover_previous_session(self) -> None:
+        """End the runs a previous session left open, book again the schedules Redis lost.
+
+        The core logs each thing it fixes ("eztaskmanager recovery: ..."), and the demo's
+        logging shows those lines.
+        """
+        try:
+            recover(get_task_service())
+        except TaskQueueException as exc:
+            raise CommandError(f"Could not recover the previous session: {exc}") from exc
 
     def activate_commands(self) -> dict[str, AppCommand]:
         commands = {}
@@ -127,14 +131,15 @@ class Command(BaseCommand):
                 "repetition_rate": 5,
             },
         )
-        if not (created or task.status == Task.STATUS_SCHEDULED) or not task.is_periodic:
+        if created:
+            try:
+                get_task_service().add(task)
+            except TaskQueueException as exc:
+                raise CommandError(f"Could not schedule {task}: {exc}") from exc
+            task.refresh_from_db()
+        if not task.scheduled_job_id:
             # Someone stopped or changed it in the admin: their choice stands.
             self.stdout.write(f"{task}: {task.get_status_display()}, left as it is.")
             return
-        try:
-            get_task_service().add(task)
-        except TaskQueueException as exc:
-            raise CommandError(f"Could not schedule {task}: {exc}") from exc
-        task.refresh_from_db()
         next_run = timezone.localtime(task.cached_next_ride) if task.cached_next_ride else None
         self.stdout.write(f"{task}: scheduled, next run {next_run or 'unknown'}.")
