@@ -1,8 +1,10 @@
 """A queue backend for the browser tests: each run is a real child process.
 
 The ``immediate`` backend would run the task inside the request that pressed Start, so
-the page could not watch it live; here Start returns at once, the run writes its lines to
-the shared test database from its own process, and Stop terminates that process.
+the page could not watch it live; here Start returns at once (the run is *queued* until
+its process has started it), the run writes its lines to the shared test database from
+its own process, and Stop is the core's cooperative one: the run's helper thread sees
+the stop request within a second and ends the command, as on an engine that cannot kill.
 """
 
 from __future__ import annotations
@@ -11,24 +13,22 @@ import os
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 from typing import ClassVar
 
-from eztaskmanager.models import LaunchReport, Task
-from eztaskmanager.services.queues import TaskQueueService
+from eztaskmanager.models import Task
+from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueService
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class SubprocessBackend(TaskQueueService):
-    """Start ``integration_tests.browser.runner`` per run; stop it with SIGTERM."""
+    """Start ``integration_tests.browser.runner`` per run, as job ``job_id``."""
 
     supports_stop = True
     processes: ClassVar[dict[str, subprocess.Popen]] = {}
 
-    def enqueue(self, task: Task) -> None:
-        job_id = uuid.uuid4().hex
+    def enqueue(self, task: Task, job_id: str) -> None:
         env = {**os.environ, "EZTASKMANAGER_USE_TEST_DB": "1"}
         # The run's console output goes to a file kept for debugging a failed test.
         with tempfile.NamedTemporaryFile(prefix="eztm-run-", suffix=".log", delete=False) as log:
@@ -40,11 +40,15 @@ class SubprocessBackend(TaskQueueService):
                 stderr=subprocess.STDOUT,
             )
 
-    def stop_execution(self, report: LaunchReport) -> None:
-        process = self.processes.pop(report.job_id, None)
-        if process is not None and process.poll() is None:
-            process.terminate()
-            process.wait(timeout=10)
+    def job_state(self, job_id: str) -> JobInfo:
+        """What the process of the job says: running, or ended with its exit code."""
+        process = self.processes.get(job_id)
+        if process is None:
+            return JobInfo(JobState.UNKNOWN)  # another test process's job, maybe
+        code = process.poll()
+        if code is None:
+            return JobInfo(JobState.RUNNING)
+        return JobInfo(JobState.ENDED, f"exited with {code}")
 
     @classmethod
     def stop_all(cls) -> None:

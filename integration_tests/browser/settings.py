@@ -22,6 +22,8 @@ EZTASKMANAGER = {
     "BACKEND": "integration_tests.browser.backend.SubprocessBackend",
     "REPORT_LOG_TAIL_LINES": 10,
 }
+# The RQ worker of test_rq_run.py runs the backend's worker class, as its docs say.
+RQ = {"WORKER_CLASS": "eztaskmanager_rq.worker.Worker"}
 RQ_QUEUE = os.environ.get("EZTASKMANAGER_RQ_QUEUE", "eztm-browser")
 RQ_QUEUES = {
     RQ_QUEUE: {"URL": os.environ.get("EZTASKMANAGER_RQ_REDIS_URL", "redis://127.0.0.1:6379/0")}

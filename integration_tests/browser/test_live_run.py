@@ -12,9 +12,19 @@ from eztaskmanager.models import AppCommand, LaunchReport, Task, TaskCategory
 from integration_tests.browser.logapp.management.commands.browser_log_command import (
     HOSTILE_LINES,
 )
+from integration_tests.browser.said import started_or_queued
 
 APP = "integration_tests.browser.logapp"
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait_for_lines(task: Task, n_lines: int) -> LaunchReport:
+    """The task's run, once it has written more than ``n_lines`` lines."""
+    deadline = time.monotonic() + 30
+    while not LaunchReport.objects.filter(task=task, n_log_lines__gt=n_lines).exists():
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.2)
+    return LaunchReport.objects.get(task=task)
 
 
 def count(page: Page, selector: str) -> int:
@@ -76,13 +86,14 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
     task = Task.objects.get(name="Nightly import")
     assert task.args == ["--lines=100", "--sleep=0.1", "--verbosity=2"]
 
-    # Start it from the task page: a POST from the Start button, the run in its own process.
+    # Start it from the task page: a POST from the Start button, the run in its own process
+    # (queued until that process has started it).
     page.click("button.eztm-start")
-    expect(page.locator(".messagelist")).to_contain_text("Nightly import was started.")
+    expect(page.locator(".messagelist")).to_contain_text(started_or_queued("Nightly import"))
     open_live_viewer_from_task_page(page, task)
 
     # Lines arrive while the run goes on; the level buttons appear as their levels occur.
-    expect(page.locator("#eztm-status")).to_have_text("STARTED")
+    expect(page.locator("#eztm-status")).to_have_text("RUNNING")
     expect(page.locator("#eztm-live")).to_be_visible()
     expect(page.locator('.eztm-level[data-level="WARNING"]')).to_be_visible(timeout=20_000)
     first = count(page, "#eztm-loaded")
@@ -179,17 +190,52 @@ def test_stop_a_running_task_from_the_list(page: Page):
     task = Task.objects.create(name="Long import", command=command, arguments="--lines=600")
     page.goto("/admin/eztaskmanager/task/")
     page.locator("tr", has_text="Long import").locator("button.eztm-start").click()
-    expect(page.locator(".messagelist")).to_contain_text("Long import was started.")
-    deadline = time.monotonic() + 30
-    while not LaunchReport.objects.filter(task=task, n_log_lines__gt=3).exists():
-        assert time.monotonic() < deadline, "the run did not start"
-        time.sleep(0.2)
+    expect(page.locator(".messagelist")).to_contain_text(started_or_queued("Long import"))
+    report = wait_for_lines(task, 3)
     page.goto("/admin/eztaskmanager/task/")
     page.locator("tr", has_text="Long import").locator("button.eztm-stop").click()
+    # The run's helper thread stops it within about a second: Stop waits that long.
     expect(page.locator(".messagelist")).to_contain_text("Long import was stopped.")
-    report = LaunchReport.objects.get(task=task)
-    assert report.invocation_result == "stopped"
-    expect(page.locator("a.eztm-result-stopped")).to_have_text("STOPPED")
+    report.refresh_from_db()
+    assert (report.state, report.invocation_result) == ("finished", "stopped")
+    assert report.reason.startswith("Stopped after ")
+    badge = page.locator("a.eztm-result-stopped")
+    expect(badge).to_have_text("STOPPED")
+    assert badge.get_attribute("title") == report.reason
     page.goto(f"/admin/eztaskmanager/launchreport/{report.pk}/log/")
     expect(page.locator("#eztm-status")).to_have_text("STOPPED")
-    expect(page.locator(".eztm-msg").last).to_have_text("Stopped by admin.")
+    expect(page.locator("#eztm-reason")).to_have_text(report.reason)
+    expect(page.locator(".eztm-msg").last).to_have_text(report.reason)
+    page.fill("#eztm-search-input", "stop requested")
+    expect(page.locator(".eztm-window .eztm-msg")).to_have_text(["Stop requested by admin."])
+
+
+def test_a_run_that_takes_a_while_to_stop_shows_stopping_then_stopped(page: Page):
+    """A command that cleans up for a few seconds when stopped: Stop says it is stopping,
+    the pages show STOPPING, and STOPPED once the command has stopped."""
+    command = AppCommand.objects.create(name="browser_log_command", app_name=APP, active=True)
+    task = Task.objects.create(
+        name="Careful export", command=command, arguments="--lines=600, --cleanup=6"
+    )
+    page.goto(f"/admin/eztaskmanager/task/{task.pk}/change/")
+    page.click("button.eztm-start")
+    report = wait_for_lines(task, 3)
+    viewer = page.context.new_page()
+    viewer.goto(f"/admin/eztaskmanager/launchreport/{report.pk}/log/live/")
+    expect(viewer.locator("#eztm-status")).to_have_text("RUNNING")
+
+    page.click("button.eztm-stop")
+    message = page.locator(".messagelist .warning")
+    expect(message).to_have_text("Careful export is stopping.")
+    expect(page.locator("#launchreport_set-group a.eztm-state-stopping")).to_have_text("STOPPING")
+    expect(viewer.locator("#eztm-status")).to_have_text("STOPPING")
+
+    expect(viewer.locator("#eztm-status")).to_have_text("STOPPED", timeout=20_000)
+    expect(viewer.locator("#eztm-log-viewer")).to_have_attribute("data-state", "done")
+    expect(viewer.locator("#eztm-reason")).to_contain_text("Stopped after")
+    report.refresh_from_db()
+    assert (report.state, report.invocation_result) == ("finished", "stopped")
+    messages = report.get_log_lines()
+    assert any(line.endswith("Clean-up done") for line in messages), messages[-4:]
+    page.reload()
+    expect(page.locator("#launchreport_set-group a.eztm-result-stopped")).to_have_text("STOPPED")
