@@ -35,8 +35,8 @@ def process(kind: str = "scheduler", seen: timedelta = timedelta(0), **fields) -
     [
         ("scheduler", 1.5, True),
         ("scheduler", 3, False),
-        ("worker", 9, True),  # an idle RQ worker beats only every ~7 minutes
-        ("worker", 11, False),
+        ("worker", 4.5, True),  # workers beat less regularly than schedulers
+        ("worker", 6, False),
     ],
 )
 def test_a_process_is_alive_when_seen_within_the_bound_of_its_kind(db, kind, minutes, alive):
@@ -68,7 +68,7 @@ def test_the_workers_page_lists_every_process_with_an_alive_mark(client_as, db):
         assert header in html, header
     assert "2\xa0hours ago" in html
     assert html.count('alt="True"') == 1 and html.count('alt="False"') == 1
-    assert "in the last 2 minutes, a worker in the last 10 minutes" in html
+    assert "in the last 2 minutes, a worker in the last 5 minutes" in html
     kinds = response.context["cl"].get_filters(response.wsgi_request)[0]
     assert [f.title for f in kinds] == ["backend", "kind"]
 

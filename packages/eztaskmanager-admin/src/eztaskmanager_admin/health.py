@@ -3,10 +3,12 @@ scheduled tasks have no scheduler to start them.
 
 Workers and schedulers record a heartbeat (:class:`~eztaskmanager.models.ProcessHeartbeat`)
 while they run. A process counts as *alive* when it was seen within the bound of its
-kind. The bounds follow how often each kind can beat: a scheduler ticks every few
-seconds (rqscheduler's ``--interval``, beat's loop), while an idle RQ worker blocks on
-Redis for up to about 7 minutes between two beats (rq's ``worker_ttl`` of 420 s), so a
-worker's bound is longer.
+kind, a few times the interval it beats at, so that a busy machine raises no false
+alarm. A scheduler beats on its ticks (every few seconds; rqscheduler's ``--interval``
+at most 60 s). A worker beats less regularly: an idle RQ worker beats only when its
+wait for a job on Redis ends (30 s with ``eztaskmanager_rq.worker.Worker``, up to
+about 7 minutes with rq's own ``worker_ttl``), a Celery worker every 15 s from its main
+process, which a busy machine may delay; so a worker's bound is longer.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from eztaskmanager_admin import display
 # How recently a process must have been seen to count as alive, by kind.
 ALIVE_WITHIN = {
     ProcessHeartbeat.KIND_SCHEDULER: timedelta(minutes=2),
-    ProcessHeartbeat.KIND_WORKER: timedelta(minutes=10),
+    ProcessHeartbeat.KIND_WORKER: timedelta(minutes=5),
 }
 # The command that starts the scheduler, by backend name, for the warning's hint.
 SCHEDULER_COMMANDS = {
