@@ -168,11 +168,12 @@ class ProcessHeartbeatAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("last seen"), ordering="seen_at")
     def last_seen(self, obj: ProcessHeartbeat) -> SafeString:
-        return format_html(
-            '<span title="{}">{}</span>',
-            display.local_datetime(obj.seen_at),
-            _("%(time)s ago") % {"time": timesince(obj.seen_at)},
-        )
+        seconds = int(obj.age.total_seconds())
+        if seconds < 60:  # timesince() counts in minutes: "0 minutes" says nothing
+            ago = _("%(seconds)d s ago") % {"seconds": max(seconds, 0)}
+        else:
+            ago = _("%(time)s ago") % {"time": timesince(obj.seen_at)}
+        return format_html('<span title="{}">{}</span>', display.local_datetime(obj.seen_at), ago)
 
     @admin.display(description=gettext_lazy("alive"), boolean=True)
     def alive(self, obj: ProcessHeartbeat) -> bool:
