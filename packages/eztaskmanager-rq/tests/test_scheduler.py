@@ -80,6 +80,21 @@ def test_schedules_are_looked_at_every_resync_interval_runs_every_tick(backend, 
     assert backend.lost_schedules([task]) == [task]
 
 
+def test_a_redis_that_lost_its_data_is_resynced_at_once(backend, scheduler, lost):
+    """Restarted empty quickly, Redis is reconnected to silently: the scheduler's own key tells."""
+    task, _report = lost
+    scheduler.register_birth()
+    scheduler.enqueue_jobs()  # the first tick: the resync gate is closed for 30 s now
+    task.refresh_from_db()
+    backend.scheduler.cancel(task.scheduled_job_id)
+    backend.connection.delete(compat.Job.key_for(task.scheduled_job_id), scheduler.key)
+    scheduler.heartbeat()
+    scheduler.enqueue_jobs()
+    task.refresh_from_db()
+    assert backend.lost_schedules([task]) == []
+    assert backend.connection.exists(scheduler.key)
+
+
 def test_it_is_django_rqs_scheduler():
     from django_rq.queues import DjangoScheduler
 

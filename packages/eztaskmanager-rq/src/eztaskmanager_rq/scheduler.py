@@ -6,9 +6,9 @@ rq-scheduler's lock (so one scheduler does it at a time), after moving due jobs 
 queue it
 
 - ends the runs whose worker is gone (the core's :func:`~eztaskmanager.services.recovery.reap`);
-- at its first tick and then every ``resync_interval`` seconds, books again the schedules
-  Redis no longer holds (after a restart without persistence, say:
-  :func:`~eztaskmanager.services.recovery.resync`);
+- at its first tick, then every ``resync_interval`` seconds, and at once when it finds
+  that Redis lost its data (its own registration is gone), books again the schedules
+  Redis no longer holds (:func:`~eztaskmanager.services.recovery.resync`);
 
 and records its own heartbeat in the database, so the admin can tell it runs.
 
@@ -46,7 +46,15 @@ class Scheduler(compat.base_scheduler_class()):  # type: ignore[misc]
         self._recorded_at = float("-inf")
 
     def heartbeat(self) -> None:
-        super().heartbeat()
+        """rq-scheduler's heartbeat; its key gone means Redis lost its data: resync at once.
+
+        (A Redis restarted empty quickly enough is reconnected to without an error, and
+        this scheduler would otherwise look for lost schedules only ``resync_interval`` later.)
+        """
+        if not self.connection.expire(self.key, int(self._interval) + 10):
+            logger.warning("Scheduler %s: Redis lost its data; booking schedules again.", self.name)
+            self.register_birth()
+            self._resync_gate = Every(self.resync_interval)
         self.record_alive()
 
     def enqueue_jobs(self) -> Any:
