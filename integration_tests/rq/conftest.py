@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -12,6 +15,24 @@ from eztaskmanager.models import AppCommand, Task
 from eztaskmanager.registry import get_backend
 from testsupport.processes import ManagedProcess, wait_until
 
+from .cluster import Cluster, RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """This suite's own Redis: the fault tests crash it and start it again, empty."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
+
 
 @pytest.fixture(scope="session")
 def rq_queue() -> str:
@@ -19,44 +40,64 @@ def rq_queue() -> str:
 
 
 @pytest.fixture(scope="session")
-def rq_env(redis_url: str, rq_queue: str) -> dict[str, str]:
+def notify_file() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="eztm-rq-notify-") as folder:
+        yield str(Path(folder) / "notifications.jsonl")
+
+
+@pytest.fixture(scope="session")
+def rq_env(redis_url: str, rq_queue: str, notify_file: str) -> dict[str, str]:
     """What the worker processes need on top of the test process's environment."""
     return {
         "EZTASKMANAGER_USE_TEST_DB": "1",
         "EZTASKMANAGER_RQ_REDIS_URL": redis_url,
         "EZTASKMANAGER_RQ_QUEUE": rq_queue,
+        "EZTASKMANAGER_RQ_NOTIFY_FILE": notify_file,
     }
 
 
 @pytest.fixture(scope="session")
-def rq_settings(redis_url: str, rq_queue: str) -> Iterator[None]:
-    with override_settings(
-        RQ_QUEUES={rq_queue: {"URL": redis_url}},
-        EZTASKMANAGER={"BACKEND": "rq", "OPTIONS": {"queue": rq_queue}},
-    ):
+def rq_settings(redis_url: str, rq_queue: str, notify_file: str) -> Iterator[None]:
+    from django.conf import settings
+
+    config = {**copy.deepcopy(settings.EZTASKMANAGER), "OPTIONS": {"queue": rq_queue}}
+    config["NOTIFIERS"]["file"]["OPTIONS"] = {"path": notify_file}
+    with override_settings(RQ_QUEUES={rq_queue: {"URL": redis_url}}, EZTASKMANAGER=config):
         yield
 
 
 @pytest.fixture(scope="session")
-def rq_processes(django_db_setup, django_db_blocker, rq_env, rq_queue, rq_settings):
+def rq_cluster(django_db_setup, django_db_blocker, rq_env, rq_queue, rq_settings):
     """A long-running worker (a burst one would quit before scheduled jobs are due) and a
-    scheduler polling every second, both as a user starts them."""
-    worker = ManagedProcess.manage("rqworker", rq_queue, env=rq_env)
-    scheduler = ManagedProcess.manage(
-        "rqscheduler", "--queue", rq_queue, "--interval", "1", env=rq_env
-    )
+    scheduler polling every second, both as a user starts them; started again when a
+    test killed them."""
+    cluster = Cluster(rq_env, rq_queue)
     try:
-        worker.wait_for_output("Listening on", timeout=60)
-        scheduler.wait_for_output("Registering birth", timeout=60)
-        yield worker, scheduler
+        cluster.start_worker(wait=False)
+        cluster.start_scheduler(wait=False)
+        cluster.worker.wait_for_output("Listening on", timeout=60)
+        cluster.scheduler.wait_for_output("Registering birth", timeout=60)
+        yield cluster
     finally:
-        for process in (scheduler, worker):
-            process.stop()
+        with django_db_blocker.unblock():
+            cluster.stop()
 
 
 @pytest.fixture
-def worker(rq_processes) -> Iterator[ManagedProcess]:
-    worker = rq_processes[0]
+def cluster(rq_cluster: Cluster) -> Cluster:
+    """The session's processes, alive (a test before may have killed some)."""
+    rq_cluster.ensure()
+    return rq_cluster
+
+
+@pytest.fixture
+def rq_processes(cluster: Cluster) -> tuple[ManagedProcess, ManagedProcess]:
+    return cluster.worker, cluster.scheduler
+
+
+@pytest.fixture
+def worker(cluster: Cluster) -> Iterator[ManagedProcess]:
+    worker = cluster.worker
     seen = len(worker.output)
     yield worker
     # Every error a job meets is the runner's to record: none may escape to the worker.
@@ -64,7 +105,7 @@ def worker(rq_processes) -> Iterator[ManagedProcess]:
 
 
 @pytest.fixture
-def backend(rq_processes):
+def backend(cluster):
     return get_backend()
 
 
@@ -82,6 +123,11 @@ def task(transactional_db) -> Callable[..., Task]:
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, worker=None):
-    """Poll ``condition`` until it is true; fail saying ``what`` (with the worker's output)."""
-    explain = (lambda: f"worker output:\n{worker.output[-3000:]}") if worker else None
+    """Poll ``condition`` until it is true; fail saying ``what`` (with the processes' output)."""
+    if isinstance(worker, Cluster):
+        explain = worker.output
+    elif worker is not None:
+        explain = lambda: f"worker output:\n{worker.output[-3000:]}"  # noqa: E731
+    else:
+        explain = None
     return wait_until(condition, timeout, what, explain)

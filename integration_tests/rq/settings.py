@@ -1,8 +1,8 @@
 """Settings of the RQ end-to-end tests, shared by the test process and the worker processes.
 
-The Redis URL and queue name come from the environment, which the test fixtures set for
-the ``rqworker`` and ``rqscheduler`` processes they start (and override in the test
-process, whose settings load before the Redis server starts).
+The Redis URL, queue name and notification file come from the environment, which the
+test fixtures set for the ``rqworker`` and ``rqscheduler`` processes they start (and
+override in the test process, whose settings load before the Redis server starts).
 """
 
 import os
@@ -24,4 +24,31 @@ RQ_QUEUE = os.environ.get("EZTASKMANAGER_RQ_QUEUE", "eztm-integration")
 RQ_QUEUES = {
     RQ_QUEUE: {"URL": os.environ.get("EZTASKMANAGER_RQ_REDIS_URL", "redis://127.0.0.1:6379/0")}
 }
-EZTASKMANAGER = {"BACKEND": "rq", "OPTIONS": {"queue": RQ_QUEUE}}
+# The worker and scheduler classes that tell the task manager what RQ knows first.
+RQ = {
+    "WORKER_CLASS": "eztaskmanager_rq.worker.Worker",
+    "SCHEDULER_CLASS": "eztaskmanager_rq.scheduler.Scheduler",
+}
+NOTIFY_FILE = os.environ.get("EZTASKMANAGER_RQ_NOTIFY_FILE", os.devnull)
+EZTASKMANAGER = {
+    "BACKEND": "rq",
+    # Every run kept, so that the tests can count them.
+    "REPORTS_KEPT": 1000,
+    "OPTIONS": {"queue": RQ_QUEUE},
+    "NOTIFIERS": {
+        "file": {
+            "BACKEND": "integration_tests.rq.probe.notifier.FileNotifier",
+            "LEVEL": "stopped",
+            "OPTIONS": {"path": NOTIFY_FILE},
+        }
+    },
+}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        name: {"handlers": ["console"], "level": "INFO"}
+        for name in ("eztaskmanager", "eztaskmanager_rq")
+    },
+}
