@@ -37,6 +37,7 @@ def populate_tasks(n_tasks: int, reports_per_task: int) -> None:
         (
             LaunchReport(
                 task=task,
+                state=LaunchReport.STATE_FINISHED,
                 invocation_result="ok",
                 invocation_datetime=now - timedelta(minutes=k),
                 finished_at=now,
