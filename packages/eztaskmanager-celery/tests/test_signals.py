@@ -186,3 +186,16 @@ def test_the_worker_watch_uses_the_workers_timer_outside_the_solo_pool(app):
     watch.start(SimpleNamespace(timer=timer, pool=object()))
     assert calls == [(worker.HEARTBEAT_EVERY, watch.tick)]
     assert watch._thread is None
+
+
+def test_the_prefork_pool_is_checked_often_for_dead_processes(app):
+    """A workaround (compat.py): after a terminate, Celery 5.7 notices a dead pool process
+    only on its 5-s maintenance timer; the worker's loop runs that check every 0.5 s."""
+    from celery.concurrency.asynpool import AsynPool
+
+    calls = []
+    timer = SimpleNamespace(call_repeatedly=lambda secs, fun: calls.append((secs, fun)))
+    pool = SimpleNamespace(_pool=AsynPool.__new__(AsynPool), maintain_pool=lambda: None)
+    watch = worker.WorkerWatch("celery@unit", backend=None)
+    watch.start(SimpleNamespace(timer=timer, pool=pool))
+    assert calls == [(0.5, pool.maintain_pool), (worker.HEARTBEAT_EVERY, watch.tick)]

@@ -24,6 +24,8 @@ from typing import Any
 
 from celery.concurrency.solo import TaskPool as SoloPool
 
+from eztaskmanager_celery import compat
+
 logger = logging.getLogger(__name__)
 
 # Seconds between two heartbeats of a worker (and two passes of its reaper).
@@ -63,6 +65,7 @@ class WorkerWatch:
 
     def start(self, consumer: Any) -> None:
         """Repeat :meth:`tick` on the worker's timer, or on a thread with the solo pool."""
+        compat.watch_pool_processes(consumer)
         timer = getattr(consumer, "timer", None)
         if timer is not None and not isinstance(getattr(consumer, "pool", None), SoloPool):
             timer.call_repeatedly(self.interval, self.tick)
