@@ -11,6 +11,7 @@ from django.utils import timezone
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.services.queues import get_task_service
 from eztaskmanager_celery.beat import run_job_id
+from integration_tests.celery.faultlog import record, seconds_since
 from testsupport.tasks import make_task
 
 LIVE = "test_livelogging_command"
@@ -63,7 +64,7 @@ class CoreScenarios:
         report = cluster.wait_for(
             lambda: task.launchreport_set.filter(n_log_lines__gte=3).first(), 30, "the run to log"
         )
-        started = time.monotonic()
+        started, stopped_at = time.monotonic(), timezone.now()
         get_task_service().stop_task(Task.objects.get(pk=task.pk), by="the tests")
         report.refresh_from_db()
         assert report.invocation_result == LaunchReport.RESULT_STOPPED, (
@@ -73,6 +74,11 @@ class CoreScenarios:
             Task.objects.get(pk=task.pk).status,
         )
         assert time.monotonic() - started < 5
+        record(
+            f"g. Stop on the prefork pool ({cluster.name})",
+            seconds_since(report, stopped_at),
+            report.reason,
+        )
         # The worker process was really killed: the log stops growing.
         cluster.worker.wait_for_output("Terminating", timeout=10)
         time.sleep(1)
