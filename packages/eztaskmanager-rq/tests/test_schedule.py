@@ -1,5 +1,6 @@
 """Scheduling: one rq-scheduler job per task, at the time the task's fields say."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -180,3 +181,13 @@ def test_next_run_keeps_the_known_time_when_redis_blips(settings, task, later):
     }
     t = task(scheduling=later, scheduled_job_id="job", cached_next_ride=later)
     assert get_backend().next_run(t) == later
+
+
+def test_the_task_lock_is_reentrant_in_one_thread_and_released(backend, task, later):
+    t = task(scheduling=later)
+    backend.add(t)
+    started = time.monotonic()
+    with backend.task_lock(t):
+        backend.remove(t)  # takes the same lock: must not wait for itself
+    assert time.monotonic() - started < 5
+    assert not backend.connection.exists(f"eztaskmanager:lock:task:{t.pk}")

@@ -137,6 +137,11 @@ class RQBackend(RedisAccess, TaskQueueService):
         with self.task_lock(task):
             return super().add(task)
 
+    def remove(self, task: Task) -> None:
+        """Cancel the task's schedule; waits for a start of the same task to end first."""
+        with self.task_lock(task, _("cancel the schedule of %(task)s") % {"task": task}):
+            super().remove(task)
+
     def add_every(self, task: Task, every: timedelta, start: datetime | None = None) -> None:
         """Schedule the task every ``every`` (whole seconds) from ``start`` (default: now + ``every``).
 

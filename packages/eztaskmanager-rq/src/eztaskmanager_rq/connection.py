@@ -7,6 +7,7 @@ the core: this module knows where Redis is and what to tell a user when it is no
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -31,6 +32,8 @@ URL_SCHEMES = ("redis://", "rediss://", "unix://")
 # How long a start may hold a task's lock, and how long another start waits for it.
 LOCK_SECONDS = 60
 LOCK_WAIT_SECONDS = 15
+# The tasks whose lock this thread holds.
+_held = threading.local()
 
 
 class RedisAccess:
@@ -104,9 +107,14 @@ class RedisAccess:
             return None
 
     @contextmanager
-    def task_lock(self, task: Task) -> Iterator[None]:
-        """A Redis lock per task, so that two starts never leave two scheduled jobs."""
-        with self.reaching_redis(_("start %(task)s") % {"task": task}):
+    def task_lock(self, task: Task, action: str = "") -> Iterator[None]:
+        """A Redis lock per task, so that two starts (or a start and a stop) never leave two
+        scheduled jobs. Re-entrant in one thread: a start holds it while it unschedules."""
+        held = _held.__dict__.setdefault("tasks", set())
+        if task.pk in held:
+            yield
+            return
+        with self.reaching_redis(action or _("start %(task)s") % {"task": task}):
             lock = self.connection.lock(
                 f"eztaskmanager:lock:task:{task.pk}",
                 timeout=LOCK_SECONDS,
@@ -115,11 +123,14 @@ class RedisAccess:
             acquired = lock.acquire()
         if not acquired:
             raise TaskQueueException(
-                _("%(task)s is being started by someone else; try again.") % {"task": task}
+                _("%(task)s is being started or stopped by someone else; try again.")
+                % {"task": task}
             )
+        held.add(task.pk)
         try:
             yield
         finally:
+            held.discard(task.pk)
             try:
                 lock.release()
             except (LockError, RedisError):
