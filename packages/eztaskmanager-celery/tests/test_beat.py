@@ -144,6 +144,24 @@ def test_stop_between_reload_and_due_time_wins(beat, task, queued):
     assert t.launchreport_set.count() == 0
 
 
+def test_a_stop_while_the_beat_fires_means_no_run(beat, task, queued, monkeypatch):
+    """Stop lands after the beat moved the schedule on and before it recorded the run:
+    Stop found no run to stop, so the beat must not publish one."""
+    at = timezone.now() + timedelta(hours=1)
+    t = scheduled(task, scheduling=at, repetition_period="hour", repetition_rate=1)
+    queue_run = Task.queue_run
+
+    def stop_then_queue(self, job_id, timeout=None):
+        get_task_service().stop_task(Task.objects.get(pk=self.pk), by="tester")
+        return queue_run(self, job_id, timeout=timeout)
+
+    monkeypatch.setattr(Task, "queue_run", stop_then_queue)
+    beat().tick_tasks(now=at)
+    assert sent(queued) == []
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id, t.launchreport_set.count()) == (Task.STATUS_IDLE, "", 0)
+
+
 def test_stop_on_a_run_the_beat_queued_revokes_it(beat, task, queued):
     at = timezone.now() + timedelta(hours=1)
     t = scheduled(task, scheduling=at, repetition_period="hour", repetition_rate=1)

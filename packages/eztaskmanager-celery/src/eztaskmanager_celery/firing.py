@@ -8,7 +8,8 @@ The steps, in this order, are core transitions, each deciding one race in the da
    re-schedule came since the beat read the task, and then nothing runs;
 3. **record the run** (:meth:`Task.queue_run`) before it is published, so that Stop can
    take it off the queue; while a run of the task is still going on, the due time is
-   skipped and that run's log says so;
+   skipped and that run's log says so; a Stop that came between steps 2 and 3 (and so
+   found no run to stop) is seen here, and the run is discarded;
 4. **publish** it, with a job id made of the due time;
 5. a one-off's schedule ends (:meth:`Task.clear_schedule`).
 
@@ -97,6 +98,11 @@ def fire(task_id: int, now: datetime, backend: CeleryBackend, app: Celery | None
         if not task.is_periodic:
             task.clear_schedule(handle)
         return Outcome(Fired.SKIPPED, due, job_id)
+    if not Task.objects.filter(pk=task.pk, scheduled_job_id=handle).exists():
+        # A Stop came between the two steps above: it found no run to stop, so this one
+        # must not start. A Stop from now on finds the queued run and stops it.
+        report.discard()
+        return Outcome(Fired.CANCELLED, due, job_id)
     try:
         backend.publish(task, job_id=job_id, app=app)
     except TaskQueueException as exc:
