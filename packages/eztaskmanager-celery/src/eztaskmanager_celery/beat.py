@@ -38,8 +38,6 @@ HEARTBEAT_EVERY = 10
 RESYNC_EVERY = 30
 # Seconds before a task whose due time another beat is firing is looked at again.
 BUSY_RETRY = 1.0
-# The backend's name in the heartbeats of the beat and the workers.
-BACKEND_NAME = "celery"
 
 
 def run_job_id(task_id: int, due: datetime) -> str:
@@ -101,6 +99,7 @@ class TaskScheduler(Scheduler):
         """Record the beat's heartbeat, end lost runs, and now and then resync schedules."""
         from eztaskmanager.models import ProcessHeartbeat
         from eztaskmanager.services.recovery import recover
+        from eztaskmanager_celery.worker import BACKEND_NAME
 
         if self.heartbeat_due():
             ProcessHeartbeat.beat(

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 # Seconds between two heartbeats of a worker (and two passes of its reaper).
 HEARTBEAT_EVERY = 15.0
-# The backend's name in the heartbeats (as the beat writes it).
+# The backend's name in the heartbeats of the workers and the beat.
 BACKEND_NAME = "celery"
 
 _watch: WorkerWatch | None = None
