@@ -20,15 +20,19 @@ class RecordingBackend(TaskQueueService):
         self.fail = fail
         self.jobs = jobs or {}
         self.lost = set(lost)  # handles of schedules the "engine" lost
+        self.booked = 0
 
     def enqueue(self, task, job_id):
         if self.fail:
             raise ConnectionError("Connection refused on 127.0.0.1:1")
         self.calls.append(("enqueue", task.pk, job_id))
 
+    def new_schedule_id(self, task):
+        self.booked += 1
+        return f"sched-{self.booked}"
+
     def schedule(self, task):
-        self.calls.append(("schedule", task.pk))
-        return f"job-{len(self.calls)}"
+        self.calls.append(("schedule", task.scheduled_job_id))
 
     def unschedule(self, task):
         self.calls.append(("unschedule", task.scheduled_job_id))

@@ -19,6 +19,7 @@ LIVE = "test_livelogging_command"
 
 @pytest.fixture(autouse=True)
 def quick_stop_wait(monkeypatch):
+    monkeypatch.setattr(queues, "COOPERATIVE_STOP_SECONDS", 0.2)
     monkeypatch.setattr(queues, "STOP_WAIT_SECONDS", 0.2)
 
 
@@ -46,8 +47,12 @@ def test_add_schedules_and_never_keeps_two_jobs(task):
     backend.add(t)
     backend.add(t)
     t.refresh_from_db()
-    assert backend.calls == [("schedule", t.pk), ("unschedule", "job-1"), ("schedule", t.pk)]
-    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == ("scheduled", "job-3", start)
+    assert backend.calls == [
+        ("schedule", "sched-1"),
+        ("unschedule", "sched-1"),
+        ("schedule", "sched-2"),
+    ]
+    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == ("scheduled", "sched-2", start)
     backend.remove(t)
     t.refresh_from_db()
     assert (t.status, t.scheduled_job_id, t.cached_next_ride) == ("idle", "", None)
@@ -64,6 +69,18 @@ def test_start_now_queues_one_run_and_refuses_a_second(task):
     with pytest.raises(TaskAlreadyRunning, match="is already queued"):
         backend.add(Task.objects.get(pk=t.pk))
     assert t.launchreport_set.count() == 1
+
+
+def test_a_schedule_the_engine_cannot_book_is_not_armed(task):
+    class Down(RecordingBackend):
+        def schedule(self, task):
+            raise ConnectionError("Connection refused on 127.0.0.1:1")
+
+    t = task(LIVE, scheduling=timezone.now() + timedelta(minutes=10))
+    with pytest.raises(TaskQueueException, match=r"Could not schedule .*Connection refused"):
+        Down().add(t)
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == ("idle", "", None)
 
 
 def test_an_engine_error_leaves_the_task_as_it_was(task):
@@ -145,7 +162,7 @@ def test_a_backend_that_cannot_stop_refuses_and_changes_nothing(task, settings):
         backend.stop_task(Task.objects.get(pk=t.pk), by="alice")
     t.refresh_from_db()
     report.refresh_from_db()
-    assert (t.status, t.scheduled_job_id) == ("started", "job-1")
+    assert (t.status, t.scheduled_job_id) == ("started", "sched-1")
     assert report.state == "running" and report.n_log_lines == 0
 
 
@@ -209,7 +226,7 @@ def test_deactivating_a_command_takes_its_tasks_off_the_schedule(task, settings)
     t.command.save()
     t.refresh_from_db()
     assert (t.status, t.scheduled_job_id) == ("idle", "")
-    assert backend.calls[-1] == ("unschedule", "job-1")
+    assert backend.calls[-1] == ("unschedule", "sched-1")
 
 
 def test_a_timeout_above_the_engines_limit_is_a_form_error(task, settings):

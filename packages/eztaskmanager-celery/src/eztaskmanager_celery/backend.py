@@ -138,9 +138,13 @@ class CeleryBackend(TaskQueueService):
         """Publish the run now, with ``job_id`` as its Celery id."""
         self.publish(task, job_id=job_id)
 
-    def schedule(self, task: Task) -> str:
-        """Hand the task to the beat: nothing goes to the broker until a run is due."""
+    def new_schedule_id(self, task: Task) -> str:
+        """The beat runs every schedule named ``beat:<pk>``."""
         return timetable.beat_job_id(task.pk)
+
+    def schedule(self, task: Task) -> None:
+        """Nothing to book: the beat reads the schedule from the Task table, and nothing
+        goes to the broker until a run is due."""
 
     def unschedule(self, task: Task) -> None:
         """Nothing to tell Celery: the beat reads the cleared schedule from the table."""

@@ -261,17 +261,17 @@ class RQBackend(RedisAccess, TaskQueueService):
         return JobInfo(state, detail)
 
     # Engine hooks: schedules ----------------------------------------------------------------
-    def schedule(self, task: Task) -> str:
+    def new_schedule_id(self, task: Task) -> str:
+        return schedule_job_id()
+
+    def schedule(self, task: Task) -> None:
+        """Book the job ``task.scheduled_job_id`` (the core armed it already) at the first due time."""
         due = task.next_run_after()
         if due is None:
             raise TaskNotRunnable(
                 _("%(task)s has no future run to schedule: set its scheduling.") % {"task": task}
             )
-        job_id = schedule_job_id()
-        self.book(task, job_id, whole_second(due))
-        # The base class reads next_run(task) before it stores the id.
-        task.scheduled_job_id = job_id
-        return job_id
+        self.book(task, task.scheduled_job_id, whole_second(due))
 
     def unschedule(self, task: Task) -> None:
         self.cancel(task.scheduled_job_id)

@@ -37,8 +37,10 @@ SEED_SERVICES = {
     "RQTaskQueueService": ("eztaskmanager_rq", "RQBackend", "rq"),
     "CeleryTaskQueueService": ("eztaskmanager_celery", "CeleryBackend", "celery"),
 }
-# How long stop() waits for a running run to end before it answers "stopping".
-STOP_WAIT_SECONDS = 3.0
+# How long stop() lets a running run stop by itself (its heartbeat comes every second)
+# before it asks the engine to kill it, then how long it waits before answering "stopping".
+COOPERATIVE_STOP_SECONDS = 2.0
+STOP_WAIT_SECONDS = 2.0
 
 __all__ = [
     "JobInfo",
@@ -118,11 +120,18 @@ class TaskQueueService(abc.ABC):
                     % {"backend": type(self).__name__}
                 )
             self.remove(task)
-            with engine_errors(_("schedule %(task)s") % {"task": task}):
-                job_id = self.schedule(task)
-                task.scheduled_job_id = job_id
-                next_ride = self.next_run(task)
-            task.arm_schedule(job_id, next_ride)
+            # Armed before the engine books it: a run due at once finds itself named.
+            handle = self.new_schedule_id(task)
+            task.arm_schedule(handle, task.next_run_after())
+            try:
+                with engine_errors(_("schedule %(task)s") % {"task": task}):
+                    self.schedule(task)
+                    next_ride = self.next_run(task)
+            except BaseException:
+                task.clear_schedule(handle)
+                raise
+            if next_ride != task.cached_next_ride:
+                task.advance_schedule(handle, handle, next_ride)
             return None
         report = task.queue_run(self.new_job_id(), timeout=self.run_timeout(task))
         try:
@@ -173,19 +182,32 @@ class TaskQueueService(abc.ABC):
             return state
         if state != LaunchReport.STATE_STOPPING:
             return state
+        # The run's own helper thread stops it within a heartbeat, writing its last lines;
+        # only a run that has not stopped by then is killed by the engine.
+        if self._wait_until_finished(report, COOPERATIVE_STOP_SECONDS):
+            return report.state
         try:
             self.stop_execution(report)
-        except Exception as exc:  # the run's own thread stops it anyway
+        except Exception as exc:
             logger.warning("The engine could not stop run %s: %s", report.pk, exc)
-        deadline = time.monotonic() + STOP_WAIT_SECONDS
-        while time.monotonic() < deadline:
-            report.refresh_from_db(fields=["state", "invocation_result", "finished_at"])
-            if report.state == LaunchReport.STATE_FINISHED:
-                return report.state
-            time.sleep(0.1)
+        if self._wait_until_finished(report, STOP_WAIT_SECONDS):
+            return report.state
         reap_run(report, self)
         report.refresh_from_db(fields=["state", "invocation_result", "finished_at"])
         return report.state
+
+    @staticmethod
+    def _wait_until_finished(report: LaunchReport, seconds: float) -> bool:
+        from eztaskmanager.models import LaunchReport
+
+        deadline = time.monotonic() + seconds
+        while True:
+            report.refresh_from_db(fields=["state", "invocation_result", "finished_at"])
+            if report.state == LaunchReport.STATE_FINISHED:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
 
     def stop_task(self, task: Task, by: str = "") -> StopOutcome:
         """What the admin's Stop button does: stop the task's runs, then cancel its schedule.
@@ -267,8 +289,12 @@ class TaskQueueService(abc.ABC):
     def enqueue(self, task: Task, job_id: str) -> None:
         """Hand the task to the engine to run as soon as possible, as job ``job_id``."""
 
-    def schedule(self, task: Task) -> str:
-        """Schedule the task at ``task.next_run_after()`` (and periodically); return the handle."""
+    def new_schedule_id(self, task: Task) -> str:
+        """The handle a new schedule of ``task`` will have in the engine (known before it is booked)."""
+        return uuid.uuid4().hex
+
+    def schedule(self, task: Task) -> None:
+        """Book the schedule ``task.scheduled_job_id``: runs from ``task.next_run_after()`` on."""
         raise NotImplementedError
 
     def unschedule(self, task: Task) -> None:

@@ -8,8 +8,8 @@ A running run is declared lost (``failed``, or ``stopped`` if a stop was asked f
 
 - its heartbeat is older than ``EZTASKMANAGER["HEARTBEAT_TIMEOUT"]`` (60 s by default;
   10 s once a stop was asked for): its whole worker, or machine, is gone;
-- or, once it has missed a few heartbeats, its process is known to be gone (it ran on
-  this very host) or the engine says its job is over or unknown.
+- or its process is known to be gone (it ran on this very host and PID namespace);
+- or, once it has missed a few heartbeats, the engine says its job is over or unknown.
 
 A queued run ends ``failed`` when the engine says its job ended before the run started
 (the worker failed before the runner) or lost it (Redis restarted empty).
@@ -70,10 +70,11 @@ def why_lost(report: LaunchReport, backend: TaskQueueService, now: datetime | No
             "seconds": silent,
             "worker": report.worker or "?",
         }
+    if process_is_gone(report.host_key, report.pid):
+        # Certain: it ran on this very host, and no process has its pid any more.
+        return _("Worker lost: its process %(worker)s is gone.") % {"worker": report.worker}
     if silent <= SILENCE_CHECKED:
         return ""
-    if process_is_gone(report.host_key, report.pid):
-        return _("Worker lost: its process %(worker)s is gone.") % {"worker": report.worker}
     info = _job_info(backend, report.job_id)
     if info.state in (JobState.ENDED, JobState.MISSING):
         return _("Worker lost: the queue says its job %(detail)s.") % {
@@ -98,11 +99,15 @@ def why_lost_queued(
     return ""
 
 
-def reap_run(report: LaunchReport, backend: TaskQueueService) -> bool:
-    """End ``report`` if its run can no longer end by itself; return whether it did."""
+def reap_run(report: LaunchReport, backend: TaskQueueService, refresh: bool = True) -> bool:
+    """End ``report`` if its run can no longer end by itself; return whether it did.
+
+    Ending it is conditional, so a ``report`` read a moment ago (``refresh=False``) is safe.
+    """
     from eztaskmanager.models import LaunchReport
 
-    report.refresh_from_db()
+    if refresh:
+        report.refresh_from_db()
     if report.state in LaunchReport.RUNNING_STATES:
         reason = why_lost(report, backend)
         return bool(reason) and report.lost(reason)
@@ -123,7 +128,7 @@ def reap(backend: TaskQueueService | None = None) -> list[str]:
     done = []
     for report in LaunchReport.objects.active().select_related("task").order_by("pk"):
         try:
-            if reap_run(report, backend):
+            if reap_run(report, backend, refresh=False):
                 done.append(f"{report.task} (report {report.pk}): {report.reason}")
         except LaunchReport.DoesNotExist:
             continue  # deleted meanwhile
