@@ -11,10 +11,11 @@ from django.utils import timezone
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.services.queues import get_task_service
 from eztaskmanager_celery.beat import run_job_id
-from integration_tests.celery.faultlog import record, seconds_since
+from integration_tests.celery.faultlog import record, seconds_since, wait_final, wait_running
 from testsupport.tasks import make_task
 
 LIVE = "test_livelogging_command"
+PROBE = "integration_tests.celery.probe"
 
 
 def finished_reports(task: Task) -> list[LaunchReport]:
@@ -59,11 +60,10 @@ class CoreScenarios:
         )
 
     def test_stop_on_a_running_task_stops_it(self, cluster):
+        """The run stops itself (its helper thread interrupts the command): no kill needed."""
         task = make_task(LIVE, "--limit=1000,--sleep=0.1,--trace-steps=1")
-        get_task_service().add(task)
-        report = cluster.wait_for(
-            lambda: task.launchreport_set.filter(n_log_lines__gte=3).first(), 30, "the run to log"
-        )
+        seen = len(cluster.worker.output)
+        report = wait_running(get_task_service().add(task), cluster.output)
         started, stopped_at = time.monotonic(), timezone.now()
         get_task_service().stop_task(Task.objects.get(pk=task.pk), by="the tests")
         report.refresh_from_db()
@@ -73,20 +73,43 @@ class CoreScenarios:
             report.get_log_lines()[-3:],
             Task.objects.get(pk=task.pk).status,
         )
+        assert report.reason.startswith("Stopped after "), report.reason
         assert time.monotonic() - started < 5
         record(
             f"g. Stop on the prefork pool ({cluster.name})",
             seconds_since(report, stopped_at),
             report.reason,
         )
-        # The worker process was really killed: the log stops growing.
-        cluster.worker.wait_for_output("Terminating", timeout=10)
-        time.sleep(1)
-        lines = LaunchReport.objects.get(pk=report.pk).n_log_lines
+        lines = report.n_log_lines
         time.sleep(1.5)
         assert LaunchReport.objects.get(pk=report.pk).n_log_lines == lines < 100
-        task.refresh_from_db()
-        assert task.status == Task.STATUS_IDLE
+        assert "Terminating" not in cluster.worker.output[seen:]
+        assert Task.objects.get(pk=task.pk).status == Task.STATUS_IDLE
+
+    def test_stop_on_a_command_that_ignores_it_kills_its_process(self, cluster):
+        """A command the run cannot interrupt: the engine kills its pool process."""
+        task = make_task("stubborn_command", app_name=PROBE, name="ignores the stop")
+        report = wait_running(get_task_service().add(task), cluster.output)
+        stopped_at = timezone.now()
+        get_task_service().stop_task(Task.objects.get(pk=task.pk), by="the tests")
+        report = wait_final(report, cluster.output, 15)
+        elapsed = seconds_since(report, stopped_at)
+        record(
+            f"g. Stop on the prefork pool, command ignores it ({cluster.name})",
+            elapsed,
+            report.reason,
+        )
+        assert report.invocation_result == LaunchReport.RESULT_STOPPED
+        # The worker's task_revoked, or a reaper that ticked first and saw the pid gone.
+        assert report.reason == "Stopped: the worker killed its process (signal 9)." or (
+            report.reason.startswith("Worker lost: its process ")
+        ), report.reason
+        assert elapsed < 10
+        cluster.worker.wait_for_output(f"Terminating {report.job_id}", timeout=10)
+        lines = LaunchReport.objects.get(pk=report.pk).n_log_lines
+        time.sleep(1.5)
+        assert LaunchReport.objects.get(pk=report.pk).n_log_lines == lines
+        assert Task.objects.get(pk=task.pk).status == Task.STATUS_IDLE
         # The worker replaced its pool process and goes on serving.
         after = make_task(LIVE, "--limit=1,--sleep=0", name="after the stop")
         get_task_service().add(after)

@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "eztaskmanager",
     "eztaskmanager_celery",
+    "integration_tests.celery.probe",
 ]
 QUEUE = "eztaskmanager-integration"
 EZTASKMANAGER = {

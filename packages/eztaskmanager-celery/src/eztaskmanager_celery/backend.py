@@ -6,10 +6,10 @@ Celery id; a schedule publishes nothing, the package's beat scheduler
 (``celery -A proj beat -S eztaskmanager_celery.beat:TaskScheduler``) reads the ``Task``
 table, the one source of truth, and publishes each run when it is due, so no long
 countdown or ETA message ever sits in the broker (Redis would re-deliver it after its
-visibility timeout). Stop revokes a queued run, and revokes a running one with
-``terminate=True``, which only the prefork pool honours (on other pools the core's own
-cooperative stop ends the run). The worker's signals end a run at once when its pool
-process dies (:mod:`eztaskmanager_celery.signals`).
+visibility timeout). Stop revokes a queued run; a running run stops itself (the core's
+cooperative stop), and one that has not within a couple of seconds is revoked with
+``terminate=True``, which only the prefork pool honours. The worker's signals end a run
+at once when its pool process dies (:mod:`eztaskmanager_celery.signals`).
 """
 
 from __future__ import annotations
@@ -156,8 +156,8 @@ class CeleryBackend(TaskQueueService):
     def stop_execution(self, report: LaunchReport) -> None:
         """Revoke the run with terminate: on the prefork pool its process is killed.
 
-        Other pools cannot kill a run (Celery raises in the worker and only logs it);
-        there the run's own helper thread stops the command, within about a second.
+        The core asks this of a run that did not stop by itself when asked. Other pools
+        cannot kill a run (Celery raises in the worker and only logs it).
         """
         if not report.job_id:
             raise TaskQueueException(_("This run has no Celery task id, so it cannot be revoked."))
