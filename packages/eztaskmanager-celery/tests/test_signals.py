@@ -199,3 +199,22 @@ def test_the_prefork_pool_is_checked_often_for_dead_processes(app):
     watch = worker.WorkerWatch("celery@unit", backend=None)
     watch.start(SimpleNamespace(timer=timer, pool=pool))
     assert calls == [(0.5, pool.maintain_pool), (worker.HEARTBEAT_EVERY, watch.tick)]
+
+
+def test_a_hard_limit_of_the_projects_own_settings_says_so(app, task, dead_pid):
+    report = running(task, pid=dead_pid)  # no timeout of its own
+    signals.task_failure.send(
+        sender=run_management_command, task_id="job-1", exception=TimeLimitExceeded(300)
+    )
+    assert final(report)[2] == "Timed out after 300 s: the worker killed it."
+
+
+def test_a_runner_that_failed_ends_its_run_with_the_error(app, task, dead_pid):
+    report = running(task, pid=dead_pid)
+    signals.task_failure.send(
+        sender=run_management_command, task_id="job-1", exception=RuntimeError("database gone")
+    )
+    assert final(report)[1:] == (
+        LaunchReport.RESULT_FAILED,
+        "Failed in the worker: RuntimeError('database gone')",
+    )

@@ -32,7 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from eztaskmanager.exceptions import TaskAlreadyRunning, TaskQueueException
+from eztaskmanager.exceptions import TaskAlreadyRunning
 from eztaskmanager.models import FiredDueTime, Task
 from eztaskmanager_celery.timetable import (
     beat_job_id,
@@ -105,7 +105,7 @@ def fire(task_id: int, now: datetime, backend: CeleryBackend, app: Celery | None
         return Outcome(Fired.CANCELLED, due, job_id)
     try:
         backend.publish(task, job_id=job_id, app=app)
-    except TaskQueueException as exc:
+    except Exception as exc:  # broker down (TaskQueueException) or any other send error
         report.discard()
         give_back(task, due, following)
         return Outcome(Fired.RETRY, due, job_id, str(exc))

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from billiard.exceptions import TimeLimitExceeded, WorkerLostError
+from billiard.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
 from celery import signals
 from django.db import connections
 from django.utils.translation import gettext as _
@@ -77,7 +77,11 @@ def on_task_failure(
     exception: BaseException | None = None,
     **_kw: Any,
 ) -> None:
-    """End the run at once when the worker lost its process or killed it at the hard limit."""
+    """End the run at once when the worker lost its process or killed it at the hard limit.
+
+    Also when the runner itself failed (the database went away at the wrong moment): the
+    run would otherwise wait for the reaper.
+    """
     if not is_ours(sender) or not task_id:
         return
     with database():
@@ -91,9 +95,14 @@ def failure_reason(report: LaunchReport, exception: BaseException | None) -> str
     """The report's last line: what the worker says happened, in plain words."""
     if isinstance(exception, WorkerLostError):
         return worker_lost_reason(str(exception))
-    if isinstance(exception, TimeLimitExceeded):
-        seconds = report.timeout or (exception.args[0] if exception.args else 0)
-        return _("Timed out after %(seconds)d s: the worker killed it.") % {"seconds": int(seconds)}
+    if isinstance(exception, (TimeLimitExceeded, SoftTimeLimitExceeded)):
+        # The run's own timeout; else the limit of the project's Celery settings.
+        limit = report.timeout or next(iter(exception.args), None)
+        if not isinstance(limit, (int, float)) or not limit:
+            return _("Timed out: Celery's time limit ended it.")
+        if isinstance(exception, SoftTimeLimitExceeded):  # raised outside the command
+            return _("Timed out after %(seconds)d s.") % {"seconds": limit}
+        return _("Timed out after %(seconds)d s: the worker killed it.") % {"seconds": limit}
     return _("Failed in the worker: %(error)s") % {"error": repr(exception)[:200]}
 
 
