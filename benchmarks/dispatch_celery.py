@@ -1,0 +1,175 @@
+"""How long from ``backend.add(task)`` to the command's first line, on a real Celery worker?
+
+Starts a private Redis (broker and result backend) and one ``celery worker`` (prefork
+pool, one process), then measures, side by side with a bare Celery task that calls
+``call_command`` itself:
+
+- latency: one run at a time, from the call that starts it (``add(task)`` or
+  ``send_task``) to the first line of the command (median and p95);
+- throughput: 200 trivial runs sent at once, until the last one has finished.
+
+Prints a table; asserts nothing. Usage::
+
+    hatch run bench:python benchmarks/dispatch_celery.py [--runs 50] [--burst 200] [--db sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BARE_TASK = "integration_tests.celery.probe.tasks.call_probe"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(round(fraction * (len(ordered) - 1)), len(ordered) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50, help="sequential runs for the latency")
+    parser.add_argument("--burst", type=int, default=200, help="runs for the throughput")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    args = parser.parse_args()
+
+    from testsupport.redis import running_redis
+
+    with running_redis() as redis_url:
+        os.environ.update(
+            DJANGO_SETTINGS_MODULE="integration_tests.celery.settings",
+            EZTASKMANAGER_TEST_DB=args.db,
+            EZTASKMANAGER_TEST_DB_NAME="bench_eztm_dispatch_celery",
+            EZTM_CELERY_BROKER_URL=redis_url,
+            EZTM_CELERY_RESULT_BACKEND=redis_url,
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        )
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            run(args, redis_url)
+        finally:
+            connection.creation.destroy_test_db(test_db, verbosity=0)
+
+
+def run(args: argparse.Namespace, redis_url: str) -> None:
+    from celery.result import AsyncResult
+    from django.conf import settings
+    from redis import Redis
+
+    from eztaskmanager.models import AppCommand, Task
+    from eztaskmanager.registry import get_backend
+    from testsupport.processes import ManagedProcess
+
+    redis = Redis.from_url(redis_url)
+    backend = get_backend()
+    app = backend.app
+    command = AppCommand.objects.create(
+        name="celery_probe", app_name="integration_tests.celery.probe", active=True
+    )
+    worker = ManagedProcess(
+        [
+            sys.executable,
+            *("-m", "celery", "-A", "integration_tests.celery.proj", "worker"),
+            *("--pool=prefork", "--concurrency=1", f"--queues={settings.QUEUE}"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"),
+        ],
+        env={"EZTASKMANAGER_USE_TEST_DB": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):
+            if time.monotonic() > deadline or not worker.alive():
+                raise SystemExit(f"the worker did not start:\n{worker.output[-3000:]}")
+
+        # Latency, one run at a time ------------------------------------------------------
+        # A run is over when Celery has its result: the runner has written everything by
+        # then, so the next run's database writes do not queue behind this one's.
+        def until_finished(start_call, key: str) -> tuple[float, float]:
+            """Run once; return (start call -> first line, the start call alone)."""
+            started = time.time()
+            job_id = start_call()
+            called = time.time()
+            # BLPOP sleeps in Redis until the probe pushes: no busy loop steals the CPU.
+            popped = redis.blpop([key], timeout=30)
+            if popped is None:
+                raise SystemExit(f"the probe never ran; worker output:\n{worker.output[-3000:]}")
+            AsyncResult(job_id, app=app).get(timeout=30, propagate=False)
+            return float(popped[1]) - started, called - started
+
+        def eztm_run(i: int) -> tuple[float, float]:
+            key = f"probe:eztm:{i}"
+            task = Task.objects.create(name=f"probe {i}", command=command, arguments=key)
+            return until_finished(lambda: backend.add(task).job_id, key)
+
+        def bare_run(i: int) -> tuple[float, float]:
+            key = f"probe:bare:{i}"
+            return until_finished(
+                lambda: app.send_task(BARE_TASK, args=(key,), queue=settings.QUEUE).id, key
+            )
+
+        for i in range(3):  # warm the worker's imports and caches
+            eztm_run(-1 - i)
+            bare_run(-1 - i)
+        eztm, bare = [], []
+        for i in range(args.runs):  # interleaved, so that drift hits both alike
+            eztm.append(eztm_run(i))
+            bare.append(bare_run(i))
+
+        # Throughput: a burst of runs sent at once ----------------------------------------
+        tasks = [
+            Task.objects.create(name=f"burst {i}", command=command, arguments="probe:burst")
+            for i in range(args.burst)
+        ]
+
+        def burst(send_all) -> float:
+            started = time.time()
+            for job_id in send_all():
+                AsyncResult(job_id, app=app).get(timeout=600, propagate=False)
+            return args.burst / (time.time() - started)
+
+        eztm_rate = burst(lambda: [backend.add(task).job_id for task in tasks])
+        bare_rate = burst(
+            lambda: [
+                app.send_task(BARE_TASK, args=("probe:burst",), queue=settings.QUEUE).id
+                for _ in range(args.burst)
+            ]
+        )
+    finally:
+        worker.stop()
+
+    def median(runs: list[tuple[float, float]], column: int) -> float:
+        return statistics.median(run[column] for run in runs) * 1000
+
+    def p95(runs: list[tuple[float, float]]) -> float:
+        return percentile([run[0] for run in runs], 0.95) * 1000
+
+    print(f"\nDispatch on one idle Celery worker ({args.db}, {args.runs} runs, burst {args.burst})")
+    print(f"{'':32} {'median ms':>9} {'p95 ms':>7} {'runs/s':>7} {'call ms':>8}")
+    for name, runs, rate in (
+        ("bare Celery task + call_command", bare, bare_rate),
+        ("eztaskmanager celery backend", eztm, eztm_rate),
+    ):
+        print(
+            f"{name:32} {median(runs, 0):9.1f} {p95(runs):7.1f} {rate:7.1f} {median(runs, 1):8.1f}"
+        )
+    print(f"{'overhead (median)':32} {median(eztm, 0) - median(bare, 0):9.1f}")
+    print(
+        "median: from add(task) / send_task() to the command's first line; call: that call "
+        "alone (add() records the queued run, then publishes it)."
+    )
+
+
+if __name__ == "__main__":
+    main()
