@@ -167,3 +167,16 @@ def test_the_management_command_prints_what_it_fixed(task):
     out = StringIO()
     call_command("eztaskmanager_resync", "--runs-only", stdout=out)
     assert "Worker lost: no heartbeat for 3600 s (w3 (pid 5))." in out.getvalue()
+
+
+def test_a_run_asked_to_stop_whose_process_is_gone_ends_stopped(task):
+    report = report_of(
+        task(LIVE), 0, state="stopping", pid=a_dead_pid(), host_key=host_key(), worker="w (pid 3)"
+    )
+    (line,) = reap(RecordingBackend())
+    report.refresh_from_db()
+    assert (report.invocation_result, report.reason) == (
+        "stopped",
+        "Stopped: its process w (pid 3) is gone.",
+    )
+    assert line.endswith(report.reason)

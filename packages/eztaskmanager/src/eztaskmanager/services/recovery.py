@@ -55,30 +55,42 @@ def _job_info(backend: TaskQueueService, job_id: str) -> JobInfo:
 
 
 def why_lost(report: LaunchReport, backend: TaskQueueService, now: datetime | None = None) -> str:
-    """Why the running ``report``'s process must be gone; empty while it may be alive."""
+    """Why the running ``report``'s process must be gone; empty while it may be alive.
+
+    The words say "Stopped" for a run that was asked to stop (it ends ``stopped``), and
+    "Worker lost" for the others (they end ``failed``).
+    """
     from eztaskmanager.models import LaunchReport
 
     now = now or timezone.now()
     last_sign = report.heartbeat_at or report.invocation_datetime
     silent = (now - last_sign).total_seconds()
-    if report.state == LaunchReport.STATE_STOPPING and silent > STOPPING_TIMEOUT:
-        return _("Stopped: its process gave no sign of life for %(seconds)d s.") % {
-            "seconds": silent
+    stopping = report.state == LaunchReport.STATE_STOPPING
+    lead = _("Stopped") if stopping else _("Worker lost")
+    if stopping and silent > STOPPING_TIMEOUT:
+        return _("%(lead)s: its process gave no sign of life for %(seconds)d s.") % {
+            "lead": lead,
+            "seconds": silent,
         }
     if silent > get_setting("HEARTBEAT_TIMEOUT"):
-        return _("Worker lost: no heartbeat for %(seconds)d s (%(worker)s).") % {
+        return _("%(lead)s: no heartbeat for %(seconds)d s (%(worker)s).") % {
+            "lead": lead,
             "seconds": silent,
             "worker": report.worker or "?",
         }
     if process_is_gone(report.host_key, report.pid):
         # Certain: it ran on this very host, and no process has its pid any more.
-        return _("Worker lost: its process %(worker)s is gone.") % {"worker": report.worker}
+        return _("%(lead)s: its process %(worker)s is gone.") % {
+            "lead": lead,
+            "worker": report.worker,
+        }
     if silent <= SILENCE_CHECKED:
         return ""
     info = _job_info(backend, report.job_id)
     if info.state in (JobState.ENDED, JobState.MISSING):
-        return _("Worker lost: the queue says its job %(detail)s.") % {
-            "detail": info.detail or info.state.value
+        return _("%(lead)s: the queue says its job %(detail)s.") % {
+            "lead": lead,
+            "detail": info.detail or info.state.value,
         }
     return ""
 
