@@ -151,9 +151,9 @@ def test_a_stop_while_the_beat_fires_means_no_run(beat, task, queued, monkeypatc
     t = scheduled(task, scheduling=at, repetition_period="hour", repetition_rate=1)
     queue_run = Task.queue_run
 
-    def stop_then_queue(self, job_id, timeout=None):
+    def stop_then_queue(self, job_id, timeout=None, schedule=None):
         get_task_service().stop_task(Task.objects.get(pk=self.pk), by="tester")
-        return queue_run(self, job_id, timeout=timeout)
+        return queue_run(self, job_id, timeout=timeout, schedule=schedule)
 
     monkeypatch.setattr(Task, "queue_run", stop_then_queue)
     beat().tick_tasks(now=at)

@@ -265,3 +265,23 @@ def test_concurrent_ends_let_one_win(task):
     report.refresh_from_db()
     assert report.invocation_result == wins[0]
     assert report.n_log_lines == 1  # only the winner's reason line
+
+
+def test_a_run_fired_by_a_schedule_that_was_stopped_meanwhile_is_refused(task):
+    from eztaskmanager.exceptions import TaskNotRunnable
+
+    t = task(LIVE)
+    t.arm_schedule("beat:1", timezone.now())
+    t.queue_run("fire-1", schedule="beat:1").finish("ok")
+    t.clear_schedule("beat:1")
+    with pytest.raises(TaskNotRunnable, match="is no longer scheduled"):
+        t.queue_run("fire-2", schedule="beat:1")
+    assert t.launchreport_set.count() == 1
+
+
+def test_a_due_time_given_back_can_be_claimed_again(task):
+    t = task(LIVE)
+    due = timezone.now().replace(microsecond=0)
+    assert t.claim_due(due)
+    assert t.release_due(due)
+    assert t.claim_due(due)

@@ -157,3 +157,17 @@ def test_a_run_declared_lost_stops_and_writes_nothing_more(task):
         "failed",
         "Worker lost: declared by the test.",
     )
+
+
+def test_a_command_that_catches_the_stop_and_returns_is_still_stopped(task):
+    t = task(STUBBORN, "--seconds=60,--catch-everything", app_name="tests.testapp")
+
+    def stop_soon():
+        wait_for_report(t).request_stop("alice")
+        connection.close()
+
+    threading.Thread(target=stop_soon).start()
+    report = run_management_command(t.pk)
+    report.refresh_from_db()
+    assert (report.invocation_result, report.reason[:13]) == ("stopped", "Stopped after")
+    assert lines_of(report)[-2] == "Woke up"

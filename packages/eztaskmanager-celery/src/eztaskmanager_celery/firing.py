@@ -6,10 +6,10 @@ The steps, in this order, are core transitions, each deciding one race in the da
    of two beats, the second stops here;
 2. **move the schedule on** (:meth:`Task.advance_schedule`): False when a Stop or a
    re-schedule came since the beat read the task, and then nothing runs;
-3. **record the run** (:meth:`Task.queue_run`) before it is published, so that Stop can
-   take it off the queue; while a run of the task is still going on, the due time is
-   skipped and that run's log says so; a Stop that came between steps 2 and 3 (and so
-   found no run to stop) is seen here, and the run is discarded;
+3. **record the run** (:meth:`Task.queue_run`, naming the schedule) before it is
+   published, so that Stop can take it off the queue; while a run of the task is still
+   going on, the due time is skipped and that run's log says so; a Stop that came
+   between steps 2 and 3 (and so found no run to stop) is seen here, and nothing runs;
 4. **publish** it, with a job id made of the due time;
 5. a one-off's schedule ends (:meth:`Task.clear_schedule`).
 
@@ -32,7 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from eztaskmanager.exceptions import TaskAlreadyRunning
+from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models import FiredDueTime, Task
 from eztaskmanager_celery.timetable import (
     beat_job_id,
@@ -92,16 +92,15 @@ def fire(task_id: int, now: datetime, backend: CeleryBackend, app: Celery | None
         return Outcome(Fired.CANCELLED, due)
     job_id = run_job_id(task.pk, due)
     try:
-        report = task.queue_run(job_id, timeout=backend.run_timeout(task))
+        report = task.queue_run(job_id, timeout=backend.run_timeout(task), schedule=handle)
     except TaskAlreadyRunning:
         note_skipped(task, due)
         if not task.is_periodic:
             task.clear_schedule(handle)
         return Outcome(Fired.SKIPPED, due, job_id)
-    if not Task.objects.filter(pk=task.pk, scheduled_job_id=handle).exists():
-        # A Stop came between the two steps above: it found no run to stop, so this one
-        # must not start. A Stop from now on finds the queued run and stops it.
-        report.discard()
+    except TaskNotRunnable:
+        # A Stop came between the two steps above: it found no run to stop, so none
+        # starts. A Stop from now on finds the queued run and stops it.
         return Outcome(Fired.CANCELLED, due, job_id)
     try:
         backend.publish(task, job_id=job_id, app=app)
@@ -134,7 +133,7 @@ def give_back(task: Task, due: datetime, following: datetime | None) -> bool:
         fresh = Task.locked(task.pk)
         if fresh is None or not is_on_beat(fresh) or fresh.cached_next_ride != following:
             return False
-        FiredDueTime.objects.filter(task_id=task.pk, due_at=due).delete()
+        fresh.release_due(due)
         return fresh.advance_schedule(handle, handle, due)
 
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager import scheduling
 from eztaskmanager.arguments import InvalidArguments, parse_arguments, split_arguments
-from eztaskmanager.exceptions import TaskAlreadyRunning
+from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models.commands import AppCommand, TaskCategory
 
 if TYPE_CHECKING:
@@ -291,10 +291,14 @@ class Task(models.Model):
         for name in ("status", "scheduled_job_id", "cached_next_ride"):
             setattr(self, name, getattr(fresh, name))
 
-    def queue_run(self, job_id: str, timeout: int | None = None) -> LaunchReport:
+    def queue_run(
+        self, job_id: str, timeout: int | None = None, schedule: str | None = None
+    ) -> LaunchReport:
         """Record a run handed to the queue as ``job_id``; refuse a second one.
 
-        Raises :class:`TaskAlreadyRunning` while another run is queued or going on.
+        Raises :class:`TaskAlreadyRunning` while another run is queued or going on. A run
+        fired by a schedule names it (``schedule``, the handle): when the schedule was
+        stopped or replaced meanwhile, :class:`TaskNotRunnable` is raised instead.
         """
         from eztaskmanager.models.reports import LaunchReport
 
@@ -302,6 +306,11 @@ class Task(models.Model):
             fresh = Task.locked(self.pk)
             if fresh is None:
                 raise Task.DoesNotExist(f"Task {self.pk} no longer exists.")
+            if schedule is not None and fresh.scheduled_job_id != schedule:
+                raise TaskNotRunnable(
+                    _("%(task)s is no longer scheduled (%(handle)s).")
+                    % {"task": fresh, "handle": schedule}
+                )
             current = fresh.active_runs().values_list("state", flat=True).first()
             if current is not None:
                 raise TaskAlreadyRunning(
@@ -386,6 +395,20 @@ class Task(models.Model):
             return False
         FiredDueTime.objects.filter(task_id=self.pk, due_at__lt=due - FIRED_DUE_TIMES_KEPT).delete()
         return True
+
+    def release_due(self, due: datetime) -> bool:
+        """Give back a claimed due time whose run could not be handed to the engine.
+
+        Only for a claim that surely led to no run (the engine refused it): a later fire
+        of that due time may then claim it again.
+        """
+        from eztaskmanager.models.schedules import FiredDueTime
+
+        with transaction.atomic():
+            if Task.locked(self.pk) is None:
+                return False
+            deleted, _details = FiredDueTime.objects.filter(task_id=self.pk, due_at=due).delete()
+        return bool(deleted)
 
     # Cached figures ------------------------------------------------------------------------
     def compute_cache(self) -> None:

@@ -148,6 +148,9 @@ def execute(report: LaunchReport) -> tuple[str, str]:
         handler.close()
     if result:
         return result, reason
+    if monitor is not None and monitor.ended_by is not None:
+        # The command caught the interruption and returned: it was stopped (or timed out) all the same.
+        return _interrupted(report, monitor.ended_by(), time.monotonic() - started)
     report.refresh_from_db(fields=["n_log_errors", "n_log_warnings", "n_log_lines"])
     return report.result_from_counters(), ""
 
