@@ -34,6 +34,8 @@ EZTASKMANAGER = {
     "BACKEND": "rq",
     # Every run kept, so that the tests can count them.
     "REPORTS_KEPT": 1000,
+    # Shortened for the process of the test that freezes a whole worker.
+    "HEARTBEAT_TIMEOUT": int(os.environ.get("EZTASKMANAGER_RQ_HEARTBEAT_TIMEOUT", "60")),
     "OPTIONS": {"queue": RQ_QUEUE},
     "NOTIFIERS": {
         "file": {
