@@ -34,9 +34,7 @@ class SchedulingBackend(TaskQueueService):
         run_management_command(task.pk, job_id)
 
     def schedule(self, task):
-        job_id = f"job-{task.pk}-{len(self.jobs)}-{task.scheduling.isoformat()}"
-        self.jobs[job_id] = task.scheduling
-        return job_id
+        self.jobs[task.scheduled_job_id] = task.scheduling
 
     def unschedule(self, task):
         self.jobs.pop(task.scheduled_job_id, None)
