@@ -244,8 +244,8 @@ def test_a_pool_process_killed_while_stopping_ends_stopped(cluster):
     elapsed = seconds_since(report, killed_at)
     record("h. pool process SIGKILL while stopping", elapsed, report.reason)
     assert report.invocation_result == LaunchReport.RESULT_STOPPED
-    # The worker's signal, the reaper (the pid is gone), or the run's own thread if it saw
-    # the stop first.
-    assert report.reason.startswith(("Worker lost: ", "Stopped after ")), report.reason
+    # The worker's signal or the reaper (the pid is gone) say "Stopped: ..."; the run's own
+    # thread, if it saw the stop first, "Stopped after N s.".
+    assert report.reason.startswith(("Stopped: ", "Stopped after ")), report.reason
     assert elapsed < 5
     start_again_runs_ok(cluster, task)

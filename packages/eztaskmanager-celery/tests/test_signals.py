@@ -72,7 +72,11 @@ def test_a_killed_pool_process_of_a_stopping_run_ends_it_stopped(app, task, dead
     signals.task_failure.send(
         sender=run_management_command, task_id="job-1", exception=WorkerLostError(KILLED)
     )
-    assert final(report)[:2] == (LaunchReport.STATE_FINISHED, LaunchReport.RESULT_STOPPED)
+    assert final(report) == (
+        LaunchReport.STATE_FINISHED,
+        LaunchReport.RESULT_STOPPED,
+        "Stopped: its pool process was killed by signal 9 (SIGKILL).",
+    )
 
 
 def test_a_pool_process_that_exited_names_its_code(app, task, dead_pid):

@@ -94,7 +94,8 @@ def on_task_failure(
 def failure_reason(report: LaunchReport, exception: BaseException | None) -> str:
     """The report's last line: what the worker says happened, in plain words."""
     if isinstance(exception, WorkerLostError):
-        return worker_lost_reason(str(exception))
+        stopping = report.state == LaunchReport.STATE_STOPPING
+        return worker_lost_reason(str(exception), _("Stopped") if stopping else _("Worker lost"))
     if isinstance(exception, (TimeLimitExceeded, SoftTimeLimitExceeded)):
         # The run's own timeout; else the limit of the project's Celery settings.
         limit = report.timeout or next(iter(exception.args), None)
@@ -106,20 +107,22 @@ def failure_reason(report: LaunchReport, exception: BaseException | None) -> str
     return _("Failed in the worker: %(error)s") % {"error": repr(exception)[:200]}
 
 
-def worker_lost_reason(message: str) -> str:
+def worker_lost_reason(message: str, lead: str = "Worker lost") -> str:
     """From billiard's "Worker exited prematurely: signal 9 (SIGKILL) Job: 3." and the like."""
     killed = re.search(r"signal (\d+)(?: \((\w+)\))?", message)
     if killed:
         signal = killed.group(1) + (f" ({killed.group(2)})" if killed.group(2) else "")
-        return _("Worker lost: its pool process was killed by signal %(signal)s.") % {
-            "signal": signal
+        return _("%(lead)s: its pool process was killed by signal %(signal)s.") % {
+            "lead": lead,
+            "signal": signal,
         }
     exited = re.search(r"exitcode (-?\d+)", message)
     if exited:
-        return _("Worker lost: its pool process exited with code %(code)s.") % {
-            "code": exited.group(1)
+        return _("%(lead)s: its pool process exited with code %(code)s.") % {
+            "lead": lead,
+            "code": exited.group(1),
         }
-    return _("Worker lost: %(message)s") % {"message": message[:200]}
+    return _("%(lead)s: %(message)s") % {"lead": lead, "message": message[:200]}
 
 
 def on_task_revoked(
