@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from django.core.management import call_command
 from django.db import (
@@ -124,7 +126,7 @@ def execute(report: LaunchReport) -> tuple[str, str]:
     result, reason = "", ""
     try:
         try:
-            with interrupter:
+            with printing_to(stdout, stderr), interrupter:
                 call_command(
                     task.command.get_command_class(), *task.args, stdout=stdout, stderr=stderr
                 )
@@ -153,6 +155,90 @@ def execute(report: LaunchReport) -> tuple[str, str]:
         return _interrupted(report, monitor.ended_by(), time.monotonic() - started)
     report.refresh_from_db(fields=["n_log_errors", "n_log_warnings", "n_log_lines"])
     return report.result_from_counters(), ""
+
+
+class ThreadRoutedStream:
+    """What ``sys.stdout`` or ``sys.stderr`` is while runs go on in this process.
+
+    A write from the thread of a run goes to that run's log (``print()`` lands where
+    ``self.stdout`` does, on every backend); a write from any other thread goes to the
+    stream this one replaced (the worker's terminal, or the engine's own redirection),
+    as does the write of a logging handler that prints to the console from the run's
+    thread (its record is stored already).
+    """
+
+    def __init__(self, name: str, fallback: Any) -> None:
+        self.name = name
+        self.fallback = fallback
+
+    def _route(self) -> LogStream | None:
+        streams = _print_routes.get(threading.get_ident())
+        return None if streams is None else streams[self.name == "stderr"]
+
+    def write(self, text: str) -> int:
+        route = self._route()
+        if route is None or sys._getframe(1).f_code in _CONSOLE_HANDLER_CODES:
+            return self.fallback.write(text)
+        return route.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        # A run's stream writes whole lines as they come (its handler batches them):
+        # print(..., flush=True) must not cut a line in two.
+        if self._route() is None:
+            self.fallback.flush()
+
+    def isatty(self) -> bool:
+        return False if self._route() is not None else self.fallback.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fallback, name)
+
+
+# The streams of the runs going on in this process, by thread; how many runs use them.
+_print_routes: dict[int, tuple[LogStream, LogStream]] = {}
+_print_lock = threading.Lock()
+_print_users = 0
+# Logging handlers that write to sys.stderr from inside the run's thread: to the console.
+_CONSOLE_HANDLER_CODES = frozenset({logging.StreamHandler.emit.__code__})
+
+
+@contextmanager
+def printing_to(stdout: LogStream, stderr: LogStream) -> Iterator[None]:
+    """Send what this thread writes to ``sys.stdout``/``sys.stderr`` to ``stdout``/``stderr``.
+
+    ``print()`` then lands in the run's log as INFO (``sys.stderr`` as WARNING, like
+    ``self.stderr``), the same on RQ, Celery or any backend, while every other thread of
+    the worker keeps its own output. The process's streams are put back when the last
+    run of the process ends, unless something else replaced them meanwhile.
+    """
+    global _print_users
+    ident = threading.get_ident()
+    with _print_lock:
+        for name in ("stdout", "stderr"):
+            current = getattr(sys, name)
+            if not isinstance(current, ThreadRoutedStream):
+                setattr(sys, name, ThreadRoutedStream(name, current))
+        previous = _print_routes.get(ident)
+        _print_routes[ident] = (stdout, stderr)
+        _print_users += 1
+    try:
+        yield
+    finally:
+        with _print_lock:
+            if previous is None:
+                _print_routes.pop(ident, None)
+            else:  # a run inside a run (the immediate backend): back to the outer one's
+                _print_routes[ident] = previous
+            _print_users -= 1
+            if not _print_users:
+                for name in ("stdout", "stderr"):
+                    current = getattr(sys, name)
+                    if isinstance(current, ThreadRoutedStream):
+                        setattr(sys, name, current.fallback)
 
 
 def _interrupted(report: LaunchReport, exc: RunInterrupted, elapsed: float) -> tuple[str, str]:
