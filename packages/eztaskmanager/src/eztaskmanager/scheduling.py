@@ -5,6 +5,8 @@ A task scheduled at ``start`` with period ``P`` and rate ``N`` runs at ``start``
 time. Days, weeks and months follow the wall clock of the time zone ``start`` is given in,
 so a daily 09:00 run stays at 09:00 across daylight saving changes, and a monthly run
 keeps its day of the month, clamped to the month's length (31 Jan, 28 Feb, 31 Mar...).
+A run that would fall after the last instant Python's dates hold (the year 9999) does
+not exist: the schedule simply has no next run.
 """
 
 from __future__ import annotations
@@ -52,18 +54,28 @@ def _normalize(wall: datetime) -> datetime:
     return wall.astimezone(timezone.utc).astimezone(wall.tzinfo)
 
 
-def next_run_after(start: datetime, period: str, rate: int, after: datetime) -> datetime:
+def next_run_after(start: datetime, period: str, rate: int, after: datetime) -> datetime | None:
     """Return the first run strictly after ``after`` of a schedule starting at ``start``.
 
-    ``start`` and ``after`` must be aware; the result is in ``start``'s time zone.
+    ``start`` and ``after`` must be aware; the result is in ``start``'s time zone, or
+    ``None`` when that run would fall beyond the year 9999.
     """
     if start.tzinfo is None or after.tzinfo is None:
         raise ValueError("next_run_after() needs aware datetimes")
     if rate is None or rate < 1:
         raise ValueError(f"repetition rate must be a positive integer, got {rate!r}")
+    seconds = period_seconds(period, rate)
     if start > after:
         return start
-    seconds = period_seconds(period, rate)
+    try:
+        return _first_after(start, period, rate, after, seconds)
+    except (OverflowError, ValueError):  # "date value out of range", "year 10353 is out of range"
+        return None
+
+
+def _first_after(
+    start: datetime, period: str, rate: int, after: datetime, seconds: int | None
+) -> datetime:
     if seconds is not None:
         # A first guess from the nominal length, then step to the exact occurrence.
         k = max(int((after - start).total_seconds() // seconds), 0)

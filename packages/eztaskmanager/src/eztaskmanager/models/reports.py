@@ -86,7 +86,10 @@ class LaunchReportQuerySet(models.QuerySet):
                 if blocking is not None:
                     raise RunBlocked(blocking)
                 report = LaunchReport.objects.create(
-                    task=task, state=LaunchReport.STATE_QUEUED, job_id=job_id or ""
+                    task=task,
+                    state=LaunchReport.STATE_QUEUED,
+                    job_id=job_id or "",
+                    **task.run_snapshot(),
                 )
             if not task.command.active:
                 report.finish(
@@ -109,6 +112,8 @@ class LaunchReportQuerySet(models.QuerySet):
                 "pid": pid,
                 "host_key": host_key[:255],
                 "timeout": timeout_for(task) if timeout_for else task.timeout,
+                # What the run runs: the task's command and arguments as they are now.
+                **task.run_snapshot(),
             }
             LaunchReport.objects.filter(pk=report.pk).update(**fields)
             for name, value in fields.items():
@@ -175,6 +180,10 @@ class LaunchReport(models.Model):
     n_log_lines = models.PositiveIntegerField(_("lines"), default=0)
     n_log_errors = models.PositiveIntegerField(_("errors"), default=0)
     n_log_warnings = models.PositiveIntegerField(_("warnings"), default=0)
+    # What the run ran with, kept when the task changes later (empty in older reports).
+    command_app_name = models.CharField(_("command's app"), max_length=255, blank=True)
+    command_name = models.CharField(_("command"), max_length=255, blank=True)
+    arguments = models.TextField(_("arguments"), blank=True)
 
     objects = LaunchReportQuerySet.as_manager()
 
@@ -215,6 +224,18 @@ class LaunchReport(models.Model):
         if self.finished_at is None or not self.started:
             return None
         return self.finished_at - self.invocation_datetime
+
+    @property
+    def ran_command(self) -> str:
+        """``app: command`` as the run ran it (the task's, for reports older than that record)."""
+        if self.command_name:
+            return f"{self.command_app_name}: {self.command_name}"
+        return str(self.task.command)
+
+    @property
+    def ran_arguments(self) -> str:
+        """The arguments text the run ran with (the task's, for reports older than that record)."""
+        return self.arguments if self.command_name else self.task.arguments
 
     def result_from_counters(self) -> str:
         """The result of a run that ended without an exception, from its counters."""

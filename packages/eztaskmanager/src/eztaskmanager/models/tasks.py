@@ -17,7 +17,7 @@ from datetime import timezone as dt_timezone
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,6 +27,7 @@ from eztaskmanager import scheduling
 from eztaskmanager.arguments import InvalidArguments, parse_arguments, split_arguments
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models.commands import AppCommand, TaskCategory
+from eztaskmanager.validators import is_scheduling_year, validate_scheduling_year
 
 if TYPE_CHECKING:
     from eztaskmanager.models.reports import LaunchReport
@@ -40,6 +41,23 @@ ARGUMENTS_HELP = _(
 )
 # The longest timeout a task may ask for: 30 days. Longer runs go without a timeout.
 MAX_TIMEOUT = 30 * 24 * 3600
+# The longest arguments text: longer input belongs in a file that the command reads.
+ARGUMENTS_MAX_LENGTH = 10_000
+# The largest repetition rate: what a small integer column holds on every database.
+MAX_REPETITION_RATE = 32767
+# A one-off scheduling this close to now counts as "now" (the admin's "Now" link, a slow
+# form), not as a mistyped date in the past.
+PAST_SCHEDULING_GRACE = timedelta(minutes=1)
+# The fields that say what a run does and when: changing them on a task that is
+# scheduled or queued changes what runs, which only users who may start tasks may do.
+RUN_FIELDS = (
+    "command",
+    "arguments",
+    "timeout",
+    "scheduling",
+    "repetition_period",
+    "repetition_rate",
+)
 # How long a fired due time is remembered (see Task.claim_due).
 FIRED_DUE_TIMES_KEPT = timedelta(days=2)
 
@@ -89,7 +107,12 @@ class Task(models.Model):
         limit_choices_to={"active": True},
         verbose_name=_("command"),
     )
-    arguments = models.TextField(_("arguments"), blank=True, help_text=ARGUMENTS_HELP)
+    arguments = models.TextField(
+        _("arguments"),
+        blank=True,
+        help_text=ARGUMENTS_HELP,
+        validators=[MaxLengthValidator(ARGUMENTS_MAX_LENGTH)],
+    )
     category = models.ForeignKey(
         TaskCategory,
         on_delete=models.SET_NULL,
@@ -102,11 +125,18 @@ class Task(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=STATUS_CHOICES, default=STATUS_IDLE, editable=False
     )
-    scheduling = models.DateTimeField(_("initial scheduling"), null=True, blank=True)
+    scheduling = models.DateTimeField(
+        _("initial scheduling"), null=True, blank=True, validators=[validate_scheduling_year]
+    )
     repetition_period = models.CharField(
         _("repetition period"), max_length=20, choices=REPETITION_PERIOD_CHOICES, blank=True
     )
-    repetition_rate = models.PositiveSmallIntegerField(_("repetition rate"), null=True, blank=True)
+    repetition_rate = models.PositiveSmallIntegerField(
+        _("repetition rate"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_REPETITION_RATE)],
+    )
     timeout = models.PositiveIntegerField(
         _("timeout"),
         null=True,
@@ -179,6 +209,14 @@ class Task(models.Model):
         """
         return self.args
 
+    def run_snapshot(self) -> dict[str, str]:
+        """The command and arguments a run of the task runs with, as a report keeps them."""
+        return {
+            "command_app_name": self.command.app_name,
+            "command_name": self.command.name,
+            "arguments": self.arguments,
+        }
+
     @property
     def options(self) -> dict[str, Any]:
         """The options the arguments set, as the command's parser reads them."""
@@ -187,18 +225,27 @@ class Task(models.Model):
     def clean(self) -> None:
         super().clean()
         errors: dict[str, list[str]] = {}
-        if self.command_id is not None:
+        if self.command_id is not None and len(self.arguments or "") <= ARGUMENTS_MAX_LENGTH:
             try:
                 parse_arguments(self.command.get_command_class(), self.command.name, self.args)
             except InvalidArguments as exc:
                 errors.setdefault("arguments", []).append(str(exc))
-        if bool(self.repetition_period) != bool(self.repetition_rate):
+        if bool(self.repetition_period) != (self.repetition_rate is not None):
             errors.setdefault("repetition_rate", []).append(
                 str(_("Set both the repetition period and rate, or neither."))
             )
         if self.is_periodic and self.scheduling is None:
             errors.setdefault("scheduling", []).append(
                 str(_("A periodic task needs an initial scheduling."))
+            )
+        if self._is_new_one_off_in_the_past():
+            errors.setdefault("scheduling", []).append(
+                str(
+                    _(
+                        "This date is in the past: choose a future one, or clear it to run "
+                        "the task when it is started."
+                    )
+                )
             )
         limit = _engine_timeout_limit()
         if self.timeout and limit and self.timeout > limit:
@@ -207,6 +254,52 @@ class Task(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+    def _is_new_one_off_in_the_past(self) -> bool:
+        """A one-off scheduling typed in the past (a periodic one moves to its next run).
+
+        Only a new or changed scheduling counts: a task whose one-off time has come and
+        gone stays editable.
+        """
+        if self.scheduling is None or self.is_periodic or not is_scheduling_year(self.scheduling):
+            return False
+        if self.scheduling >= timezone.now() - PAST_SCHEDULING_GRACE:
+            return False
+        if self.pk is None:
+            return True
+        stored = (
+            Task.objects.filter(pk=self.pk)
+            .values_list("scheduling", "repetition_period", "repetition_rate")
+            .first()
+        )
+        return stored != (self.scheduling, self.repetition_period, self.repetition_rate)
+
+    def refuse_run_changes(self, changed: list[str] | tuple[str, ...]) -> None:
+        """Refuse changes to :data:`RUN_FIELDS` while a run of the task is arranged.
+
+        For users who may not start tasks (no ``eztaskmanager.run_task``): on a task that
+        is scheduled, or whose run is queued, a new command, arguments, timeout or
+        schedule would be what the engine runs next, so they would make the task run
+        something. Raises :class:`~django.core.exceptions.ValidationError` naming each
+        refused field; anything else (name, note, category) may always change.
+        """
+        refused = [name for name in RUN_FIELDS if name in changed]
+        if not refused or self.pk is None:
+            return
+        fresh = Task.objects.filter(pk=self.pk).values_list("scheduled_job_id", flat=True).first()
+        if fresh:
+            why = _(
+                "The task is scheduled: only a user who may start tasks can change what it "
+                "runs or when. Ask one to stop it, or to make this change."
+            )
+        elif self.active_runs().filter(state="queued").exists():
+            why = _(
+                "A run of the task is queued: only a user who may start tasks can change what "
+                "it runs. Wait until it has started, or ask one to make this change."
+            )
+        else:
+            return
+        raise ValidationError({name: [str(why)] for name in refused})
 
     # Scheduling ------------------------------------------------------------------------
     @property
@@ -236,7 +329,10 @@ class Task(models.Model):
         after = after or timezone.now()
         if self.scheduling is None:
             return None
-        start = timezone.localtime(self.scheduling)
+        try:
+            start = timezone.localtime(self.scheduling)
+        except (OverflowError, ValueError):  # a date at the edge of the calendar
+            start = self.scheduling
         if not self.is_periodic:
             return self.scheduling if self.scheduling > after else None
         return scheduling.next_run_after(start, self.repetition_period, self.repetition_rate, after)
@@ -329,6 +425,7 @@ class Task(models.Model):
                 queued_at=now,
                 invocation_datetime=now,
                 timeout=timeout,
+                **fresh.run_snapshot(),
             )
             fresh.sync_status()
         self._copy_from(fresh)

@@ -99,6 +99,9 @@ class Notification:
     log_tail: list[str] = field(default_factory=list)
     url: str | None = None
     reason: str = ""
+    # What the run ran with (the report's own copy; the task may have changed since).
+    command: str = ""
+    arguments: str = ""
 
     @property
     def subject(self) -> str:
@@ -107,8 +110,12 @@ class Notification:
     @property
     def text(self) -> str:
         """A plain-text rendering, for email bodies and chat fallbacks."""
-        lines = [
-            _("Task: %(name)s") % {"name": self.task_name},
+        lines = [_("Task: %(name)s") % {"name": self.task_name}]
+        if self.command:
+            lines.append(_("Command: %(command)s") % {"command": self.command})
+        if self.arguments:
+            lines.append(_("Arguments: %(arguments)s") % {"arguments": self.arguments})
+        lines += [
             _("Result: %(result)s") % {"result": self.result.upper()},
             _("Errors: %(errors)d, warnings: %(warnings)d")
             % {"errors": self.n_errors, "warnings": self.n_warnings},
@@ -133,6 +140,8 @@ class Notification:
             log_tail=report.log_tail(get_setting("REPORT_LOG_TAIL_LINES")),
             url=log_viewer_url(report),
             reason=report.reason,
+            command=report.ran_command,
+            arguments=report.ran_arguments,
         )
 
 
