@@ -6,6 +6,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import path, reverse
@@ -274,13 +275,21 @@ class TaskAdmin(admin.ModelAdmin):
             kwargs["queryset"] = kwargs["queryset"].filter(pk__in=latest)
         return kwargs
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return form if can_run_tasks(request) else guard_run_fields(form)
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any):
+        form = super().get_changelist_form(request, **kwargs)
+        return form if can_run_tasks(request) else guard_run_fields(form)
+
     def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
         """Save the form's fields only: the status, schedule handle and cached figures are
         the core's, and a worker may have changed them since the form was read."""
         if not change:
             super().save_model(request, obj, form, change)
             return
-        names = {field.name for field in obj._meta.concrete_fields}
+        names = {field.name for field in obj._meta.concrete_fields if not field.primary_key}
         obj.save(update_fields=[name for name in form.fields if name in names])
         schedule_fields = {
             "scheduling",
@@ -291,7 +300,8 @@ class TaskAdmin(admin.ModelAdmin):
         }
         if schedule_fields & set(form.changed_data):
             obj.refresh_from_db(fields=["status", "scheduled_job_id", "cached_next_ride"])
-            if obj.scheduled_job_id:
+            # Only a user who may start tasks re-arms one (the form refused the others).
+            if obj.scheduled_job_id and can_run_tasks(request):
                 self._reschedule(request, obj)
 
     def _reschedule(self, request: HttpRequest, task: Task) -> None:
@@ -308,6 +318,24 @@ class TaskAdmin(admin.ModelAdmin):
                 _("The schedule of %(task)s could not be updated: %(error)s")
                 % {"task": task, "error": exc},
             )
+
+
+def guard_run_fields(form_class: type) -> type:
+    """The task form of a user who may not start tasks (no ``run_task``).
+
+    It refuses to change what a scheduled or queued task runs, or when
+    (:meth:`Task.refuse_run_changes`): saving it would make the task run that.
+    """
+
+    def clean(self: Any) -> Any:
+        cleaned_data = form_class.clean(self)
+        try:
+            self.instance.refuse_run_changes(self.changed_data)
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return cleaned_data
+
+    return type(form_class.__name__, (form_class,), {"clean": clean})
 
 
 @admin.register(LaunchReport)
@@ -331,6 +359,8 @@ class LaunchReportAdmin(admin.ModelAdmin):
     date_hierarchy = "invocation_datetime"
     fields = (
         "task",
+        "command_display",
+        "arguments_display",
         "result_display",
         "reason",
         "queued_at",
@@ -368,6 +398,14 @@ class LaunchReportAdmin(admin.ModelAdmin):
         return format_html(
             '<span title="{}">{}</span>', obj.reason, Truncator(obj.reason).chars(60)
         )
+
+    @admin.display(description=_("command"))
+    def command_display(self, obj: LaunchReport) -> str:
+        return obj.ran_command  # what the run ran, even if the task changed since
+
+    @admin.display(description=_("arguments"))
+    def arguments_display(self, obj: LaunchReport) -> SafeString | str:
+        return format_html("<code>{}</code>", obj.ran_arguments) if obj.ran_arguments else "-"
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: LaunchReport) -> str:

@@ -16,10 +16,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from eztaskmanager.arguments import arguments_for_display
 from eztaskmanager.models import LaunchReport
 from eztaskmanager_admin import logreader
 from eztaskmanager_admin.access import can_view_logs, is_staff
@@ -37,6 +39,13 @@ class ReportAccessMixin:
     json_errors: bool = False
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Logs are private and change while a run goes on: never cached, in either URL set
+        # (admin_site.admin_view does this for the admin's own; the standalone set needs it).
+        response = self.checked_dispatch(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+    def checked_dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_staff(request):
             if self.json_errors:
                 return JsonResponse({"error": _("Log in as a staff member.")}, status=403)
@@ -76,7 +85,9 @@ class LogViewerView(ReportAccessMixin, TemplateView):
             subtitle=None,
             report=report,
             task=task,
-            arguments=task.args,
+            # What this run ran with, not what the task says now.
+            command=report.ran_command,
+            arguments=arguments_for_display(report.ran_arguments),
             live=self.live,
             opts=LaunchReport._meta,
             task_opts=task._meta,
