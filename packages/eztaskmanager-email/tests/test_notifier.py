@@ -181,3 +181,23 @@ def test_a_failed_send_is_a_notification_error_naming_the_recipients():
     notifier.alias = "ops"
     with pytest.raises(NotificationError, match=r"'ops' could not send to ops@example.com"):
         notifier.emit(task.launchreport_set.get())
+
+
+def test_the_email_says_what_the_run_ran_with_not_what_the_task_says_now():
+    report = run(LIVE, '--limit=2,--sleep=0,--error-prob=1,--trace-steps="1"')
+    (message,) = mail.outbox
+    ran = '--limit=2,--sleep=0,--error-prob=1,--trace-steps="1"'
+    assert f"Command: eztaskmanager: {LIVE}" in message.body
+    assert f"Arguments: {ran}" in message.body
+    html = html_of(message)
+    assert f"<code>eztaskmanager: {LIVE}</code>" in html
+    assert "<code>--limit=2,--sleep=0,--error-prob=1,--trace-steps=&quot;1&quot;</code>" in html
+    # Sent again later (the task edited meanwhile), it still says what ran.
+    task = report.task
+    task.arguments = "--limit=9"
+    task.save()
+    mail.outbox.clear()
+    report.refresh_from_db()
+    EmailNotifier(recipients=["ops@example.com"], level="ok").handle(report)
+    (again,) = mail.outbox
+    assert f"Arguments: {ran}" in again.body and "--limit=9" not in again.body

@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+import pytest
+
 from eztaskmanager.services.notifications import Notification
 from eztaskmanager_slack.message import MAX_SECTION_TEXT, RESULT_COLORS, build_message
 
@@ -66,3 +68,58 @@ def test_why_the_run_ended_has_a_section_of_its_own():
     )
     reason = message["attachments"][0]["blocks"][2]
     assert reason["text"]["text"] == "Worker lost: no heartbeat for 75 s (&lt;w1&gt;)."
+
+
+FENCE = "```"
+ZWSP = "\u200b"
+
+
+def tail_text(**fields):
+    blocks = build_message(notification(**fields))["attachments"][0]["blocks"]
+    (tail,) = [b for b in blocks if b.get("text", {}).get("text", "").startswith(FENCE)]
+    return tail["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "```",
+        "before ``` after",
+        "````quadruple````",
+        "ends with a backtick `",
+        "`starts with one",
+        "``",
+        "` ` `",
+    ],
+)
+def test_backticks_in_the_log_never_close_the_code_block(line):
+    text = tail_text(log_tail=["first", line])
+    assert text.startswith(FENCE) and text.endswith(FENCE)
+    inside = text[len(FENCE) : -len(FENCE)]
+    # No two backticks touch inside, nor the fence: Slack sees exactly one block.
+    assert "``" not in inside
+    assert not inside.startswith("`") and not inside.endswith("`")
+    # What a reader sees is the line itself (zero-width spaces are invisible).
+    assert inside.replace(ZWSP, "") == f"first\n{line}"
+
+
+def test_a_long_tail_full_of_backticks_stays_within_slack_limits():
+    text = tail_text(log_tail=["`" * 5000])
+    assert len(text) <= 3000
+    assert "``" not in text[3:-3]
+
+
+def test_the_command_and_arguments_the_run_ran_with_are_shown():
+    blocks = build_message(notification(command="app: import", arguments='--title="a ``` b", -f'))[
+        "attachments"
+    ][0]["blocks"]
+    ran = blocks[2]["text"]["text"]
+    assert ran.startswith("*Command* `app: import`\n*Arguments*\n```")
+    assert ran.count(FENCE) == 2  # the arguments' backticks are guarded too
+    assert ran.replace(ZWSP, "").endswith('--title="a ``` b", -f```')
+
+
+def test_long_arguments_are_cut_in_the_message():
+    blocks = build_message(notification(command="app: import", arguments="x" * 5000))
+    ran = blocks["attachments"][0]["blocks"][2]["text"]["text"]
+    assert len(ran) < 1100 and ran.endswith("…```")

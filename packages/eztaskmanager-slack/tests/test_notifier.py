@@ -50,9 +50,10 @@ def test_a_failed_run_is_posted(slack, notify):
     (attachment,) = payload["attachments"]
     assert attachment["color"] == "#b3261e"
     blocks = attachment["blocks"]
-    assert "RuntimeError: This command always fails" in blocks[2]["text"]["text"]
+    assert blocks[2]["text"]["text"] == "*Command* `eztaskmanager: test_failing_command`"
+    assert "RuntimeError: This command always fails" in blocks[3]["text"]["text"]
     url = f"https://tm.example.com/taskmanager/logs/{report.pk}/"
-    assert blocks[3]["elements"][0]["url"] == url
+    assert blocks[4]["elements"][0]["url"] == url
 
 
 def test_levels_filter_what_is_posted(slack, notify):

@@ -6,6 +6,7 @@ cannot draw blocks; the blocks sit in an attachment so the result gets a colour 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -29,11 +30,30 @@ RESULT_EMOJI = {
 }
 # A section's text may hold at most 3,000 characters; keep room for the code fence.
 MAX_SECTION_TEXT = 2900
+# Arguments longer than this are cut in the message (the report keeps them whole).
+MAX_ARGUMENTS_TEXT = 1000
+ZERO_WIDTH_SPACE = "\u200b"
 
 
 def escape(text: str) -> str:
     """Escape the three characters Slack's mrkdwn treats as markup."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code_block(text: str, limit: int = MAX_SECTION_TEXT) -> str:
+    """``text`` (already escaped) in a code block that nothing in it can close early.
+
+    Slack's mrkdwn has no escape for a backtick: three in a row, anywhere, end the block.
+    A zero-width space after each backtick that another one follows (and before or after
+    one that would touch the fence) keeps the text looking the same and the block whole.
+    The end of the text is kept when it is longer than ``limit``.
+    """
+    guarded = re.sub("`(?=`)", "`" + ZERO_WIDTH_SPACE, text)[-limit:]
+    if guarded.startswith("`"):
+        guarded = ZERO_WIDTH_SPACE + guarded
+    if guarded.endswith("`"):
+        guarded += ZERO_WIDTH_SPACE
+    return f"```{guarded}```"
 
 
 def fallback_text(notification: Notification) -> str:
@@ -61,13 +81,21 @@ def blocks(notification: Notification) -> list[dict[str, Any]]:
             "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in fields],
         },
     ]
+    if notification.command:
+        ran = f"*{_('Command')}* `{escape(notification.command)}`"
+        if notification.arguments:
+            arguments = escape(notification.arguments)
+            if len(arguments) > MAX_ARGUMENTS_TEXT:
+                arguments = arguments[:MAX_ARGUMENTS_TEXT] + "…"
+            ran += f"\n*{_('Arguments')}*\n{code_block(arguments)}"
+        content.append({"type": "section", "text": {"type": "mrkdwn", "text": ran}})
     if notification.reason:
         content.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": escape(notification.reason)}}
         )
     if notification.log_tail:
-        tail = escape("\n".join(notification.log_tail))[-MAX_SECTION_TEXT:]
-        content.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{tail}```"}})
+        tail = code_block(escape("\n".join(notification.log_tail)))
+        content.append({"type": "section", "text": {"type": "mrkdwn", "text": tail}})
     if notification.url:
         content.append(
             {
