@@ -9,6 +9,7 @@ other test runs); the printed figures are what to look at.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -160,7 +161,8 @@ def test_a_frozen_worker_is_lost_by_its_heartbeat_and_writes_nothing_when_it_tha
         seconds = seconds_since(fault, report)
         record_fault("whole worker frozen (SIGSTOP)", seconds, f"HEARTBEAT_TIMEOUT {bound} s")
         assert report.invocation_result == LaunchReport.RESULT_FAILED
-        assert report.reason.startswith(f"Worker lost: no heartbeat for {bound}")
+        silent = re.match(r"Worker lost: no heartbeat for (\d+) s ", report.reason)
+        assert silent and int(silent.group(1)) >= bound, report.reason
         assert bound - 1 <= seconds < bound + 20
         lines = report.n_log_lines
         for pid in frozen:
