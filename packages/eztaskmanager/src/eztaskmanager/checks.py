@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.core.checks import Error, Tags, Warning, register
 
 from eztaskmanager import conf
@@ -19,6 +20,48 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     messages += _check_backend(config)
     messages += _check_notifiers(config)
     return messages
+
+
+@register(Tags.compatibility)
+def check_admin_installed(app_configs: Any = None, **kwargs: Any) -> list:
+    """The seed's set-up (only "eztaskmanager" installed) needs the admin package's app now."""
+    if apps.is_installed("eztaskmanager_admin"):
+        return []
+    problems = []
+    if apps.is_installed("django.contrib.admin"):
+        problems.append("the admin has no Commands and Tasks sections")
+    if _urlconf_has_log_viewer():
+        problems.append("the log viewer pages that the URLconf includes fail to render")
+    if not problems:
+        return []  # no admin and no log viewer: a project that runs tasks from code only
+    missing = " and ".join(problems)
+    install = "" if _admin_package_importable() else 'pip install "django-eztaskmanager[admin]", '
+    return [
+        Warning(
+            f'"eztaskmanager_admin" is not in INSTALLED_APPS: {missing}. The admin and the '
+            "log viewer now live in their own app, of the django-eztaskmanager-admin package.",
+            hint=f'{install}add "eztaskmanager_admin" to INSTALLED_APPS after "eztaskmanager", '
+            'and include("eztaskmanager_admin.urls") in your URLconf (the old '
+            'include("eztaskmanager.urls") works too).',
+            id="eztaskmanager.W002",
+        )
+    ]
+
+
+def _urlconf_has_log_viewer() -> bool:
+    """Whether the project's URLconf includes the log viewer (URL namespace ``eztaskmanager``)."""
+    from django.urls import get_resolver
+
+    try:
+        return "eztaskmanager" in get_resolver().namespace_dict
+    except Exception:  # a broken URLconf is reported by Django's own URL checks
+        return False
+
+
+def _admin_package_importable() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("eztaskmanager_admin") is not None
 
 
 def _check_numbers(config: dict[str, Any]) -> list:
