@@ -1,7 +1,8 @@
 """The task list reads cached figures off the task: a constant number of queries.
 
-About 9 on a page of 100 out of 10,000 tasks: 7 for the list, and 1 or 2 for the warning
-about scheduled tasks without a scheduler (``test_health.py`` counts those).
+About 10 on a page of 100 out of 10,000 tasks: 7 for the list, 1 for the last runs of
+the page's tasks (their history sparklines, one window-function query), and 1 or 2 for
+the warning about scheduled tasks without a scheduler (``test_health.py`` counts those).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ def test_the_task_list_of_10000_tasks_needs_no_per_row_query(
     html = response.content.decode()
     assert html.count('class="eztm-result eztm-result-') == 100  # a page of 100 linked rows
     assert html.count(">Start</button>") == 100
+    # Every row's history: the last 10 of its 10 runs, each a bar linking to its log.
+    assert html.count('<svg class="eztm-sparkline"') == 100
+    assert html.count('<rect class="eztm-bar eztm-bar-ok"') == 100 * 10
     # The same count as a list of a handful of tasks: nothing grows with the rows.
     Task.objects.filter(pk__gt=Task.objects.order_by("pk")[4].pk).delete()
     assert changelist_queries(client, django_assert_max_num_queries) == full

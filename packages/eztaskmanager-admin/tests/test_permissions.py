@@ -84,7 +84,12 @@ def test_start_and_stop_need_the_run_permission(client_as, task, role, action):
     runs = LaunchReport.objects.filter(task=target).count()
     if role in ALLOWED:
         assert response.status_code == 302
-        assert response["Location"] == reverse("admin:eztaskmanager_task_changelist")
+        if action == "start":  # to the run's live log
+            run = LaunchReport.objects.get(task=target)
+            landing = reverse("admin:eztaskmanager_launchreport_live_log_viewer", args=[run.pk])
+        else:
+            landing = reverse("admin:eztaskmanager_task_changelist")
+        assert response["Location"] == landing
         assert runs == (1 if action == "start" else 0)
     else:
         assert response.status_code == (302 if role in ("anonymous", "nonstaff") else 403)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.contrib.messages import DEFAULT_TAGS, get_messages
 from django.test import override_settings
 from django.urls import reverse
@@ -43,9 +44,12 @@ def test_the_list_shows_note_on_hover_and_a_coloured_result_linking_to_the_log(
     assert 'title="Imports &quot;everything&quot; &lt;fast&gt;"' in html
     log = reverse("admin:eztaskmanager_launchreport_log_viewer", args=[run.pk])
     assert f'class="eztm-result eztm-result-warnings" href="{log}"' in html
-    for header in ("Command", "Category", "Status", "Last result", "Errors", "Warnings"):
-        assert header in html
-    assert ">Start</button>" in html and ">Stop</button>" in html
+    for header in ("Name", "Status", "Last run", "History", "Run"):
+        assert f">{header}</a>" in html or f">{header}</span>" in html, header
+    assert 'class="eztm-chip eztm-chip-warnings" title="1 warning">1<' in html
+    assert 'class="eztm-status eztm-status-idle"' in html and ">Idle</span>" in html
+    # An idle task can be started, not stopped.
+    assert ">Start</button>" in html and ">Stop</button>" not in html
 
 
 @override_settings(EZTASKMANAGER={"BACKEND": "immediate", "SHOW_LOGVIEWER_LINK": False})
@@ -91,11 +95,13 @@ def test_the_detail_page_has_the_seed_sections_and_the_reports_inline(client_as,
     assert "line 1" not in html and "line 4" in html
     assert "Show the log messages" in html
     assert reverse("admin:eztaskmanager_launchreport_log_viewer", args=[run.pk]) in html
-    assert f"{owner} (IDLE)" in html
+    assert 'class="eztm-status eztm-status-idle"' in html
     start = reverse("admin:eztaskmanager_task_start", args=[owner.pk])
     assert f'action="{start}"' in html
+    assert "eztm-stop" not in html  # nothing to stop
     readonly = response.context["adminform"].readonly_fields
-    assert "status" in readonly and "cached_next_ride" in readonly
+    assert "status_display" in readonly and "next_run_display" in readonly
+    assert "scheduled_job_id" not in html  # the engine's handle is no one's business here
 
 
 @override_settings(EZTASKMANAGER={"BACKEND": "immediate", "REPORTS_INLINE": 2, "REPORTS_KEPT": 10})
@@ -134,22 +140,47 @@ def test_a_task_is_created_through_the_form_and_bad_arguments_are_a_form_error(c
     assert Task.objects.get().args == ["--limit=5", "--sleep=0"]
 
 
-def test_start_runs_the_task_and_says_so(client_as, task):
+def test_start_runs_the_task_says_so_and_lands_on_the_runs_live_log(client_as, task):
     target = task()
     response = client_as("permitted").post(
         reverse("admin:eztaskmanager_task_start", args=[target.pk]),
         {"next": reverse("admin:eztaskmanager_task_change", args=[target.pk])},
     )
-    assert response["Location"] == reverse("admin:eztaskmanager_task_change", args=[target.pk])
-    assert messages_of(response) == [f"{target} was started."]
     run = LaunchReport.objects.get(task=target)
+    live = reverse("admin:eztaskmanager_launchreport_live_log_viewer", args=[run.pk])
+    assert response["Location"] == live
+    assert messages_of(response) == [f"{target} was started."]
     assert run.invocation_result == "ok" and run.n_log_lines >= 2
 
 
-def test_start_ignores_a_next_url_on_another_host(client_as, task):
+def test_start_of_a_running_task_lands_on_the_live_log_of_the_run_going_on(client_as, task, report):
+    target = task()
+    running = report(task=target, finished=False)
+    response = client_as("permitted").post(
+        reverse("admin:eztaskmanager_task_start", args=[target.pk])
+    )
+    live = reverse("admin:eztaskmanager_launchreport_live_log_viewer", args=[running.pk])
+    assert response["Location"] == live
+    assert messages_of(response) == [f"{target} is already running."]
+
+
+def test_start_goes_back_where_it_was_for_who_may_not_read_logs(client_as, task):
+    target = task()
+    client = client_as("permitted")
+    User.objects.get(username="permitted").user_permissions.remove(
+        Permission.objects.get(codename="view_launchreport")
+    )
+    page = reverse("admin:eztaskmanager_task_change", args=[target.pk])
+    response = client.post(
+        reverse("admin:eztaskmanager_task_start", args=[target.pk]), {"next": page}
+    )
+    assert response["Location"] == page
+
+
+def test_stop_ignores_a_next_url_on_another_host(client_as, task):
     target = task()
     response = client_as("permitted").post(
-        reverse("admin:eztaskmanager_task_start", args=[target.pk]),
+        reverse("admin:eztaskmanager_task_stop", args=[target.pk]),
         {"next": "https://evil.example.com/"},
     )
     assert response["Location"] == reverse(CHANGELIST)

@@ -1,23 +1,44 @@
-"""Small HTML pieces the admin pages share: the colour-coded result and log links."""
+"""Small HTML pieces the admin pages share: badges, times, durations, log links.
+
+Every time is shown in the site's time zone (``TIME_ZONE``, the one the forms use), in
+the format of the active language: the lists in a compact form, with the full date and
+time on hover.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from eztaskmanager.conf import get_setting
-from eztaskmanager.models import LaunchReport
+from eztaskmanager.models import LaunchReport, Task
 
-# The stylesheet of every admin page of the package (result colours, run buttons).
+# The stylesheet and script of every admin page of the package.
 ADMIN_CSS = {"all": ["eztaskmanager_admin/admin.css"]}
+REFRESH_JS = ["eztaskmanager_admin/refresh.js"]
 RESULT_LABELS = dict(LaunchReport.RESULT_CHOICES)
 STATE_LABELS = dict(LaunchReport.STATE_CHOICES)
+# A task's status in plain words: the model's values are the seed's (spooled, started).
+STATUS_LABELS = {
+    Task.STATUS_IDLE: _("Idle"),
+    Task.STATUS_SPOOLED: _("Queued"),
+    Task.STATUS_SCHEDULED: _("Scheduled"),
+    Task.STATUS_STARTED: _("Running"),
+}
+STATUS_HELP = {
+    Task.STATUS_IDLE: _("Nothing queued, running or scheduled."),
+    Task.STATUS_SPOOLED: _("A run waits for a worker to take it."),
+    Task.STATUS_SCHEDULED: _("A schedule is booked; no run is going on."),
+    Task.STATUS_STARTED: _("A run is going on (or stopping)."),
+}
+ACTIVE_STATUSES = (Task.STATUS_SPOOLED, Task.STATUS_STARTED)
 
 
 def log_url(admin_site_name: str, report_id: int, live: bool = False) -> str:
@@ -86,14 +107,130 @@ def local_datetime(value: datetime | None) -> str:
     return date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
+def compact_datetime(value: datetime, now: datetime | None = None) -> str:
+    """The time alone today, else the short date and time (site's zone, local format)."""
+    local = timezone.localtime(value)
+    today = timezone.localtime(now).date() if now else timezone.localdate()
+    if local.date() == today:
+        return date_format(local, "TIME_FORMAT")
+    return date_format(local, "SHORT_DATETIME_FORMAT")
+
+
+def when_html(value: datetime | None, now: datetime | None = None) -> SafeString | str:
+    """A ``<time>`` in the compact form, with the full date and time on hover."""
+    if value is None:
+        return ""
+    return format_html(
+        '<time class="eztm-when" datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        local_datetime(value),
+        compact_datetime(value, now),
+    )
+
+
+def format_duration(value: timedelta | None) -> str:
+    """A duration as people say it: ``0.8 s``, ``42 s``, ``3 min 05 s``, ``2 h 10 min``."""
+    if value is None:
+        return "-"
+    seconds = max(value.total_seconds(), 0)
+    if seconds < 10:
+        return f"{number_format(seconds, 1)} s"
+    if seconds < 60:
+        return f"{int(seconds)} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def run_duration(report: LaunchReport, now: datetime | None = None) -> timedelta | None:
+    """How long a run took, or has lasted so far while it goes on; None if it never started."""
+    if report.state in LaunchReport.RUNNING_STATES:
+        return (now or timezone.now()) - report.invocation_datetime
+    return report.duration
+
+
+def counts_html(n_errors: int, n_warnings: int) -> SafeString | str:
+    """Small chips with a run's error and warning counts, when there are any."""
+    chips = []
+    if n_errors:
+        label = ngettext("%(n)d error", "%(n)d errors", n_errors) % {"n": n_errors}
+        chips.append(("errors", label, n_errors))
+    if n_warnings:
+        label = ngettext("%(n)d warning", "%(n)d warnings", n_warnings) % {"n": n_warnings}
+        chips.append(("warnings", label, n_warnings))
+    if not chips:
+        return ""
+    return format_html_join(
+        "",
+        '<span class="eztm-chip eztm-chip-{}" title="{}">{}</span>',
+        chips,
+    )
+
+
+def status_badge(
+    task: Task, admin_site_name: str, active_report_id: int | None = None
+) -> SafeString:
+    """A task's status as a badge; while a run is going on, a link to its live log."""
+    label = STATUS_LABELS.get(task.status, task.status)
+    if active_report_id is not None and task.status in ACTIVE_STATUSES and show_log_links():
+        return format_html(
+            '<a class="eztm-status eztm-status-{}" href="{}" title="{}">{}</a>',
+            task.status,
+            log_url(admin_site_name, active_report_id, live=True),
+            _("Follow the run live"),
+            label,
+        )
+    return format_html(
+        '<span class="eztm-status eztm-status-{}" title="{}">{}</span>',
+        task.status,
+        STATUS_HELP.get(task.status, ""),
+        label,
+    )
+
+
+def refresh_fragment(key: str, content: SafeString | str, tag: str = "span") -> SafeString:
+    """A piece of a page that ``refresh.js`` replaces with its newer copy while runs go on."""
+    return format_html('<{} data-eztm-refresh="{}">{}</{}>', tag, key, content, tag)
+
+
+def stack(*lines: SafeString | str) -> SafeString:
+    """Lines of a list cell, one above the other, leaving out the empty ones."""
+    return format_html_join(
+        "", '<span class="eztm-line">{}</span>', ((line,) for line in lines if line)
+    )
+
+
+def quiet(text: SafeString | str) -> SafeString | str:
+    return format_html('<span class="eztm-quiet">{}</span>', text) if text else ""
+
+
+def empty() -> SafeString:
+    return mark_safe('<span class="eztm-quiet">-</span>')
+
+
 def tail_html(lines: list[str], total: int) -> SafeString:
     """The last lines of a log in a ``<pre>``, with how many lines are hidden above."""
     hidden = max(total - len(lines), 0)
     header = (
         format_html(
-            '<span class="eztm-hidden">{}</span>\n', _("%(n)s lines hidden ...") % {"n": hidden}
+            '<span class="eztm-hidden">{}</span>\n',
+            ngettext("%(n)s line hidden ...", "%(n)s lines hidden ...", hidden)
+            % {"n": number_format(hidden, force_grouping=True)},
         )
         if hidden
         else ""
     )
     return format_html('<pre class="eztm-tail">{}{}</pre>', header, "\n".join(lines))
+
+
+def report_tail(report: LaunchReport) -> SafeString:
+    """A report's last ``REPORT_LOG_TAIL_LINES`` lines, as the raw text view writes them."""
+    from eztaskmanager_admin.logreader import tail_lines
+
+    n_lines = get_setting("REPORT_LOG_TAIL_LINES")
+    return tail_html(tail_lines(report, n_lines), report.n_log_lines)

@@ -92,6 +92,19 @@ def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> di
     }
 
 
+def tail_lines(report: LaunchReport, n_lines: int) -> list[str]:
+    """The last ``n_lines`` lines as ``timestamp - LEVEL - message``, as the raw text view writes them."""
+    tz = timezone.get_current_timezone()
+    rows = (
+        Log.objects.filter(
+            launch_report_id=report.pk, line__gte=max(report.n_log_lines - n_lines, 0)
+        )
+        .order_by("line")
+        .values_list("timestamp", "level", "message")
+    )
+    return [f"{format_timestamp(ts, tz)} - {level} - {message}" for ts, level, message in rows]
+
+
 def iter_text_lines(report_id: int, chunk: int = MAX_PAGE_SIZE) -> Iterator[str]:
     """Every line as ``timestamp - LEVEL - message``, read in keyset chunks, for the raw view."""
     size = LaunchReport.objects.values_list("n_log_lines", flat=True).get(pk=report_id)

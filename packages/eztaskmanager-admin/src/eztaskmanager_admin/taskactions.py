@@ -2,6 +2,8 @@
 
 They change nothing themselves: the backend's ``add`` and ``stop_task`` do, through the
 core's transitions, and these views only say what happened, in the words of its outcome.
+A Start that queued a run lands on that run's live log (where the operator wants to be
+next); one that booked a schedule goes back to the page the button was on.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from django.views.decorators.http import require_POST
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskQueueException
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.services.queues import StopOutcome, get_task_service
-from eztaskmanager_admin.access import can_run_tasks
-from eztaskmanager_admin.display import local_datetime
+from eztaskmanager_admin.access import can_run_tasks, can_view_logs
+from eztaskmanager_admin.display import local_datetime, log_url
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +54,18 @@ def start_task(
         report = get_task_service().add(task)
     except TaskAlreadyRunning as exc:
         messages.warning(request, str(exc))
+        # The run that is going on: follow it rather than start another.
+        report = task.active_runs().order_by("-invocation_datetime").first()
     except TaskQueueException as exc:
         logger.warning("Could not start task %s: %s", task.pk, exc)
         messages.error(
             request, _("%(task)s was not started: %(error)s") % {"task": task, "error": exc}
         )
+        report = None
     else:
         messages.success(request, start_message(task, report))
+    if report is not None and can_view_logs(request):
+        return HttpResponseRedirect(log_url(admin_site_name, report.pk, live=True))
     return redirect_back(request, admin_site_name)
 
 

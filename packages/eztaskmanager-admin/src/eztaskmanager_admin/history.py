@@ -1,0 +1,245 @@
+"""A picture of each task's last runs: a bar per run, its height the run's duration, its
+colour the result, each bar a link to the run's log.
+
+Drawn as inline SVG from the report rows (no chart library): the task page reads the
+task's last runs in one query, the task list reads the last runs of every task on the
+page in one query (:func:`recent_runs`, a window function), so the list's query count
+does not grow with its rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from eztaskmanager.models import LaunchReport
+from eztaskmanager_admin import display
+
+# Runs in the task list's sparkline, and in the task page's chart (the reports kept,
+# REPORTS_KEPT, may be fewer).
+SPARK_RUNS = 10
+CHART_RUNS = 30
+# What a bar needs of a report.
+FIELDS = (
+    "pk",
+    "task_id",
+    "state",
+    "invocation_result",
+    "invocation_datetime",
+    "queued_at",
+    "finished_at",
+    "heartbeat_at",
+    "reason",
+    "n_log_errors",
+    "n_log_warnings",
+)
+
+
+def recent_runs(task_ids: Iterable[int], per_task: int = SPARK_RUNS) -> dict[int, list]:
+    """The last ``per_task`` runs of each task, newest first, in one query."""
+    ids = list(task_ids)
+    if not ids:
+        return {}
+    rows = (
+        LaunchReport.objects.filter(task_id__in=ids)
+        .annotate(
+            recent=Window(
+                RowNumber(),
+                partition_by=[F("task_id")],
+                order_by=[F("invocation_datetime").desc(), F("pk").desc()],
+            )
+        )
+        .filter(recent__lte=per_task)
+        .only(*FIELDS)
+    )
+    runs: dict[int, list] = defaultdict(list)
+    for report in rows:
+        runs[report.task_id].append(report)
+    for reports in runs.values():
+        reports.sort(key=lambda r: (r.invocation_datetime, r.pk), reverse=True)
+    return runs
+
+
+def task_runs(task_id: int, limit: int = CHART_RUNS) -> list[LaunchReport]:
+    """The last ``limit`` runs of one task, newest first."""
+    return list(
+        LaunchReport.objects.filter(task_id=task_id)
+        .order_by("-invocation_datetime", "-pk")
+        .only(*FIELDS)[:limit]
+    )
+
+
+def active_run(runs: Sequence[LaunchReport]) -> LaunchReport | None:
+    """The run among ``runs`` (newest first) that has not ended, if any."""
+    return next((run for run in runs if run.is_active), None)
+
+
+@dataclass(frozen=True)
+class Bar:
+    report_id: int
+    css: str
+    seconds: float
+    label: str
+    href: str
+
+
+def bar_of(report: LaunchReport, admin_site_name: str, now: datetime) -> Bar:
+    """One run as a bar: its class (result, or state while it goes on), its duration, its words."""
+    duration = display.run_duration(report, now)
+    seconds = duration.total_seconds() if duration is not None else 0.0
+    if report.state == LaunchReport.STATE_FINISHED:
+        css = f"eztm-bar-{report.invocation_result or 'none'}"
+        status = str(display.RESULT_LABELS.get(report.invocation_result, report.invocation_result))
+    else:
+        css = f"eztm-bar-{report.state}"
+        status = str(display.STATE_LABELS.get(report.state, report.state)).upper()
+    parts = [display.local_datetime(report.invocation_datetime), status]
+    if duration is not None:
+        parts.append(display.format_duration(duration))
+    for count, word in (
+        (report.n_log_errors, ngettext("%(n)d error", "%(n)d errors", report.n_log_errors)),
+        (report.n_log_warnings, ngettext("%(n)d warning", "%(n)d warnings", report.n_log_warnings)),
+    ):
+        if count:
+            parts.append(word % {"n": count})
+    if report.reason:
+        parts.append(report.reason)
+    href = (
+        display.log_url(admin_site_name, report.pk, live=report.is_active)
+        if display.show_log_links()
+        else ""
+    )
+    return Bar(report.pk, css, seconds, " · ".join(parts), href)
+
+
+def svg(
+    runs: Sequence[LaunchReport],
+    admin_site_name: str,
+    *,
+    slots: int,
+    bar_width: int,
+    gap: int,
+    height: int,
+    css: str,
+    now: datetime | None = None,
+) -> SafeString:
+    """The bars of ``runs`` (newest first), oldest on the left, newest on the right edge."""
+    now = now or timezone.now()
+    bars = [bar_of(run, admin_site_name, now) for run in reversed(runs[:slots])]
+    longest = max((bar.seconds for bar in bars), default=0) or 1.0
+    step = bar_width + gap
+    width = slots * step - gap
+    first = slots - len(bars)  # empty slots on the left: the newest run is always at the right
+    floor = 2  # a run of no measurable duration still shows
+    items = []
+    for index, bar in enumerate(bars):
+        bar_height = max(round((height - floor) * bar.seconds / longest) + floor, floor)
+        x = (first + index) * step
+        rect = format_html(
+            '<rect class="eztm-bar {}" x="{}" y="{}" width="{}" height="{}" rx="1">'
+            "<title>{}</title></rect>",
+            bar.css,
+            x,
+            height - bar_height,
+            bar_width,
+            bar_height,
+            bar.label,
+        )
+        if bar.href:
+            # A full-height hit area, so that a short bar is as easy to click as a tall one.
+            rect = format_html(
+                '<a href="{}" data-report="{}" aria-label="{}">'
+                '<rect class="eztm-bar-hit" x="{}" y="0" width="{}" height="{}"></rect>{}</a>',
+                bar.href,
+                bar.report_id,
+                bar.label,
+                x,
+                step if index < len(bars) - 1 else bar_width,
+                height,
+                rect,
+            )
+        items.append((rect,))
+    label = ngettext(
+        "The last run: its duration and result",
+        "The last %(n)d runs: duration (bar height) and result (colour), oldest first",
+        len(bars),
+    ) % {"n": len(bars)}
+    return format_html(
+        '<svg class="{}" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">'
+        '<line class="eztm-baseline" x1="0" y1="{}" x2="{}" y2="{}"></line>{}</svg>',
+        css,
+        width,
+        height,
+        width,
+        height,
+        label,
+        height - 0.5,
+        width,
+        height - 0.5,
+        format_html_join("", "{}", items),
+    )
+
+
+def sparkline(runs: Sequence[LaunchReport], admin_site_name: str) -> SafeString | str:
+    """The task list's picture of a task's last runs: small, bars only."""
+    if not runs:
+        return ""
+    return svg(
+        runs,
+        admin_site_name,
+        slots=SPARK_RUNS,
+        bar_width=5,
+        gap=2,
+        height=20,
+        css="eztm-sparkline",
+    )
+
+
+def chart(runs: Sequence[LaunchReport], admin_site_name: str) -> SafeString:
+    """The task page's chart of its last runs, with a caption that reads it."""
+    if not runs:
+        return format_html('<p class="eztm-quiet eztm-chart-empty">{}</p>', _("No run yet."))
+    now = timezone.now()
+    slots = max(len(runs), 10)
+    longest = max(
+        (display.run_duration(run, now) or timedelta(0) for run in runs),
+        default=None,
+    )
+    picture = svg(
+        runs,
+        admin_site_name,
+        slots=slots,
+        bar_width=16,
+        gap=6,
+        height=72,
+        css="eztm-chart",
+        now=now,
+    )
+    oldest, newest = runs[-1].invocation_datetime, runs[0].invocation_datetime
+    caption = ngettext(
+        "%(n)d run, from %(oldest)s to %(newest)s; the longest took %(longest)s.",
+        "%(n)d runs, from %(oldest)s to %(newest)s; the longest took %(longest)s.",
+        len(runs),
+    ) % {
+        "n": len(runs),
+        "oldest": display.compact_datetime(oldest, now),
+        "newest": display.compact_datetime(newest, now),
+        "longest": display.format_duration(longest),
+    }
+    hint = _("Bar height: duration; colour: result. Click a bar to open the run's log.")
+    return format_html(
+        '<figure class="eztm-history">{}<figcaption class="eztm-quiet">{} {}</figcaption></figure>',
+        picture,
+        caption,
+        hint if display.show_log_links() else "",
+    )
