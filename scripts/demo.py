@@ -12,12 +12,19 @@
    itself (after a pause that grows if it keeps exiting); Ctrl-C stops every process it
    started.
 
-Running it again keeps the database and what you did in the admin.
+Running it again keeps the database and what you did in the admin. Django's debug pages
+are on (``DJANGO_DEBUG=1`` unless set), as the server listens on 127.0.0.1 only.
+
+``hatch run demo:manage <command> ...`` (``python scripts/demo.py manage ...``) runs
+``manage.py <command>`` against the demo's database and, while the demo runs, its own
+Redis and backend (read from ``<data dir>/demo.json``, written while it runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -58,22 +65,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def demo_env(backend: str, data_dir: Path, base_url: str) -> dict[str, str]:
+    """The environment of every Django process of the demo."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "demoproject.settings",
+        # Debug pages on: the development server listens on 127.0.0.1 only.
+        "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1"),
+        "EZTASKMANAGER_DEMO_BACKEND": backend,
+        "EZTASKMANAGER_DEMO_DATA_DIR": str(data_dir.resolve()),
+        "EZTASKMANAGER_DEMO_BASE_URL": base_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
 class Demo:
     """The demo's processes and the steps that prepare them."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.base_url = f"http://127.0.0.1:{args.port}"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "demoproject.settings",
-            "EZTASKMANAGER_DEMO_BACKEND": args.backend,
-            "EZTASKMANAGER_DEMO_DATA_DIR": str(args.data_dir.resolve()),
-            "EZTASKMANAGER_DEMO_BASE_URL": self.base_url,
-            "PYTHONUNBUFFERED": "1",
-        }
+        self.env = demo_env(args.backend, args.data_dir, self.base_url)
         self.children = ChildGroup(self.env, cwd=DEMO_DIR)
         self.stopping = threading.Event()
+        self.state_file = args.data_dir / STATE_FILE
 
     def on_signal(self, signum: int, _frame: object) -> None:
         if not self.stopping.is_set():
@@ -92,6 +107,8 @@ class Demo:
             say(f"\nThe demo could not start: {exc}")
             return 1
         finally:
+            with contextlib.suppress(OSError):
+                self.state_file.unlink()
             self.children.stop_all(self.args.grace)
             say("Every process of the demo has stopped.")
         return 0 if self.stopping.is_set() else 1
@@ -101,6 +118,7 @@ class Demo:
             raise DemoError(f"port {self.args.port} is in use: pass another one with --port")
         self.args.data_dir.mkdir(parents=True, exist_ok=True)
         self.env["REDIS_URL"] = self.start_redis()
+        self.write_state()
         for step in (["migrate", "--noinput", "-v0"], ["setup_demo"]):
             self.manage(*step)
             if self.stopping.is_set():
@@ -108,6 +126,16 @@ class Demo:
         self.start_workers()
         self.children.manage("web", "runserver", f"127.0.0.1:{self.args.port}", "--noreload")
         self.wait_for_web()
+
+    def write_state(self) -> None:
+        """What ``demo.py manage`` needs to reach this demo: its Redis, backend and address."""
+        state = {
+            "pid": os.getpid(),
+            "backend": self.args.backend,
+            "redis_url": self.env["REDIS_URL"],
+            "base_url": self.base_url,
+        }
+        self.state_file.write_text(json.dumps(state, indent=2) + "\n")
 
     def start_redis(self) -> str:
         url = os.environ.get("REDIS_URL")
@@ -168,8 +196,15 @@ class Demo:
             f"  The demo is ready: {self.base_url}/admin/\n"
             "  Log in with the admin login printed above (admin / admin unless you changed it).\n"
             f"  Backend: {self.args.backend}. Database: {self.database()}.\n"
+            f"  Debug pages: {self.debug_words()}.\n"
+            "  manage.py on this demo: hatch run demo:manage <command> (in another terminal).\n"
             "  Press Ctrl-C to stop every process.\n"
         )
+
+    def debug_words(self) -> str:
+        if self.env["DJANGO_DEBUG"] == "1":
+            return "on (DJANGO_DEBUG=1; the server listens on 127.0.0.1 only)"
+        return "off"
 
     def database(self) -> str:
         """Where the data lives, as the demo's settings choose it."""
@@ -193,6 +228,54 @@ class Demo:
         """Sleep until Ctrl-C, starting again the processes that exit by themselves."""
         while not self.stopping.wait(0.5):
             self.children.supervise()
+
+
+STATE_FILE = "demo.json"
+
+
+def manage_command(argv: list[str]) -> int:
+    """``demo.py manage [--data-dir DIR] <command> ...``: manage.py on the demo's data.
+
+    While the demo runs, its Redis and backend are used (a Redis the demo started itself
+    listens on a port of its own); otherwise the settings' defaults, which suit commands
+    that need no queue (``createsuperuser``, ``changepassword``, ``migrate``...).
+    """
+    parser = argparse.ArgumentParser(
+        prog="demo.py manage", description="Run manage.py against the demo's data and Redis."
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("EZTASKMANAGER_DEMO_DATA_DIR", DEMO_DIR / ".demo")),
+        help="the demo's data folder (default demoproject/.demo)",
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="manage.py's arguments")
+    args = parser.parse_args(argv)
+    state = running_demo(args.data_dir)
+    backend = os.environ.get("EZTASKMANAGER_DEMO_BACKEND", "rq").lower()
+    base_url = "http://127.0.0.1:8000"
+    if state:
+        backend, base_url = state["backend"], state["base_url"]
+    env = demo_env(backend, args.data_dir, base_url)
+    if state and "REDIS_URL" not in os.environ:
+        env["REDIS_URL"] = state["redis_url"]
+    elif not state:
+        print(
+            "The demo is not running: using REDIS_URL or its default "
+            f"({env.get('REDIS_URL', 'redis://127.0.0.1:6379/0')}).",
+            file=sys.stderr,
+        )
+    return subprocess.call([sys.executable, "manage.py", *args.command], cwd=DEMO_DIR, env=env)
+
+
+def running_demo(data_dir: Path) -> dict | None:
+    """The state of the demo running on ``data_dir``, if one is."""
+    try:
+        state = json.loads((data_dir / STATE_FILE).read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state
 
 
 class DemoError(Exception):
@@ -219,6 +302,9 @@ def http_ok(url: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["manage"]:
+        return manage_command(argv[1:])
     return Demo(parse_args(argv)).run()
 
 

@@ -12,17 +12,42 @@ Environment variables:
 - ``POSTGRES_HOST`` (with ``POSTGRES_PORT``, ``POSTGRES_DB``, ``POSTGRES_USER``,
   ``POSTGRES_PASSWORD``): use PostgreSQL instead of SQLite.
 - ``EZTASKMANAGER_DEMO_DATA_DIR``: where the SQLite database lives (default ``.demo/``).
-- ``DJANGO_DEBUG``, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``.
+- ``DJANGO_DEBUG`` (``1`` for Django's debug pages; off unless set: ``hatch run
+  demo:start`` sets it, for its server on 127.0.0.1 only), ``DJANGO_SECRET_KEY``,
+  ``DJANGO_ALLOWED_HOSTS``.
+- ``DJANGO_TIME_ZONE``: the site's time zone (default: this machine's, else UTC), the
+  one every page shows times in; the browser's should be the same, or the admin's
+  forms say "You are N hours ahead of server time".
 """
 
+import contextlib
 import os
+import zoneinfo
 from pathlib import Path
+
+
+def machine_time_zone() -> str:
+    """This machine's IANA time zone (``TZ``, ``/etc/localtime``, ``/etc/timezone``), else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    for name in candidates:
+        if name:
+            try:
+                zoneinfo.ZoneInfo(name)
+            except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+                continue
+            return name
+    return "UTC"
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("EZTASKMANAGER_DEMO_DATA_DIR", BASE_DIR / ".demo"))
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-never-use-in-production")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
 # eztaskmanager: which queue engine runs the tasks ("rq" or "celery").
@@ -107,7 +132,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "Europe/Rome"
+# One clock: the forms, lists, messages and logs all use this zone.
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE") or machine_time_zone()
 USE_I18N = True
 USE_TZ = True
 

@@ -10,12 +10,14 @@ Everything is checked from outside: the admin over HTTP, the processes through /
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -264,14 +266,25 @@ def test_demo_starts_runs_a_task_and_stops_every_process(backend, run_demo):
 
 def test_demo_runs_twice_on_the_same_data(run_demo):
     first = run_demo("rq")
+    assert "5 sample tasks created." in first.output
     client = AdminClient(first.base_url)
     client.login("admin", "admin")
     tasks = client.object_ids("eztaskmanager/task")
     assert len(tasks) == 5
+    # A task of the user's own, in the demo's category: the next start counts it apart.
+    form = client.get("/admin/eztaskmanager/task/add/")[1]
+    command = re.search(r'<option value="(\d+)">library: import_books</option>', form)
+    status, body, _url = client.post(
+        "/admin/eztaskmanager/task/add/",
+        {"name": "My import", "command": command.group(1), "arguments": "--count=3"},
+    )
+    assert status == 200 and "was added successfully" in body, body[:3000]
+    tasks = client.object_ids("eztaskmanager/task")
     assert_all_stopped(first, first.interrupt())
 
     second = run_demo("rq")
     assert "Admin login: admin (already there, password unchanged)" in second.output
+    assert "5 sample tasks already there; 1 more task of yours." in second.output
     client = AdminClient(second.base_url)
     client.login("admin", "admin")
     assert client.object_ids("eztaskmanager/task") == tasks
@@ -279,3 +292,53 @@ def test_demo_runs_twice_on_the_same_data(run_demo):
     assert page["result"] == "ok", page
     assert "Newsletter sent" in [line["message"] for line in page["new_log_lines"]]
     assert_all_stopped(second, second.interrupt())
+
+
+def test_demo_pages_manage_py_debug_and_clock(run_demo, tmp_path):
+    """What a new user meets around the admin: no 404 for "View site" or the icon, debug
+    pages only on loopback, one time zone, and ``demo:manage`` on the demo's own Redis."""
+    demo = run_demo("rq")
+    assert "Debug pages: on (DJANGO_DEBUG=1; the server listens on 127.0.0.1 only)." in demo.output
+    assert "hatch run demo:manage <command>" in demo.output
+    client = AdminClient(demo.base_url)
+    client.login("admin", "admin")
+    status, index = client.get("/admin/")
+    assert status == 200 and "View site" not in index  # the demo has no site of its own
+    status, _body = client.get("/")  # followed to the admin
+    assert status == 200
+    with urllib.request.urlopen(f"{demo.base_url}/favicon.ico", timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "image/svg+xml"
+
+    # manage.py through the demo script: the running demo's Redis, data and settings.
+    state = json.loads((tmp_path / "demo-data" / "demo.json").read_text())
+    printed = (
+        subprocess.run(
+            [
+                sys.executable,
+                str(DEMO_SCRIPT),
+                "manage",
+                "--data-dir",
+                str(tmp_path / "demo-data"),
+                "shell",
+                "-c",
+                "from django.conf import settings as s; "
+                "print(s.RQ_QUEUES['default']['URL'], s.DEBUG, s.TIME_ZONE)",
+            ],
+            env={
+                k: v
+                for k, v in os.environ.items()
+                if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
+            }
+            | {"TZ": "Asia/Tokyo"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        .stdout.splitlines()[-1]
+        .split()
+    )  # after Django's "N objects imported automatically"
+    assert printed == [state["redis_url"], "True", "Asia/Tokyo"], printed
+    assert_all_stopped(demo, demo.interrupt())
+    assert not (tmp_path / "demo-data" / "demo.json").exists()

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from eztaskmanager.exceptions import TaskQueueException
 from eztaskmanager.models import AppCommand, Task, TaskCategory
@@ -72,8 +73,9 @@ class Command(BaseCommand):
         call_command("collectcommands", excludecore=True, verbosity=0)
         commands = self.activate_commands()
         category, _created = TaskCategory.objects.get_or_create(name="Demo")
+        created = 0
         for name, (command, arguments, note) in SAMPLE_TASKS.items():
-            Task.objects.get_or_create(
+            _task, new = Task.objects.get_or_create(
                 name=name,
                 defaults={
                     "command": commands[command],
@@ -82,8 +84,23 @@ class Command(BaseCommand):
                     "category": category,
                 },
             )
-        self.schedule_periodic_task(commands["import_books"], category)
-        self.stdout.write(f"{category.task_set.count()} tasks in category {category}.")
+            created += new
+        created += self.schedule_periodic_task(commands["import_books"], category)
+        self.stdout.write(self.sample_tasks_said(created))
+
+    def sample_tasks_said(self, created: int) -> str:
+        """How many sample tasks there are, and how many were made now (the rest were kept)."""
+        total = len(SAMPLE_TASKS) + 1  # and the periodic one
+        if created == total:
+            said = f"{total} sample tasks created"
+        elif created:
+            said = f"{total} sample tasks: {created} created, {total - created} already there"
+        else:
+            said = f"{total} sample tasks already there"
+        others = Task.objects.exclude(name__in=[*SAMPLE_TASKS, PERIODIC_TASK]).count()
+        if others:
+            said += f"; {others} more {'task' if others == 1 else 'tasks'} of yours"
+        return f"{said}."
 
     def create_admin(self, username: str, password: str) -> None:
         user_model = get_user_model()
@@ -118,7 +135,8 @@ class Command(BaseCommand):
             commands[name] = command
         return commands
 
-    def schedule_periodic_task(self, command: AppCommand, category: TaskCategory) -> None:
+    def schedule_periodic_task(self, command: AppCommand, category: TaskCategory) -> bool:
+        """Create and schedule the periodic sample task, unless it is there; True if created."""
         task, created = Task.objects.get_or_create(
             name=PERIODIC_TASK,
             defaults={
@@ -139,7 +157,14 @@ class Command(BaseCommand):
             task.refresh_from_db()
         if not task.scheduled_job_id:
             # Someone stopped or changed it in the admin: their choice stands.
-            self.stdout.write(f"{task}: {task.get_status_display()}, left as it is.")
-            return
-        next_run = timezone.localtime(task.cached_next_ride) if task.cached_next_ride else None
-        self.stdout.write(f"{task}: scheduled, next run {next_run or 'unknown'}.")
+            self.stdout.write(f"{task}: not scheduled (stopped in the admin), left as it is.")
+            return created
+        next_run = local_text(task.cached_next_ride) if task.cached_next_ride else "unknown"
+        self.stdout.write(f"{task}: scheduled, next run {next_run}.")
+        return created
+
+
+def local_text(value) -> str:
+    """A time as the admin shows it: the site's time zone, the language's format."""
+    when = date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    return f"{when} ({timezone.get_current_timezone_name()})"
