@@ -7,10 +7,13 @@ from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
+from eztaskmanager.exceptions import TaskNotRunnable
 from eztaskmanager.models import MAX_TIMEOUT, LaunchReport, Task
 from eztaskmanager.models.tasks import ARGUMENTS_MAX_LENGTH, MAX_REPETITION_RATE
+from eztaskmanager.registry import get_backend
 from eztaskmanager.scheduling import next_run_after
 from eztaskmanager.services.notifications import Notification
 
@@ -153,12 +156,18 @@ def test_a_next_run_beyond_the_calendar_is_none_not_an_overflow(start, period, r
     assert next_run_after(start, period, rate, start + timedelta(seconds=1)) is None
 
 
-def test_a_task_saved_around_the_form_has_no_next_run_rather_than_an_error(task):
+def test_a_rate_saved_around_the_form_gives_no_next_run_or_is_refused_by_the_column(task):
+    """The issue's 100000 months: SQLite stores it (then there is no next run, not an
+    overflow); PostgreSQL's small integer column refuses it."""
     t = task(LIVE, scheduling=datetime(2026, 1, 1, tzinfo=UTC), repetition_period="month")
-    Task.objects.filter(pk=t.pk).update(repetition_rate=100000)  # the issue's 500 on Start
+    rows = Task.objects.filter(pk=t.pk)
+    if connection.vendor != "sqlite":
+        with pytest.raises(DataError), transaction.atomic():
+            rows.update(repetition_rate=100000)
+        return
+    rows.update(repetition_rate=100000)
     t.refresh_from_db()
-    after = datetime(2026, 1, 2, tzinfo=UTC)
-    assert t.next_run_after(after) is None
+    assert t.next_run_after(datetime(2026, 1, 2, tzinfo=UTC)) is None
 
 
 def test_help_and_version_print_nothing(task, capfd):
@@ -233,3 +242,17 @@ def test_run_fields_of_a_task_with_a_queued_run_may_not_change(task):
     t.queue_run("job-1")
     with pytest.raises(ValidationError, match="queued"):
         t.refuse_run_changes(["command"])
+
+
+def test_starting_a_schedule_without_a_next_run_is_refused_not_stuck(task, settings, monkeypatch):
+    """A schedule whose next run is beyond the year 9999: Start says why, nothing hangs."""
+    settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
+    t = task(LIVE, scheduling=timezone.now() - timedelta(days=1), repetition_period="month")
+    Task.objects.filter(pk=t.pk).update(repetition_rate=1)
+    t.refresh_from_db()
+    monkeypatch.setattr(Task, "next_run_after", lambda self, after=None: None)
+    with pytest.raises(TaskNotRunnable, match="no future run"):
+        get_backend().add(t)
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id, t.cached_next_ride) == ("idle", "", None)
+    assert not t.launchreport_set.exists()

@@ -432,7 +432,15 @@ class Task(models.Model):
         return report
 
     def arm_schedule(self, job_id: str, next_ride: datetime | None) -> None:
-        """Record the engine's handle of the task's schedule, and its next run."""
+        """Record the engine's handle of the task's schedule, and its next run.
+
+        Raises :class:`TaskNotRunnable` when there is no next run (a schedule beyond the
+        year 9999): a schedule that never fires would leave the task scheduled for ever.
+        """
+        if next_ride is None:
+            raise TaskNotRunnable(
+                _("%(task)s has no future run to schedule: check its scheduling.") % {"task": self}
+            )
         with transaction.atomic():
             fresh = Task.locked(self.pk)
             if fresh is None:
