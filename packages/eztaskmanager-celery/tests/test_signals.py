@@ -186,7 +186,7 @@ def test_worker_ready_records_the_worker_and_ends_what_a_dead_worker_left(app, t
 def test_the_worker_watch_uses_the_workers_timer_outside_the_solo_pool(app):
     calls = []
     timer = SimpleNamespace(call_repeatedly=lambda secs, fun: calls.append((secs, fun)))
-    watch = worker.WorkerWatch("celery@unit", backend=None)
+    watch = worker.WorkerWatch("celery@unit")
     watch.start(SimpleNamespace(timer=timer, pool=object()))
     assert calls == [(worker.HEARTBEAT_EVERY, watch.tick)]
     assert watch._thread is None
@@ -200,7 +200,7 @@ def test_the_prefork_pool_is_checked_often_for_dead_processes(app):
     calls = []
     timer = SimpleNamespace(call_repeatedly=lambda secs, fun: calls.append((secs, fun)))
     pool = SimpleNamespace(_pool=AsynPool.__new__(AsynPool), maintain_pool=lambda: None)
-    watch = worker.WorkerWatch("celery@unit", backend=None)
+    watch = worker.WorkerWatch("celery@unit")
     watch.start(SimpleNamespace(timer=timer, pool=pool))
     assert calls == [(0.5, pool.maintain_pool), (worker.HEARTBEAT_EVERY, watch.tick)]
 

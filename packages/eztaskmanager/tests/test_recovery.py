@@ -180,3 +180,28 @@ def test_a_run_asked_to_stop_whose_process_is_gone_ends_stopped(task):
         "Stopped: its process w (pid 3) is gone.",
     )
     assert line.endswith(report.reason)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lookout_beats_and_recovers_each_at_most_so_often(task, settings):
+    from eztaskmanager.models import ProcessHeartbeat
+    from eztaskmanager.services.lookout import Lookout
+
+    settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
+    lookout = Lookout(
+        "unit", ProcessHeartbeat.KIND_SCHEDULER, "s1", beat_every=3600, reap_every=3600
+    )
+    lost = report_of(task(LIVE), 3600)
+    lookout.tick()
+    row = ProcessHeartbeat.objects.get(backend="unit", name="s1")
+    lost.refresh_from_db()
+    assert lost.state == "finished"
+    again = report_of(task(LIVE), 3600)
+    lookout.tick()  # neither is due again for an hour
+    again.refresh_from_db()
+    assert again.state == "running"
+    assert ProcessHeartbeat.objects.get(pk=row.pk).seen_at == row.seen_at
+    lookout.tick(force=True)
+    again.refresh_from_db()
+    assert again.state == "finished"
+    assert ProcessHeartbeat.objects.get(pk=row.pk).seen_at > row.seen_at

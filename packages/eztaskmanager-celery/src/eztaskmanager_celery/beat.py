@@ -14,7 +14,6 @@ scheduler.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import time
 from datetime import datetime
@@ -54,14 +53,22 @@ class TaskScheduler(Scheduler):
     backend: Any = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from eztaskmanager.services.recovery import Every
+        from eztaskmanager.models import ProcessHeartbeat
+        from eztaskmanager.services.lookout import Lookout
+        from eztaskmanager_celery.worker import BACKEND_NAME
 
         self.tasks: dict[int, Any] = {}
         self.loaded_at: float | None = None
         self.retry_at: dict[int, float] = {}
         self.name = f"beat@{socket.gethostname()}"
-        self.heartbeat_due = Every(HEARTBEAT_EVERY)
-        self.resync_due = Every(RESYNC_EVERY)
+        # Lost runs on every tick; the beat's heartbeat and lost schedules less often.
+        self.lookout = Lookout(
+            BACKEND_NAME,
+            ProcessHeartbeat.KIND_SCHEDULER,
+            self.name,
+            beat_every=HEARTBEAT_EVERY,
+            resync_every=RESYNC_EVERY,
+        )
         super().__init__(*args, **kwargs)
         self.reload_every = min(self.max_interval, MAX_RELOAD_EVERY)
 
@@ -97,23 +104,7 @@ class TaskScheduler(Scheduler):
 
     def keep_watch(self) -> None:
         """Record the beat's heartbeat, end lost runs, and now and then resync schedules."""
-        from eztaskmanager.models import ProcessHeartbeat
-        from eztaskmanager.services.recovery import recover
-        from eztaskmanager_celery.worker import BACKEND_NAME
-
-        if self.heartbeat_due():
-            ProcessHeartbeat.beat(
-                BACKEND_NAME,
-                ProcessHeartbeat.KIND_SCHEDULER,
-                self.name,
-                socket.gethostname(),
-                os.getpid(),
-            )
-        try:
-            recover(self.backend, schedules=self.resync_due())
-        except Exception:
-            # A failed recovery must not stop the schedules: the next tick tries again.
-            logger.exception("eztaskmanager: the recovery of lost runs failed")
+        self.lookout.tick()
 
     def tick_tasks(self, now: datetime | None = None) -> float:
         """Fire every task whose due time has come; return the seconds until the next event."""

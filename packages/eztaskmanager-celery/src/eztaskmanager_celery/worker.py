@@ -17,13 +17,13 @@ to the child.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 from typing import Any
 
 from celery.concurrency.solo import TaskPool as SoloPool
 
+from eztaskmanager.services.lookout import Lookout
 from eztaskmanager_celery import compat
 
 logger = logging.getLogger(__name__)
@@ -39,29 +39,19 @@ _watch: WorkerWatch | None = None
 class WorkerWatch:
     """Record that this worker is alive, and end the runs whose process is gone."""
 
-    def __init__(self, name: str, backend: Any, interval: float = HEARTBEAT_EVERY) -> None:
+    def __init__(self, name: str, interval: float = HEARTBEAT_EVERY) -> None:
+        from eztaskmanager.models import ProcessHeartbeat
+
         self.name = name
-        self.backend = backend
         self.interval = interval
+        # Paced by the timer below; schedules are the beat's business, not a worker's.
+        self.lookout = Lookout(BACKEND_NAME, ProcessHeartbeat.KIND_WORKER, name, beat_every=0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def beat(self) -> None:
-        from eztaskmanager.models import ProcessHeartbeat
-
-        ProcessHeartbeat.beat(
-            BACKEND_NAME, ProcessHeartbeat.KIND_WORKER, self.name, socket.gethostname(), os.getpid()
-        )
-
     def tick(self) -> None:
         """One heartbeat and one pass of the reaper; never raises into the worker."""
-        from eztaskmanager.services.recovery import recover
-        from eztaskmanager_celery.signals import database
-
-        with database():
-            self.beat()
-            # Schedules are the beat's business: a worker only ends lost runs.
-            recover(self.backend, schedules=False)
+        self.lookout.tick()
 
     def start(self, consumer: Any) -> None:
         """Repeat :meth:`tick` on the worker's timer, or on a thread with the solo pool."""
@@ -99,11 +89,10 @@ def our_backend() -> Any:
 def on_worker_ready(sender: Any = None, **_kw: Any) -> None:
     """Record the worker, end the runs a dead worker left, and start the watch."""
     global _watch
-    backend = our_backend()
-    if backend is None:
+    if our_backend() is None:
         return
     name = getattr(sender, "hostname", None) or f"celery@{socket.gethostname()}"
-    watch = WorkerWatch(name, backend)
+    watch = WorkerWatch(name)
     watch.tick()
     watch.start(sender)
     _watch = watch

@@ -10,7 +10,7 @@ forks: the system checks build the backend, and the app's ``ready()`` imports it
   ones.
 - The worker's own process (it records its heartbeat, ends the run of a killed
   work-horse) closes its connections when it is done with them, so that no fork
-  inherits one: :func:`outside_jobs`.
+  inherits one: :func:`eztaskmanager.services.lookout.between_jobs`.
 - Django fills its model caches (``_meta`` relation trees, compiled field lookups...) on
   first use. Filled in a work-horse, they die with it, and every run pays for them again
   (measured: 20-40 ms and ~2,900 page faults before the first query of each run). So
@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.db import close_old_connections, connections
+from django.db import connections
 
 logger = logging.getLogger(__name__)
 
@@ -47,27 +45,6 @@ def forget_inherited_connections() -> int:
         conn.run_on_commit = []
         forgotten += 1
     return forgotten
-
-
-@contextmanager
-def outside_jobs() -> Iterator[None]:
-    """Database work of a worker's or scheduler's own process, between jobs.
-
-    Starts from usable connections and closes them afterwards: a worker forks right
-    after, and a scheduler may sleep for minutes (the server may drop an idle one). Left
-    alone inside a transaction (tests that run a worker in their own transaction).
-    """
-    if not _in_transaction():
-        close_old_connections()
-    try:
-        yield
-    finally:
-        if not _in_transaction():
-            connections.close_all()
-
-
-def _in_transaction() -> bool:
-    return any(conn.in_atomic_block for conn in connections.all(initialized_only=True))
 
 
 def warm_orm() -> bool:

@@ -19,13 +19,10 @@ rq-scheduler exits when Redis goes away: run it under a supervisor that restarts
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import time
 from typing import Any
 
-from eztaskmanager.services.recovery import Every
-from eztaskmanager_rq import compat, db
+from eztaskmanager.services.lookout import Lookout
+from eztaskmanager_rq import compat
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +38,16 @@ class Scheduler(compat.base_scheduler_class()):  # type: ignore[misc]
     heartbeat_record_interval: float = 5.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from eztaskmanager.models import ProcessHeartbeat
+
         super().__init__(*args, **kwargs)
-        self._resync_gate = Every(self.resync_interval)
-        self._recorded_at = float("-inf")
+        self.lookout = Lookout(
+            BACKEND_NAME,
+            ProcessHeartbeat.KIND_SCHEDULER,
+            self.name,
+            beat_every=self.heartbeat_record_interval,
+            resync_every=self.resync_interval,
+        )
 
     def heartbeat(self) -> None:
         """rq-scheduler's heartbeat; its key gone means Redis lost its data: resync at once.
@@ -54,41 +58,11 @@ class Scheduler(compat.base_scheduler_class()):  # type: ignore[misc]
         if not self.connection.expire(self.key, int(self._interval) + 10):
             logger.warning("Scheduler %s: Redis lost its data; booking schedules again.", self.name)
             self.register_birth()
-            self._resync_gate = Every(self.resync_interval)
-        self.record_alive()
+            self.lookout.resync_soon()
+        self.lookout.beat()
 
     def enqueue_jobs(self) -> Any:
         """Move the due jobs to their queues, then recover (called only under the lock)."""
         jobs = super().enqueue_jobs()
-        self.recover_lost()
+        self.lookout.recover()
         return jobs
-
-    def record_alive(self) -> None:
-        from eztaskmanager.models import ProcessHeartbeat
-
-        now = time.monotonic()
-        if now - self._recorded_at < self.heartbeat_record_interval:
-            return
-        self._recorded_at = now
-        try:
-            with db.outside_jobs():
-                ProcessHeartbeat.beat(
-                    BACKEND_NAME,
-                    ProcessHeartbeat.KIND_SCHEDULER,
-                    self.name,
-                    socket.gethostname(),
-                    os.getpid(),
-                )
-        except Exception as exc:  # the database may be away for a while: go on scheduling
-            logger.warning("Could not record the heartbeat of scheduler %s: %s", self.name, exc)
-
-    def recover_lost(self) -> None:
-        """End lost runs; book lost schedules again at most every ``resync_interval``."""
-        from eztaskmanager.registry import get_backend
-        from eztaskmanager.services.recovery import recover
-
-        try:
-            with db.outside_jobs():
-                recover(get_backend(), schedules=self._resync_gate())
-        except Exception:
-            logger.exception("Could not look for lost runs and schedules")

@@ -13,23 +13,20 @@ worker they
 - end a run ``stopped`` as soon as RQ has killed its work-horse on a stop command.
 
 All their database work happens in the worker's own process, between jobs, on
-connections closed afterwards (:func:`eztaskmanager_rq.db.outside_jobs`), so that no
-work-horse inherits one.
+connections closed afterwards (:func:`eztaskmanager.services.lookout.between_jobs`), so
+that no work-horse inherits one.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
-from eztaskmanager.services.recovery import Every
-from eztaskmanager_rq import compat, db
+from eztaskmanager.services.lookout import Lookout, between_jobs
+from eztaskmanager_rq import compat
 
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport
@@ -50,57 +47,32 @@ class RecoveringWorkerMixin:
     # Seconds between two looks for runs whose worker is gone, besides the one at start.
     reap_interval: float = 60.0
 
-    _recorded_at: float = float("-inf")
-    _reap_gate: Every | None = None
+    lookout: Lookout | None = None
 
     @property
     def dequeue_timeout(self) -> int:
         return min(super().dequeue_timeout, self.idle_heartbeat_seconds)  # type: ignore[misc]
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        from eztaskmanager.models import ProcessHeartbeat
+
         super().bootstrap(*args, **kwargs)  # type: ignore[misc]
-        self._reap_gate = Every(self.reap_interval)
-        self._reap_gate()  # the first look is the one below
-        self.record_alive(force=True)
-        self.recover_lost(schedules=True)
+        self.lookout = Lookout(
+            BACKEND_NAME,
+            ProcessHeartbeat.KIND_WORKER,
+            self.name,  # type: ignore[attr-defined]
+            beat_every=self.heartbeat_record_interval,
+            reap_every=self.reap_interval,
+            host=self.hostname,  # type: ignore[attr-defined]
+            pid=self.pid,  # type: ignore[attr-defined]
+        )
+        # The runs a predecessor lost, and the schedules Redis may have lost with it.
+        self.lookout.tick(force=True, schedules=True)
 
     def heartbeat(self, *args: Any, **kwargs: Any) -> None:
         super().heartbeat(*args, **kwargs)  # type: ignore[misc]
-        if not self.is_horse:  # type: ignore[attr-defined]
-            self.record_alive()
-
-    def record_alive(self, force: bool = False) -> None:
-        """Record the worker's heartbeat (at most every ``heartbeat_record_interval``)."""
-        from eztaskmanager.models import ProcessHeartbeat
-
-        now = time.monotonic()
-        if not force and now - self._recorded_at < self.heartbeat_record_interval:
-            return
-        self._recorded_at = now
-        try:
-            with db.outside_jobs():
-                ProcessHeartbeat.beat(
-                    BACKEND_NAME,
-                    ProcessHeartbeat.KIND_WORKER,
-                    self.name,  # type: ignore[attr-defined]
-                    self.hostname or socket.gethostname(),  # type: ignore[attr-defined]
-                    self.pid or os.getpid(),  # type: ignore[attr-defined]
-                )
-        except Exception as exc:  # the database may be away for a while: RQ goes on
-            logger.warning("Could not record the heartbeat of worker %s: %s", self.name, exc)  # type: ignore[attr-defined]
-        if self._reap_gate is not None and self._reap_gate():
-            self.recover_lost(schedules=False)
-
-    def recover_lost(self, schedules: bool) -> None:
-        """End the runs whose worker is gone (and, with ``schedules``, book lost schedules)."""
-        from eztaskmanager.registry import get_backend
-        from eztaskmanager.services.recovery import recover
-
-        try:
-            with db.outside_jobs():
-                recover(get_backend(), schedules=schedules)
-        except Exception:
-            logger.exception("Could not look for lost runs and schedules")
+        if self.lookout is not None and not self.is_horse:  # type: ignore[attr-defined]
+            self.lookout.tick()
 
     # What RQ knows first ----------------------------------------------------------------------
     def handle_work_horse_killed(
@@ -129,7 +101,7 @@ class RecoveringWorkerMixin:
         from eztaskmanager.models import LaunchReport
 
         try:
-            with db.outside_jobs():
+            with between_jobs():
                 for report in LaunchReport.objects.active().filter(job_id=job_id):
                     if end(report):
                         logger.warning("Run %s (job %s): %s", report.pk, job_id, report.reason)
