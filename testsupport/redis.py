@@ -37,6 +37,21 @@ def redis_server_binary() -> str:
     )
 
 
+def start_redis_server(port: int, workdir: str) -> subprocess.Popen:
+    """A ``redis-server`` without persistence on ``127.0.0.1:port``, answering when returned."""
+    process = subprocess.Popen(
+        [
+            redis_server_binary(),
+            *("--port", str(port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    wait_for_port(port, timeout=15, process=process)
+    return process
+
+
 @contextmanager
 def running_redis() -> Iterator[str]:
     """Yield the URL of a Redis server that is running for as long as the block lasts."""
@@ -45,25 +60,8 @@ def running_redis() -> Iterator[str]:
         return
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="eztm-redis-") as workdir:
-        process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                workdir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_redis_server(port, workdir)
         try:
-            wait_for_port(port, timeout=15, process=process)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
             process.terminate()

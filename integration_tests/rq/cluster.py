@@ -15,9 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-from testsupport.net import free_port, wait_for_port
+from testsupport.net import free_port
 from testsupport.processes import ManagedProcess
-from testsupport.redis import redis_server_binary
+from testsupport.redis import start_redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_CLASS = "eztaskmanager_rq.worker.Worker"
@@ -36,24 +36,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.workdir.name,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        wait_for_port(self.port, timeout=15, process=self.process)
+        self.process = start_redis_server(self.port, self.workdir.name)
 
     def crash(self) -> None:
         """End the server as a crash would: SIGKILL, nothing saved."""
