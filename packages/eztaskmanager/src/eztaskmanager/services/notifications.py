@@ -110,17 +110,17 @@ class Notification:
     @property
     def text(self) -> str:
         """A plain-text rendering, for email bodies and chat fallbacks."""
-        lines = [_("Task: %(name)s") % {"name": self.task_name}]
-        if self.command:
-            lines.append(_("Command: %(command)s") % {"command": self.command})
-        if self.arguments:
-            lines.append(_("Arguments: %(arguments)s") % {"arguments": self.arguments})
-        lines += [
+        lines = [
+            _("Task: %(name)s") % {"name": self.task_name},
             _("Result: %(result)s") % {"result": self.result.upper()},
             _("Errors: %(errors)d, warnings: %(warnings)d")
             % {"errors": self.n_errors, "warnings": self.n_warnings},
             _("Duration: %(duration)s") % {"duration": format_duration(self.duration)},
         ]
+        if self.command:
+            lines.append(_("Command: %(command)s") % {"command": self.command})
+        if self.arguments:
+            lines.append(_("Arguments: %(arguments)s") % {"arguments": self.arguments})
         if self.reason:
             lines.append(_("Why: %(reason)s") % {"reason": self.reason})
         if self.url:
