@@ -384,9 +384,13 @@ class LaunchReport(models.Model):
         return [log.formatted() for log in logs], total
 
     def log_tail(self, n_lines: int = 10) -> list[str]:
-        """The last ``n_lines`` formatted lines."""
-        logs = self.logs.filter(line__gte=max(self.n_log_lines - n_lines, 0)).order_by("line")
-        return [log.formatted() for log in logs]
+        """The last ``n_lines`` formatted lines: a :class:`~eztaskmanager.models.logs.LogTail`,
+        a list that reads as text, as 0.5's did."""
+        from eztaskmanager.models.logs import LogTail
+
+        first = max(self.n_log_lines - n_lines, 0)
+        logs = self.logs.filter(line__gte=first).order_by("line")
+        return LogTail((log.formatted() for log in logs), hidden=first)
 
     def delete(self, *args: Any, **kwargs: Any):
         """Delete the report, then refresh the task's cached figures."""
