@@ -46,7 +46,8 @@ def test_seed_flat_settings_with_the_seed_class_path():
         }
     }
     with override_settings(EZTASKMANAGER=None, EZTASKMANAGER_NOTIFICATION_HANDLERS=handlers):
-        messages = [m for m in check_settings() if m.id != "eztaskmanager.W001"]
+        # The backend (RQ by default with flat settings) may add its own messages.
+        messages = [m for m in check_settings() if m.id.startswith("eztaskmanager_email.")]
     (message,) = messages
     assert message.id == "eztaskmanager_email.E001"
     assert "'email-errors'" in message.msg

@@ -48,7 +48,8 @@ def test_seed_flat_settings_with_the_seed_class_path():
         }
     }
     with override_settings(EZTASKMANAGER=None, EZTASKMANAGER_NOTIFICATION_HANDLERS=handlers):
-        messages = [m for m in check_settings() if m.id != "eztaskmanager.W001"]
+        # The backend (RQ by default with flat settings) may add its own messages.
+        messages = [m for m in check_settings() if m.id.startswith("eztaskmanager_slack.")]
     (message,) = messages
     assert message.id == "eztaskmanager_slack.E001"
     assert "'slack'" in message.msg

@@ -1,4 +1,9 @@
-"""System checks: a wrong backend or notifier is reported at start-up, with the fix."""
+"""System checks: a wrong backend or notifier is reported at start-up, with the fix.
+
+One more, on the database (``manage.py check --database default``, and ``migrate``): the
+saved tasks whose arguments the command's parser no longer accepts, typically after an
+upgrade from 0.5, which split arguments differently.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError, connections
 
 from eztaskmanager import conf
 from eztaskmanager.exceptions import ConfigurationError
@@ -80,9 +86,21 @@ def _check_numbers(config: dict[str, Any]) -> list:
 
 
 def _check_backend(config: dict[str, Any]) -> list:
+    choice = conf.backend_choice()
     try:
         backend = build_backend(config)
     except ConfigurationError as exc:
+        if choice == "seed":
+            return [
+                Error(
+                    "No backend is chosen and the flat EZTASKMANAGER_* settings are in use, so "
+                    "tasks run on RQ, as django-eztaskmanager 0.5 did; it cannot be used: "
+                    f"{exc}",
+                    hint='Install it, or choose a backend: EZTASKMANAGER_QUEUE_SERVICE_TYPE = "RQ" '
+                    '(or "Celery", or "immediate"), or EZTASKMANAGER = {"BACKEND": ...}.',
+                    id="eztaskmanager.E001",
+                )
+            ]
         options_error = str(exc).startswith('EZTASKMANAGER["OPTIONS"]')
         return [
             Error(
@@ -96,7 +114,7 @@ def _check_backend(config: dict[str, Any]) -> list:
             )
         ]
     messages = list(backend.check())
-    if not conf.is_backend_configured():
+    if choice == "default":
         messages.append(
             Warning(
                 'No EZTASKMANAGER["BACKEND"] is set: tasks run with the "immediate" backend, '
@@ -133,4 +151,63 @@ def _check_notifiers(config: dict[str, Any]) -> list:
             )
             continue
         messages += notifier.check()
+    return messages
+
+
+@register(Tags.database)
+def check_saved_arguments(
+    app_configs: Any = None, databases: list[str] | None = None, **kwargs: Any
+) -> list:
+    """One warning per saved task whose arguments do not parse (or whose command is gone)."""
+    messages: list = []
+    for alias in databases or []:
+        if not _migrated(alias):
+            continue  # migrate checks before it migrates: the tables may still be 0.5's
+        messages += _check_task_arguments(alias)
+    return messages
+
+
+def _migrated(alias: str) -> bool:
+    """Whether every migration of the core is applied on database ``alias``."""
+    from django.db.migrations.loader import MigrationLoader
+
+    try:
+        loader = MigrationLoader(connections[alias], ignore_no_migrations=True)
+    except DatabaseError:
+        return False
+    nodes = {node for node in loader.graph.nodes if node[0] == "eztaskmanager"}
+    return bool(nodes) and nodes <= set(loader.applied_migrations)
+
+
+def _check_task_arguments(alias: str) -> list:
+    from eztaskmanager.arguments import (
+        InvalidArguments,
+        load_command,
+        parse_arguments,
+        split_arguments,
+    )
+    from eztaskmanager.models import Task
+
+    messages = []
+    tasks = Task.objects.using(alias).select_related("command").order_by("pk")
+    for task in tasks.iterator():
+        command = task.command
+        try:
+            parse_arguments(
+                load_command(command.app_name, command.name),
+                command.name,
+                split_arguments(task.arguments),
+            )
+        except InvalidArguments as exc:
+            messages.append(
+                Warning(
+                    f"Task {task.name!r} (id {task.pk}) cannot run as saved: {exc} "
+                    f"(arguments: {task.arguments!r}).",
+                    hint="Edit the task's arguments in the admin. They are split at commas "
+                    'and at spaces (django-eztaskmanager 0.5 kept "--title Hello world" as '
+                    'one value): quote a value that holds spaces or commas, --title="Hello '
+                    'world". A command that is gone: run collectcommands, pick another one.',
+                    id="eztaskmanager.W003",
+                )
+            )
     return messages

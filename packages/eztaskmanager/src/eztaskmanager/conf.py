@@ -36,6 +36,11 @@ FLAT_SETTINGS: dict[str, str] = {
 }
 
 
+# The backend of a project configured with the seed's flat settings that names none: the
+# seed documents "RQ" as the default of EZTASKMANAGER_QUEUE_SERVICE_TYPE, and 0.5 ran on it.
+SEED_DEFAULT_BACKEND = "rq"
+
+
 def flat_settings_to_dict() -> dict[str, Any]:
     """Translate the seed's ``EZTASKMANAGER_*`` settings into ``EZTASKMANAGER`` keys."""
     config: dict[str, Any] = {}
@@ -63,9 +68,16 @@ def _flat_notifier(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_config() -> dict[str, Any]:
-    """Return the effective configuration: defaults, then flat settings, then the dict."""
+    """Return the effective configuration: defaults, then flat settings, then the dict.
+
+    A project that uses the seed's flat settings gets the seed's default backend, RQ,
+    unless it chooses one (see :func:`backend_choice`).
+    """
     config = dict(DEFAULTS)
-    config.update(flat_settings_to_dict())
+    flat = flat_settings_to_dict()
+    if flat:
+        config["BACKEND"] = SEED_DEFAULT_BACKEND
+    config.update(flat)
     config.update(getattr(settings, "EZTASKMANAGER", None) or {})
     return config
 
@@ -75,8 +87,17 @@ def get_setting(key: str) -> Any:
     return get_config()[key]
 
 
+def backend_choice() -> str:
+    """How the backend was chosen: ``"configured"`` (a setting names it), ``"seed"`` (the
+    flat settings are in use and name none: RQ, as in 0.5) or ``"default"`` (nothing at
+    all: ``immediate``)."""
+    if is_backend_configured():
+        return "configured"
+    return "seed" if flat_settings_to_dict() else "default"
+
+
 def is_backend_configured() -> bool:
-    """Tell whether the project chose a backend rather than falling back on the default."""
+    """Tell whether the project chose a backend rather than falling back on a default."""
     return "BACKEND" in (getattr(settings, "EZTASKMANAGER", None) or {}) or hasattr(
         settings, "EZTASKMANAGER_QUEUE_SERVICE_TYPE"
     )
