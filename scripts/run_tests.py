@@ -53,6 +53,12 @@ SUITES = [
         "eztaskmanager_admin",
     ),
     (
+        "integration_upgrade",
+        "integration_tests/upgrade",
+        "integration_tests.upgrade.settings",
+        "eztaskmanager_rq",
+    ),
+    (
         "integration_demo",
         "integration_tests/demo",
         "integration_tests.demo.settings",
