@@ -122,7 +122,7 @@ def when_html(value: datetime | None, now: datetime | None = None) -> SafeString
         return ""
     return format_html(
         '<time class="eztm-when" datetime="{}" title="{}">{}</time>',
-        value.isoformat(),
+        timezone.localtime(value).isoformat(timespec="seconds"),
         local_datetime(value),
         compact_datetime(value, now),
     )

@@ -226,16 +226,18 @@ def chart(runs: Sequence[LaunchReport], admin_site_name: str) -> SafeString:
         now=now,
     )
     oldest, newest = runs[-1].invocation_datetime, runs[0].invocation_datetime
-    caption = ngettext(
-        "%(n)d run, from %(oldest)s to %(newest)s; the longest took %(longest)s.",
-        "%(n)d runs, from %(oldest)s to %(newest)s; the longest took %(longest)s.",
-        len(runs),
-    ) % {
+    words = {
         "n": len(runs),
         "oldest": display.compact_datetime(oldest, now),
         "newest": display.compact_datetime(newest, now),
         "longest": display.format_duration(longest),
     }
+    if len(runs) == 1:
+        caption = _("1 run, at %(newest)s; it took %(longest)s.") % words
+    else:
+        caption = (
+            _("%(n)d runs, from %(oldest)s to %(newest)s; the longest took %(longest)s.") % words
+        )
     hint = _("Bar height: duration; colour: result. Click a bar to open the run's log.")
     return format_html(
         '<figure class="eztm-history">{}<figcaption class="eztm-quiet">{} {}</figcaption></figure>',

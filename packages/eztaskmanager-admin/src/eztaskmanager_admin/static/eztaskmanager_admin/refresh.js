@@ -13,6 +13,14 @@
 (function () {
   "use strict";
 
+  if (document.readyState === "loading") {
+    // Loaded in the page's head (the admin's media): the config comes later in the page.
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+
+  function start() {
   var ACTIVE_POLL = 2000;
   var DUE_POLL = 3000;
   var DUE_WINDOW = 120000;
@@ -148,4 +156,5 @@
     });
   });
   schedule();
+  }
 })();
