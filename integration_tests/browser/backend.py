@@ -5,6 +5,8 @@ the page could not watch it live; here Start returns at once (the run is *queued
 its process has started it), the run writes its lines to the shared test database from
 its own process, and Stop is the core's cooperative one: the run's helper thread sees
 the stop request within a second and ends the command, as on an engine that cannot kill.
+Schedules are booked in memory: the tests look at what the admin shows of a booked
+schedule; nothing fires it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ class SubprocessBackend(TaskQueueService):
     """Start ``integration_tests.browser.runner`` per run, as job ``job_id``."""
 
     supports_stop = True
+    supports_schedule = True
     processes: ClassVar[dict[str, subprocess.Popen]] = {}
+    schedules: ClassVar[dict[str, object]] = {}
+
+    def schedule(self, task: Task) -> None:
+        self.schedules[task.scheduled_job_id] = task.next_run_after()
+
+    def unschedule(self, task: Task) -> None:
+        self.schedules.pop(task.scheduled_job_id, None)
 
     def enqueue(self, task: Task, job_id: str) -> None:
         env = {**os.environ, "EZTASKMANAGER_USE_TEST_DB": "1"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,22 +72,118 @@ def admin_user(transactional_db):
 
 
 @pytest.fixture
-def page(browser, live_server, admin_user) -> Iterator:
-    """A page of a fresh browser context, logged in to the admin as a superuser."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=live_server.url)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+def open_admin(browser, live_server, admin_user) -> Iterator:
+    """``open_admin(width=1400, height=900, dark=False)``: a page of a fresh browser
+    context, logged in to the admin as a superuser.
+
+    The browser's clock is in the site's time zone, as a user's is who works where the
+    site is (else the admin's forms say "You are N hours behind server time"). A
+    JavaScript error in any page fails the test.
+    """
+    from django.conf import settings
+
+    contexts = []
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto("/admin/login/?next=/admin/")
-    page.fill("#id_username", admin_user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/admin/")
-    yield page
-    context.close()
+
+    def make(width: int = 1400, height: int = 900, dark: bool = False):
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            base_url=live_server.url,
+            color_scheme="dark" if dark else "light",
+            timezone_id=settings.TIME_ZONE,
+        )
+        contexts.append(context)
+        context.set_default_timeout(15_000)
+        context.on("weberror", lambda error: errors.append(str(error.error)))
+        page = context.new_page()
+        page.goto("/admin/login/?next=/admin/")
+        page.fill("#id_username", admin_user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_url("**/admin/")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
     SubprocessBackend.stop_all()
     assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(open_admin):
+    """A page logged in to the admin as a superuser, 1400 x 900, light theme."""
+    return open_admin()
+
+
+@pytest.fixture
+def rq_worker(redis_url: str, django_db_setup) -> Iterator:
+    """An RQ worker on a queue of its own, and the test process's settings pointing at it."""
+    from django.test import override_settings
+
+    from testsupport.processes import ManagedProcess
+
+    queue = f"eztm-browser-{uuid.uuid4().hex[:8]}"
+    env = {
+        "EZTASKMANAGER_USE_TEST_DB": "1",
+        "EZTASKMANAGER_RQ_REDIS_URL": redis_url,
+        "EZTASKMANAGER_RQ_QUEUE": queue,
+    }
+    with override_settings(
+        RQ_QUEUES={queue: {"URL": redis_url}},
+        EZTASKMANAGER={"BACKEND": "rq", "OPTIONS": {"queue": queue}},
+    ):
+        worker = ManagedProcess.manage("rqworker", queue, env=env)
+        try:
+            worker.wait_for_output("Listening on", timeout=60)
+            yield worker
+        finally:
+            worker.stop()
+
+
+@pytest.fixture
+def celery_worker(redis_url: str, django_db_setup) -> Iterator:
+    """A Celery worker (prefork, one process) on a queue of its own, and the test
+    process's settings sending runs to it."""
+    import sys
+
+    from celery import Celery
+    from django.test import override_settings
+
+    from testsupport.processes import ManagedProcess
+
+    queue = f"eztm-browser-{uuid.uuid4().hex[:8]}"
+    env = {"EZTASKMANAGER_USE_TEST_DB": "1", "EZTASKMANAGER_CELERY_BROKER_URL": redis_url}
+    client = Celery("eztm_browser_tests", set_as_current=False)
+    client.conf.broker_url = redis_url
+    config = {"BACKEND": "celery", "OPTIONS": {"app": client, "queue": queue}}
+    with override_settings(EZTASKMANAGER=config):
+        worker = ManagedProcess(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "integration_tests.browser.celeryapp",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                f"--queues={queue}",
+                f"--hostname=eztm-browser-{queue}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            env=env,
+            cwd=str(ROOT),
+        )
+        try:
+            worker.wait_for_output(" ready.", timeout=60)
+            yield worker
+        finally:
+            worker.stop()
+            client.close()
 
 
 @pytest.fixture

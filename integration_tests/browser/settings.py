@@ -1,7 +1,8 @@
 """Django project of the browser tests: the admin, the log viewer, runs in child processes.
 
-Runs start as child processes (``backend.SubprocessBackend``), or on a real RQ worker in
-``test_rq_run.py``: that worker process gets the Redis URL and queue from the environment.
+Runs start as child processes (``backend.SubprocessBackend``), or on a real RQ or Celery
+worker (the ``rq_worker`` and ``celery_worker`` fixtures): those worker processes get the
+Redis URL and queue from the environment.
 """
 
 import os
@@ -21,6 +22,8 @@ ROOT_URLCONF = "integration_tests.browser.urls"
 EZTASKMANAGER = {
     "BACKEND": "integration_tests.browser.backend.SubprocessBackend",
     "REPORT_LOG_TAIL_LINES": 10,
+    # Enough runs for a task's history chart to tell a story.
+    "REPORTS_KEPT": 10,
 }
 # The RQ worker of test_rq_run.py runs the backend's worker class, as its docs say.
 RQ = {"WORKER_CLASS": "eztaskmanager_rq.worker.Worker"}
@@ -28,5 +31,12 @@ RQ_QUEUE = os.environ.get("EZTASKMANAGER_RQ_QUEUE", "eztm-browser")
 RQ_QUEUES = {
     RQ_QUEUE: {"URL": os.environ.get("EZTASKMANAGER_RQ_REDIS_URL", "redis://127.0.0.1:6379/0")}
 }
-if "EZTASKMANAGER_RQ_REDIS_URL" in os.environ:  # the RQ worker of test_rq_run.py
+if "EZTASKMANAGER_RQ_REDIS_URL" in os.environ:  # the RQ worker of the rq_worker fixture
     EZTASKMANAGER = {"BACKEND": "rq", "OPTIONS": {"queue": RQ_QUEUE}}
+if "EZTASKMANAGER_CELERY_BROKER_URL" in os.environ:  # the worker of the celery_worker fixture
+    INSTALLED_APPS.append("eztaskmanager_celery")
+    CELERY_BROKER_URL = os.environ["EZTASKMANAGER_CELERY_BROKER_URL"]
+    EZTASKMANAGER = {
+        "BACKEND": "celery",
+        "OPTIONS": {"app": "integration_tests.browser.celeryapp:app"},
+    }

@@ -31,19 +31,6 @@ def count(page: Page, selector: str) -> int:
     return int(re.sub(r"\D", "", page.locator(selector).inner_text()) or 0)
 
 
-def open_live_viewer_from_task_page(page: Page, task: Task) -> None:
-    """Reload the task page until the run's report shows, then follow its log link."""
-    deadline = time.monotonic() + 30
-    link = page.locator("a.eztm-log-link")
-    while not link.count():
-        assert time.monotonic() < deadline, "no report appeared on the task page"
-        time.sleep(0.5)
-        page.reload()
-    assert "/log/live/" in link.first.get_attribute("href")
-    link.first.click()
-    page.wait_for_selector("#eztm-log-viewer")
-
-
 def add_neighbours(command: AppCommand) -> None:
     """A few other tasks with finished runs, so the list shows every result colour."""
     reports = TaskCategory.objects.create(name="Reports")
@@ -87,10 +74,10 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
     assert task.args == ["--lines=100", "--sleep=0.1", "--verbosity=2"]
 
     # Start it from the task page: a POST from the Start button, the run in its own process
-    # (queued until that process has started it).
+    # (queued until that process has started it); the page that comes back is its live log.
     page.click("button.eztm-start")
+    page.wait_for_url("**/log/live/")
     expect(page.locator(".messagelist")).to_contain_text(started_or_queued("Nightly import"))
-    open_live_viewer_from_task_page(page, task)
 
     # Lines arrive while the run goes on; the level buttons appear as their levels occur.
     expect(page.locator("#eztm-status")).to_have_text("RUNNING")
@@ -174,15 +161,11 @@ def test_create_start_and_watch_a_run_live(page: Page, screenshot):
     result = page.locator("a.eztm-result-errors")
     expect(result).to_have_text("ERRORS")
     assert result.get_attribute("href") == f"/admin/eztaskmanager/launchreport/{report.pk}/log/"
-    name = page.locator("tr", has_text="Nightly import").locator(".field-name_display span")
+    name = page.locator("tr", has_text="Nightly import").locator(".field-name_display .eztm-name")
     assert name.get_attribute("title") == "Imports the nightly records; <b>slow</b> on Mondays."
-    page.set_viewport_size({"width": 1700, "height": 700})
-    screenshot(page, "task-list")
-    page.set_viewport_size({"width": 1400, "height": 900})
 
     page.goto(f"/admin/eztaskmanager/task/{task.pk}/change/")
     expect(page.locator(".eztm-tail").first).to_contain_text("Finished")
-    screenshot(page, "task-detail", full_page=True)
 
 
 def test_stop_a_running_task_from_the_list(page: Page):
@@ -193,7 +176,10 @@ def test_stop_a_running_task_from_the_list(page: Page):
     expect(page.locator(".messagelist")).to_contain_text(started_or_queued("Long import"))
     report = wait_for_lines(task, 3)
     page.goto("/admin/eztaskmanager/task/")
-    page.locator("tr", has_text="Long import").locator("button.eztm-stop").click()
+    # While it runs, Stop is the row's only button.
+    row = page.locator("tr", has_text="Long import")
+    expect(row.locator("button.eztm-start")).to_have_count(0)
+    row.locator("button.eztm-stop").click()
     # The run's helper thread stops it within about a second: Stop waits that long.
     expect(page.locator(".messagelist")).to_contain_text("Long import was stopped.")
     report.refresh_from_db()
@@ -220,17 +206,19 @@ def test_a_run_that_takes_a_while_to_stop_shows_stopping_then_stopped(page: Page
     page.goto(f"/admin/eztaskmanager/task/{task.pk}/change/")
     page.click("button.eztm-start")
     report = wait_for_lines(task, 3)
-    viewer = page.context.new_page()
-    viewer.goto(f"/admin/eztaskmanager/launchreport/{report.pk}/log/live/")
+    viewer = page  # Start landed on the run's live log
+    assert viewer.url.endswith(f"/launchreport/{report.pk}/log/live/")
     expect(viewer.locator("#eztm-status")).to_have_text("RUNNING")
 
+    page = viewer.context.new_page()
+    page.goto(f"/admin/eztaskmanager/task/{task.pk}/change/")
     page.click("button.eztm-stop")
     message = page.locator(".messagelist .warning")
     expect(message).to_have_text("Careful export is stopping.")
     expect(page.locator("#launchreport_set-group a.eztm-state-stopping")).to_have_text("STOPPING")
     expect(viewer.locator("#eztm-status")).to_have_text("STOPPING")
 
-    expect(viewer.locator("#eztm-status")).to_have_text("STOPPED", timeout=20_000)
+    expect(viewer.locator("#eztm-status")).to_have_text("STOPPED", timeout=45_000)
     expect(viewer.locator("#eztm-log-viewer")).to_have_attribute("data-state", "done")
     expect(viewer.locator("#eztm-reason")).to_contain_text("Stopped after")
     report.refresh_from_db()

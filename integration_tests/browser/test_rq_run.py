@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
-from django.test import override_settings
 from playwright.sync_api import Page, expect
 
 from eztaskmanager.models import AppCommand, LaunchReport, Task
@@ -15,27 +12,6 @@ from integration_tests.browser.said import started_or_queued
 from testsupport.processes import ManagedProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def rq_worker(redis_url: str, django_db_setup) -> Iterator[ManagedProcess]:
-    """An RQ worker on a queue of its own, and the test process's settings pointing at it."""
-    queue = f"eztm-browser-{uuid.uuid4().hex[:8]}"
-    env = {
-        "EZTASKMANAGER_USE_TEST_DB": "1",
-        "EZTASKMANAGER_RQ_REDIS_URL": redis_url,
-        "EZTASKMANAGER_RQ_QUEUE": queue,
-    }
-    with override_settings(
-        RQ_QUEUES={queue: {"URL": redis_url}},
-        EZTASKMANAGER={"BACKEND": "rq", "OPTIONS": {"queue": queue}},
-    ):
-        worker = ManagedProcess.manage("rqworker", queue, env=env)
-        try:
-            worker.wait_for_output("Listening on", timeout=60)
-            yield worker
-        finally:
-            worker.stop()
 
 
 def test_start_watch_and_stop_a_run_on_an_rq_worker(rq_worker: ManagedProcess, page: Page):
