@@ -290,7 +290,9 @@ def test_demo_runs_twice_on_the_same_data(run_demo):
     assert client.object_ids("eztaskmanager/task") == tasks
     page = start_task_and_wait(second, client, "Send the newsletter")
     assert page["result"] == "ok", page
-    assert "Newsletter sent" in [line["message"] for line in page["new_log_lines"]]
+    messages = [line["message"] for line in page["new_log_lines"]]
+    assert "Newsletter sent" in messages
+    assert "Preparing the newsletter for 5 readers" in messages  # print(), on the RQ worker
     assert_all_stopped(second, second.interrupt())
 
 

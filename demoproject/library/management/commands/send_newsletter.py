@@ -1,4 +1,5 @@
-"""A plain Django command, untouched: eztaskmanager stores what it writes to stdout."""
+"""A plain Django command, untouched: eztaskmanager stores what it writes to stdout and
+what it prints."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--readers", type=int, default=3, help="How many readers")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        print(f"Preparing the newsletter for {options['readers']} readers")
         for reader in range(1, options["readers"] + 1):
             self.stdout.write(f"Newsletter sent to reader {reader}")
         self.stdout.write(self.style.SUCCESS("Newsletter sent"))
