@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from playwright.sync_api import Page, expect
 
-from eztaskmanager.models import AppCommand, LaunchReport, Task
+from eztaskmanager.models import AppCommand, LaunchReport, ProcessHeartbeat, Task
 from integration_tests.browser import sample
 from integration_tests.browser.backend import SubprocessBackend
 from integration_tests.browser.said import started_or_queued
@@ -275,3 +275,12 @@ def test_the_lists_fit_a_laptop_with_the_sidebar_open(
     assert_fits(page, ["", "TASK", "RESULT", "STARTED", "DURATION", "LOG"])
     if name == "task-list":
         screenshot(page, "reports-list")
+
+    for kind, name_, host in (
+        ("worker", "rq:worker:4f1c2a9b8e7d4c3b9a1f0e2d3c4b5a69", "web-01.example.internal"),
+        ("scheduler", "rqscheduler-web-01.example.internal-4242", "web-01.example.internal"),
+        ("worker", "celery@web-02.example.internal", "web-02.example.internal"),
+    ):
+        ProcessHeartbeat.beat("rq" if "rq" in name_ else "celery", kind, name_, host, 4242)
+    page.goto("/admin/eztaskmanager/processheartbeat/")
+    assert_fits(page, ["", "NAME", "KIND", "LAST SEEN", "ALIVE"])

@@ -65,8 +65,11 @@ def test_the_workers_page_lists_every_process_with_an_alive_mark(client_as, db):
     html = response.content.decode()
     rows = {p.name: p for p in response.context["cl"].result_list}
     assert set(rows) == {"scheduler-up", "worker-gone"}
-    for header in ("Name", "Backend", "Kind", "Host", "Process id", "Started at", "Last seen"):
+    for header in ("Name", "Kind", "Last seen", "Alive"):
         assert header in html, header
+    # Host and process id under the name, backend under the kind, start under last seen.
+    assert "box, process 4242" in html
+    assert ">celery</span>" in html and "started <time" in html
     assert "2\xa0hours ago" in html and re.search(r">\d+ s ago<", html)
     assert html.count('alt="True"') == 1 and html.count('alt="False"') == 1
     assert "in the last 2 minutes, a worker in the last 5 minutes" in html

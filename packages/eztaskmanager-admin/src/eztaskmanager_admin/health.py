@@ -118,16 +118,8 @@ class ProcessHeartbeatAdmin(admin.ModelAdmin):
     """Workers and schedulers seen alive: read-only; rows of processes gone can be deleted."""
 
     change_list_template = "eztaskmanager_admin/processheartbeat/change_list.html"
-    list_display = (
-        "name",
-        "backend",
-        "kind",
-        "host",
-        "pid",
-        "started_at",
-        "last_seen",
-        "alive",
-    )
+    # Four columns of two lines, so that the list fits a laptop with the sidebar open.
+    list_display = ("name_display", "kind_display", "last_seen", "alive")
     list_filter = ("backend", "kind")
     search_fields = ("name", "host")
     fields = ("backend", "kind", "name", "host", "pid", "started_at", "seen_at", "alive")
@@ -166,6 +158,20 @@ class ProcessHeartbeatAdmin(admin.ModelAdmin):
             text = f"{text} " + _("%(kept)d alive kept.") % {"kept": kept}
         self.message_user(request, text, messages.SUCCESS)
 
+    @admin.display(description=gettext_lazy("name"), ordering="name")
+    def name_display(self, obj: ProcessHeartbeat) -> SafeString:
+        where = _("%(host)s, process %(pid)s") % {"host": obj.host, "pid": obj.pid}
+        return format_html(
+            '<span class="eztm-name eztm-process"><span class="eztm-line">{}</span>'
+            '<span class="eztm-line eztm-quiet">{}</span></span>',
+            obj.name,
+            where,
+        )
+
+    @admin.display(description=gettext_lazy("kind"), ordering="kind")
+    def kind_display(self, obj: ProcessHeartbeat) -> SafeString:
+        return display.stack(obj.get_kind_display(), display.quiet(obj.backend))
+
     @admin.display(description=gettext_lazy("last seen"), ordering="seen_at")
     def last_seen(self, obj: ProcessHeartbeat) -> SafeString:
         seconds = int(obj.age.total_seconds())
@@ -173,7 +179,9 @@ class ProcessHeartbeatAdmin(admin.ModelAdmin):
             ago = _("%(seconds)d s ago") % {"seconds": max(seconds, 0)}
         else:
             ago = _("%(time)s ago") % {"time": timesince(obj.seen_at)}
-        return format_html('<span title="{}">{}</span>', display.local_datetime(obj.seen_at), ago)
+        seen = format_html('<span title="{}">{}</span>', display.local_datetime(obj.seen_at), ago)
+        since = format_html("{} {}", _("started"), display.when_html(obj.started_at))
+        return display.stack(seen, display.quiet(since))
 
     @admin.display(description=gettext_lazy("alive"), boolean=True)
     def alive(self, obj: ProcessHeartbeat) -> bool:
