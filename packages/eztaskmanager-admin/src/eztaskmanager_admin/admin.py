@@ -51,10 +51,46 @@ class AppCommandAdmin(admin.ModelAdmin):
         return format_html('<pre class="eztm-help">{}</pre>', obj.help_text)
 
 
+class CategoryTaskInline(admin.TabularInline):
+    """A category's tasks, on its page, with their status and last result (read only)."""
+
+    model = Task
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("name", "command", "status_words", "last_result")
+    readonly_fields = fields
+    verbose_name_plural = _("tasks")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("command", "cached_last_report")
+
+    @admin.display(description=_("status"))
+    def status_words(self, obj: Task) -> str:
+        return display.STATUS_LABELS.get(obj.status, obj.status)
+
+    @admin.display(description=_("last result"))
+    def last_result(self, obj: Task) -> SafeString | str:
+        return display.result_badge(
+            obj.cached_last_invocation_result, obj.cached_last_report_id, self.admin_site.name
+        )
+
+
 @admin.register(TaskCategory)
 class TaskCategoryAdmin(admin.ModelAdmin):
     list_display = ("name",)
     search_fields = ("name",)
+    inlines = [CategoryTaskInline]
+
+    class Media:
+        css = display.ADMIN_CSS
 
 
 # Results in words, for the filters (the badges say them in capitals).
@@ -266,6 +302,7 @@ class TaskAdmin(admin.ModelAdmin):
     )
     search_fields = ("name", "note", "command__name")
     inlines = [LaunchReportInline]
+    actions = ["start_selected", "stop_selected"]
     readonly_fields = (
         "next_run_display",
         "status_display",
@@ -281,6 +318,18 @@ class TaskAdmin(admin.ModelAdmin):
     # Lists --------------------------------------------------------------------------------
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return TaskChangeList
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        """Who may use the Start/Stop actions (Django asks ``has_<name>_permission``)."""
+        return can_run_tasks(request)
+
+    @admin.action(description=_("Start selected tasks"), permissions=["run"])
+    def start_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        taskactions.start_selected(self, request, queryset)
+
+    @admin.action(description=_("Stop selected tasks"), permissions=["run"])
+    def stop_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        taskactions.stop_selected(self, request, queryset)
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         columns = tuple(super().get_list_display(request))

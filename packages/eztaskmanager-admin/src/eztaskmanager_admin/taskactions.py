@@ -9,9 +9,11 @@ next); one that booked a schedule goes back to the page the button was on.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -121,3 +123,33 @@ def stop_message(task: Task, outcome: StopOutcome) -> tuple[int, str]:
     if outcome.unscheduled:
         text = f"{text} {_('Its schedule was cancelled.')}"
     return level, text
+
+
+def start_selected(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+    """The list's bulk action: Start each selected task, saying what became of each."""
+    service = get_task_service()
+    for task in queryset.select_related("command"):
+        try:
+            report = service.add(task)
+        except TaskAlreadyRunning as exc:
+            messages.warning(request, str(exc))
+        except TaskQueueException as exc:
+            messages.error(
+                request, _("%(task)s was not started: %(error)s") % {"task": task, "error": exc}
+            )
+        else:
+            messages.success(request, start_message(task, report))
+
+
+def stop_selected(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+    """The list's bulk action: Stop each selected task, saying what became of each."""
+    service = get_task_service()
+    for task in queryset:
+        try:
+            outcome = service.stop_task(task, by=request.user.get_username())
+        except TaskQueueException as exc:
+            messages.error(
+                request, _("%(task)s was not stopped: %(error)s") % {"task": task, "error": exc}
+            )
+        else:
+            messages.add_message(request, *stop_message(task, outcome))
