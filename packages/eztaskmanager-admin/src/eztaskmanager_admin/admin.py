@@ -273,14 +273,8 @@ SCHEDULE_FIELDS = frozenset(
 # The fields whose change books a schedule that was not booked (a stopped one stays
 # stopped when only its command or arguments change).
 ARMING_FIELDS = frozenset({"scheduling", "repetition_period", "repetition_rate"})
-REPETITION_CHOICES = [
-    ("", _("no repetition")),
-    (Task.REPETITION_PERIOD_MINUTE, _("minutes")),
-    (Task.REPETITION_PERIOD_HOUR, _("hours")),
-    (Task.REPETITION_PERIOD_DAY, _("days")),
-    (Task.REPETITION_PERIOD_WEEK, _("weeks")),
-    (Task.REPETITION_PERIOD_MONTH, _("months")),
-]
+# The model's periods in words ("minutes"...), after an empty choice that says what it means.
+REPETITION_CHOICES = [("", _("no repetition")), *Task.REPETITION_PERIOD_CHOICES]
 
 
 @admin.register(Task)

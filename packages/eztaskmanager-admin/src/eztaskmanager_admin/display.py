@@ -25,13 +25,8 @@ ADMIN_CSS = {"all": ["eztaskmanager_admin/admin.css"]}
 REFRESH_JS = ["eztaskmanager_admin/refresh.js"]
 RESULT_LABELS = dict(LaunchReport.RESULT_CHOICES)
 STATE_LABELS = dict(LaunchReport.STATE_CHOICES)
-# A task's status in plain words: the model's values are the seed's (spooled, started).
-STATUS_LABELS = {
-    Task.STATUS_IDLE: _("Idle"),
-    Task.STATUS_SPOOLED: _("Queued"),
-    Task.STATUS_SCHEDULED: _("Scheduled"),
-    Task.STATUS_STARTED: _("Running"),
-}
+# A task's status in plain words (the model's values are the seed's: spooled, started).
+STATUS_LABELS = dict(Task.STATUS_CHOICES)
 STATUS_HELP = {
     Task.STATUS_IDLE: _("Nothing queued, running or scheduled."),
     Task.STATUS_SPOOLED: _("A run waits for a worker to take it."),

@@ -202,7 +202,10 @@ class LaunchReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.task} {self.invocation_datetime:%Y-%m-%d %H:%M:%S} {self.invocation_result}"
+        """The task, when the run started (in the site's time zone), and its result or state."""
+        when = timezone.localtime(self.invocation_datetime).strftime("%Y-%m-%d %H:%M:%S")
+        outcome = self.get_invocation_result_display() if self.invocation_result else self.state
+        return f"{self.task} · {when} · {outcome}"
 
     @property
     def is_running(self) -> bool:

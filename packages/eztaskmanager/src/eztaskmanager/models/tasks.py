@@ -81,10 +81,10 @@ class Task(models.Model):
     STATUS_SCHEDULED = "scheduled"
     STATUS_STARTED = "started"
     STATUS_CHOICES = (
-        (STATUS_IDLE, _("IDLE")),
-        (STATUS_SPOOLED, _("SPOOLED")),
-        (STATUS_SCHEDULED, _("SCHEDULED")),
-        (STATUS_STARTED, _("STARTED")),
+        (STATUS_IDLE, _("Idle")),
+        (STATUS_SPOOLED, _("Queued")),
+        (STATUS_SCHEDULED, _("Scheduled")),
+        (STATUS_STARTED, _("Running")),
     )
 
     REPETITION_PERIOD_MINUTE = scheduling.MINUTE
@@ -93,11 +93,11 @@ class Task(models.Model):
     REPETITION_PERIOD_WEEK = scheduling.WEEK
     REPETITION_PERIOD_MONTH = scheduling.MONTH
     REPETITION_PERIOD_CHOICES = (
-        (REPETITION_PERIOD_MINUTE, _("MINUTE")),
-        (REPETITION_PERIOD_HOUR, _("HOUR")),
-        (REPETITION_PERIOD_DAY, _("DAY")),
-        (REPETITION_PERIOD_WEEK, _("WEEK")),
-        (REPETITION_PERIOD_MONTH, _("MONTH")),
+        (REPETITION_PERIOD_MINUTE, _("minutes")),
+        (REPETITION_PERIOD_HOUR, _("hours")),
+        (REPETITION_PERIOD_DAY, _("days")),
+        (REPETITION_PERIOD_WEEK, _("weeks")),
+        (REPETITION_PERIOD_MONTH, _("months")),
     )
 
     name = models.CharField(_("name"), max_length=255)
