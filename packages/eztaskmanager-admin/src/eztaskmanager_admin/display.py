@@ -225,7 +225,4 @@ def tail_html(lines: list[str], total: int) -> SafeString:
 
 def report_tail(report: LaunchReport) -> SafeString:
     """A report's last ``REPORT_LOG_TAIL_LINES`` lines, as the raw text view writes them."""
-    from eztaskmanager_admin.logreader import tail_lines
-
-    n_lines = get_setting("REPORT_LOG_TAIL_LINES")
-    return tail_html(tail_lines(report, n_lines), report.n_log_lines)
+    return tail_html(report.log_tail(get_setting("REPORT_LOG_TAIL_LINES")), report.n_log_lines)

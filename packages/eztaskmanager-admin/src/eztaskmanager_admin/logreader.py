@@ -1,25 +1,23 @@
-"""Read a report's log lines page by page, at a cost that does not grow with the offset.
+"""The log viewer's reads, on top of the core's log path (:mod:`eztaskmanager.models.logs`).
 
-Lines are read by their per-report number (a keyset on the unique ``(launch_report,
-line)`` index), never with SQL ``OFFSET``, and as plain tuples rather than model
-instances, so a page from line 999,000 costs what a page from line 0 does.
+The core reads lines by keyset and formats them; this module only shapes what the
+viewer's JSON endpoint and raw text view send.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
 
-from eztaskmanager.models import LaunchReport, Log
+from eztaskmanager.models import LaunchReport
+from eztaskmanager.models.logs import format_time, iter_text, read_rows
 
 # The seed's client reads until it reaches log_size; a page is never under 1,000 lines.
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 10000
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def clamp_page_size(limit: Any) -> int:
@@ -29,11 +27,6 @@ def clamp_page_size(limit: Any) -> int:
     except (TypeError, ValueError):
         return DEFAULT_PAGE_SIZE
     return max(DEFAULT_PAGE_SIZE, min(value, MAX_PAGE_SIZE))
-
-
-def format_timestamp(value: datetime, tz: tzinfo | None = None) -> str:
-    """The timestamp in the current time zone (or ``tz``), to the millisecond."""
-    return value.astimezone(tz or timezone.get_current_timezone()).strftime(TIMESTAMP_FORMAT)[:-3]
 
 
 def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> dict[str, Any]:
@@ -61,20 +54,10 @@ def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> di
     )
     offset = max(int(offset), 0)
     size = report["n_log_lines"]
-    # Lines are numbered densely from 0, so the page is exactly the range [offset, end):
-    # bounding both ends keeps the read at one page whatever plan the database picks
-    # (with stale statistics PostgreSQL may choose a bitmap scan plus sort, which would
-    # otherwise read every line after ``offset``).
-    end = min(offset + limit, size)
-    rows = list(
-        Log.objects.filter(launch_report_id=report_id, line__gte=offset, line__lt=end)
-        .order_by("line")
-        .values_list("line", "timestamp", "level", "message")[:limit]
-    )
     tz = timezone.get_current_timezone()  # once per page: it is a context-local lookup
     lines = [
-        {"line": line, "timestamp": format_timestamp(ts, tz), "level": level, "message": message}
-        for line, ts, level, message in rows
+        {"line": line, "timestamp": format_time(stamp, tz), "level": level, "message": message}
+        for line, stamp, level, message in read_rows(report_id, offset, min(offset + limit, size))
     ]
     return {
         "new_log_lines": lines,
@@ -92,28 +75,7 @@ def read_page(report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE) -> di
     }
 
 
-def tail_lines(report: LaunchReport, n_lines: int) -> list[str]:
-    """The last ``n_lines`` lines as ``timestamp - LEVEL - message``, as the raw text view writes them."""
-    tz = timezone.get_current_timezone()
-    rows = (
-        Log.objects.filter(
-            launch_report_id=report.pk, line__gte=max(report.n_log_lines - n_lines, 0)
-        )
-        .order_by("line")
-        .values_list("timestamp", "level", "message")
-    )
-    return [f"{format_timestamp(ts, tz)} - {level} - {message}" for ts, level, message in rows]
-
-
-def iter_text_lines(report_id: int, chunk: int = MAX_PAGE_SIZE) -> Iterator[str]:
-    """Every line as ``timestamp - LEVEL - message``, read in keyset chunks, for the raw view."""
+def iter_text_lines(report_id: int) -> Iterator[str]:
+    """Every line as text, for the raw view."""
     size = LaunchReport.objects.values_list("n_log_lines", flat=True).get(pk=report_id)
-    tz = timezone.get_current_timezone()
-    for start in range(0, size, chunk):
-        rows = (
-            Log.objects.filter(launch_report_id=report_id, line__gte=start, line__lt=start + chunk)
-            .order_by("line")
-            .values_list("timestamp", "level", "message")
-        )
-        for ts, level, message in rows:
-            yield f"{format_timestamp(ts, tz)} - {level} - {message}\n"
+    return iter_text(report_id, size, chunk=MAX_PAGE_SIZE)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from eztaskmanager.models.logs import write_log_rows
+from eztaskmanager.models.logs import tail, text_lines, write_log_rows
 from eztaskmanager.models.tasks import Task
 
 logger = logging.getLogger(__name__)
@@ -373,27 +373,25 @@ class LaunchReport(models.Model):
 
     def get_log_lines(self) -> list[str]:
         """Every line, formatted as ``timestamp - LEVEL - message``."""
-        return [log.formatted() for log in self.logs.order_by("line")]
+        return text_lines(self.pk, 0, self._size())
 
     def read_log_lines(self, offset: int, limit: int | None = None) -> tuple[list[str], int]:
         """Return the formatted lines from ``offset`` (0-based) on, and the total count.
 
         Reads by line number (a keyset), so the cost does not grow with ``offset``.
         """
-        logs = self.logs.filter(line__gte=max(offset, 0)).order_by("line")
-        if limit is not None:
-            logs = logs[:limit]
-        total = LaunchReport.objects.values_list("n_log_lines", flat=True).get(pk=self.pk)
-        return [log.formatted() for log in logs], total
+        total = self._size()
+        end = total if limit is None else min(max(offset, 0) + limit, total)
+        return text_lines(self.pk, offset, end), total
 
     def log_tail(self, n_lines: int = 10) -> list[str]:
         """The last ``n_lines`` formatted lines: a :class:`~eztaskmanager.models.logs.LogTail`,
         a list that reads as text, as 0.5's did."""
-        from eztaskmanager.models.logs import LogTail
+        return tail(self.pk, self._size(), n_lines)
 
-        first = max(self.n_log_lines - n_lines, 0)
-        logs = self.logs.filter(line__gte=first).order_by("line")
-        return LogTail((log.formatted() for log in logs), hidden=first)
+    def _size(self) -> int:
+        """The number of lines now (a run that goes on adds lines after this was read)."""
+        return LaunchReport.objects.values_list("n_log_lines", flat=True).get(pk=self.pk)
 
     def delete(self, *args: Any, **kwargs: Any):
         """Delete the report, then refresh the task's cached figures."""
