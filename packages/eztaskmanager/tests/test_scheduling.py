@@ -3,7 +3,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from eztaskmanager import scheduling
 from eztaskmanager.scheduling import add_months, next_run_after, period_seconds
+from testsupport.clock import FastTimeLine, fast_schedules
 
 UTC = timezone.utc
 ROME = ZoneInfo("Europe/Rome")
@@ -110,3 +112,39 @@ def test_period_seconds_and_add_months():
     assert period_seconds("week", 2) == 14 * 86400
     assert period_seconds("month", 1) is None
     assert add_months(datetime(2026, 12, 31), 2).date().isoformat() == "2027-02-28"
+
+
+def test_the_time_line_is_real_time():
+    assert type(scheduling.timeline) is scheduling.RealTime
+
+
+def test_a_fast_time_line_runs_the_same_rules_faster():
+    start = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    with fast_schedules(speed=30):
+        assert next_run_after(start, "minute", 1, start) == start + timedelta(seconds=2)
+        assert next_run_after(start, "minute", 1, start + timedelta(seconds=2.5)) == (
+            start + timedelta(seconds=4)
+        )
+        assert next_run_after(start, "hour", 1, start - timedelta(days=1)) == start
+    assert next_run_after(start, "minute", 1, start) == start + timedelta(minutes=1)
+
+
+def test_a_fast_time_line_keeps_the_wall_clock_and_month_rules():
+    speed = 3600  # an hour of the schedule per real second
+    start = datetime(2026, 3, 27, 9, 0, tzinfo=ROME)  # summer time from 29 March, 02:00
+    with fast_schedules(speed) as fast:
+        first = next_run_after(start, "day", 1, start)
+        second = next_run_after(start, "day", 1, first)
+    # On the schedule's own time line the runs are the real rules' (09:00 each day).
+    assert fast.to_schedule(start, first) == datetime(2026, 3, 28, 9, 0, tzinfo=ROME)
+    assert fast.to_schedule(start, second) == datetime(2026, 3, 29, 9, 0, tzinfo=ROME)
+    assert second - first == timedelta(hours=23) / speed  # the day that lost an hour
+    monthly = datetime(2026, 1, 31, 8, 0, tzinfo=UTC)
+    with fast_schedules(speed):
+        due = next_run_after(monthly, "month", 1, monthly)
+    assert FastTimeLine(speed).to_schedule(monthly, due).date().isoformat() == "2026-02-28"
+
+
+def test_a_fast_time_line_needs_a_whole_speed():
+    with pytest.raises(ValueError, match="whole number"):
+        FastTimeLine(0)

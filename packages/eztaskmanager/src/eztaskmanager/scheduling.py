@@ -7,6 +7,10 @@ so a daily 09:00 run stays at 09:00 across daylight saving changes, and a monthl
 keeps its day of the month, clamped to the month's length (31 Jan, 28 Feb, 31 Mar...).
 A run that would fall after the last instant Python's dates hold (the year 9999) does
 not exist: the schedule simply has no next run.
+
+The rules run on a *time line*, :data:`timeline`: real time, unless a test clock
+(``testsupport/clock.py`` in this repository) replaces it for the life of a test
+process, so that a schedule's minute lasts seconds while the rules stay the real ones.
 """
 
 from __future__ import annotations
@@ -17,6 +21,22 @@ from datetime import datetime, timedelta, timezone
 MINUTE, HOUR, DAY, WEEK, MONTH = "minute", "hour", "day", "week", "month"
 PERIODS = (MINUTE, HOUR, DAY, WEEK, MONTH)
 FIXED_SECONDS = {MINUTE: 60, HOUR: 3600, DAY: 86400, WEEK: 7 * 86400}
+
+
+class RealTime:
+    """The time line of schedules: real time, where a minute lasts a minute."""
+
+    def to_schedule(self, start: datetime, moment: datetime) -> datetime:
+        """``moment`` on the time line of a schedule that starts at ``start``."""
+        return moment
+
+    def from_schedule(self, start: datetime, moment: datetime) -> datetime:
+        """The real instant of ``moment`` on that time line."""
+        return moment
+
+
+# The one seam for tests: nothing in the packages changes it.
+timeline: RealTime = RealTime()
 
 
 def period_seconds(period: str, rate: int) -> int | None:
@@ -68,7 +88,8 @@ def next_run_after(start: datetime, period: str, rate: int, after: datetime) -> 
     if start > after:
         return start
     try:
-        return _first_after(start, period, rate, after, seconds)
+        due = _first_after(start, period, rate, timeline.to_schedule(start, after), seconds)
+        return timeline.from_schedule(start, due)
     except (OverflowError, ValueError):  # "date value out of range", "year 10353 is out of range"
         return None
 
