@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from eztaskmanager.models import LaunchReport
+from eztaskmanager.processes import host_key
 from testsupport.net import free_port
 from testsupport.processes import ManagedProcess
 from testsupport.redis import start_redis_server
@@ -158,9 +160,6 @@ class Supervisor:
 
 def kill_work_horses() -> None:
     """SIGKILL the work-horses of runs that have not ended (an orphan outlives its worker)."""
-    from eztaskmanager.models import LaunchReport
-    from eztaskmanager.processes import host_key
-
     for pid in (
         LaunchReport.objects.active().filter(host_key=host_key()).values_list("pid", flat=True)
     ):

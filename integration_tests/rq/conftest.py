@@ -6,10 +6,13 @@ import copy
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 
 from eztaskmanager.models import AppCommand, Task
 from eztaskmanager.registry import get_backend
@@ -58,8 +61,6 @@ def rq_env(redis_url: str, rq_queue: str, notify_file: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def rq_settings(redis_url: str, rq_queue: str, notify_file: str) -> Iterator[None]:
-    from django.conf import settings
-
     config = {**copy.deepcopy(settings.EZTASKMANAGER), "OPTIONS": {"queue": rq_queue}}
     config["NOTIFIERS"]["file"]["OPTIONS"] = {"path": notify_file}
     with override_settings(RQ_QUEUES={rq_queue: {"URL": redis_url}}, EZTASKMANAGER=config):
@@ -120,6 +121,22 @@ def task(transactional_db) -> Callable[..., Task]:
         )
 
     return make
+
+
+@pytest.fixture
+def every_two_seconds(backend, task) -> Callable[[], Task]:
+    """Start a task that runs every minute from a second from now: every 2 s on the test clock."""
+
+    def start() -> Task:
+        t = task(
+            scheduling=timezone.now() + timedelta(seconds=1),
+            repetition_period=Task.REPETITION_PERIOD_MINUTE,
+            repetition_rate=1,
+        )
+        backend.add(t)
+        return t
+
+    return start
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, worker=None):

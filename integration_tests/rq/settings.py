@@ -7,9 +7,12 @@ override in the test process, whose settings load before the Redis server starts
 
 import os
 
+from testsupport import clock
 from testsupport.settings import BASE, databases
 
 globals().update(BASE)
+# In every process of these tests a schedule's minute lasts 2 s: the real rules, 30 times faster.
+clock.install(speed=30)
 
 DATABASES = databases("integration_rq")
 INSTALLED_APPS = [

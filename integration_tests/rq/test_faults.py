@@ -213,10 +213,10 @@ def test_an_orphaned_work_horse_stops_on_stop_and_writes_nothing_after(backend, 
             os.kill(report.pid, signal.SIGKILL)
 
 
-def test_redis_restarted_empty_the_schedule_is_booked_again(backend, cluster, task, redis_server):
-    period = 2
-    t = task()
-    backend.add_every(t, timedelta(seconds=period), start=timezone.now() + timedelta(seconds=1))
+def test_redis_restarted_empty_the_schedule_is_booked_again(
+    backend, cluster, every_two_seconds, redis_server
+):
+    t = every_two_seconds()
 
     def runs() -> list[LaunchReport]:
         return list(LaunchReport.objects.filter(task=t).exclude(finished_at=None))
@@ -256,14 +256,13 @@ def test_redis_restarted_empty_the_schedule_is_booked_again(backend, cluster, ta
     assert (t.status, t.scheduled_job_id) == (Task.STATUS_IDLE, "")
 
 
-def test_two_schedulers_run_each_due_time_once(backend, cluster, task):
+def test_two_schedulers_run_each_due_time_once(backend, cluster, every_two_seconds):
     second = cluster.new_scheduler()
     cluster.extra.append(second)
     seen = len(cluster.worker.output)
     try:
-        t = task()
         started = time.time()
-        backend.add_every(t, timedelta(seconds=1), start=timezone.now() + timedelta(seconds=1))
+        t = every_two_seconds()
         wait_for(
             lambda: LaunchReport.objects.filter(task=t).exclude(finished_at=None).count() >= 6,
             60,

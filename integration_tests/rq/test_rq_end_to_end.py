@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -62,9 +64,8 @@ def test_one_off_in_three_seconds_runs_exactly_once(backend, worker, task):
     assert scheduled_jobs_of(backend, t) == []
 
 
-def test_periodic_runs_until_stopped(backend, worker, task):
-    t = task()
-    backend.add_every(t, timedelta(seconds=2), start=timezone.now() + timedelta(seconds=1))
+def test_periodic_runs_until_stopped(backend, worker, every_two_seconds):
+    t = every_two_seconds()
     rides = set()
 
     def next_ride_matches_redis() -> bool:
@@ -147,10 +148,6 @@ def test_redis_down_is_a_clear_error(rq_processes, task):
 
 
 def test_concurrent_starts_leave_one_scheduled_job(backend, task):
-    import threading
-
-    from django.db import connection
-
     t = task(scheduling=timezone.now() + timedelta(hours=1))
     errors = []
 

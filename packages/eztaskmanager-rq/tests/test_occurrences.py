@@ -1,4 +1,4 @@
-"""The next run of a chain: the core's calendar rules, or a fixed number of seconds."""
+"""The next run of a chain: the core's calendar rules, also under the test clock."""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -7,6 +7,7 @@ import pytest
 
 from eztaskmanager.models import Task
 from eztaskmanager_rq.occurrences import following, occurrence_meta, scheduled_at
+from testsupport.clock import fast_schedules
 
 ROME = ZoneInfo("Europe/Rome")
 UTC = ZoneInfo("UTC")
@@ -14,11 +15,6 @@ UTC = ZoneInfo("UTC")
 
 def periodic(period: str, rate: int, start: datetime) -> Task:
     return Task(scheduling=start, repetition_period=period, repetition_rate=rate)
-
-
-def meta_for(task: Task, at: datetime, every=None) -> dict:
-    task.pk = 7
-    return occurrence_meta(task, at, every)
 
 
 @pytest.mark.parametrize(
@@ -56,21 +52,26 @@ def meta_for(task: Task, at: datetime, every=None) -> dict:
 def test_calendar_periods_follow_the_core_rules(start, period, after, expected):
     rate = 3 if period == "hour" else 1
     task = periodic(period, rate, start)
-    assert following(task, meta_for(task, after), after) == expected
-    assert following(task, meta_for(task, after), after) == task.next_run_after(after)
+    assert following(task, after) == expected
+    assert following(task, after) == task.next_run_after(after)
 
 
-def test_fixed_seconds_count_from_the_first_planned_run():
-    task = Task()
+def test_under_the_test_clock_the_same_rules_run_in_seconds():
     at = datetime(2026, 5, 1, 12, tzinfo=UTC)
-    meta = meta_for(task, at, every=2.0)
-    assert scheduled_at(meta) == at
-    assert following(task, meta, at) == at + timedelta(seconds=2)
-    # A worker that took the job late skips the runs it missed, keeping the cadence.
-    assert following(task, meta, at + timedelta(seconds=5.5)) == at + timedelta(seconds=6)
+    task = periodic("minute", 1, at)
+    with fast_schedules(speed=30):  # a minute lasts 2 s
+        assert following(task, at) == at + timedelta(seconds=2)
+        # A worker that took the job late skips the runs it missed, keeping the cadence.
+        assert following(task, at + timedelta(seconds=5.5)) == at + timedelta(seconds=6)
+
+
+def test_the_due_time_travels_in_the_jobs_meta():
+    at = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    task = Task(pk=7, scheduling=at)
+    assert scheduled_at(occurrence_meta(task, at)) == at
+    assert scheduled_at({}) is None
 
 
 def test_one_off_has_no_following_run():
     task = Task(scheduling=datetime(2026, 5, 1, 12, tzinfo=UTC))
-    at = task.scheduling
-    assert following(task, meta_for(task, at), at + timedelta(seconds=1)) is None
+    assert following(task, task.scheduling + timedelta(seconds=1)) is None

@@ -10,7 +10,8 @@ from django.utils import timezone
 from eztaskmanager.models import FiredDueTime, LaunchReport, Task
 from eztaskmanager.services.recovery import resync
 from eztaskmanager_rq import compat
-from eztaskmanager_rq.occurrences import every_of, scheduled_at, whole_second
+from eztaskmanager_rq.occurrences import scheduled_at, whole_second
+from testsupport.clock import fast_schedules
 
 from .helpers import fire, scheduled_ids, work
 
@@ -72,19 +73,15 @@ def test_a_lost_periodic_schedule_is_booked_at_its_next_due_time(backend, task):
     assert backend.lost_schedules([t]) == []
 
 
-def test_a_lost_fixed_period_is_read_back_from_the_job_id(backend, task):
-    t = task()
+def test_under_the_test_clock_a_lost_schedule_keeps_its_cadence(backend, task):
     anchor = whole_second(timezone.now() - timedelta(seconds=25))
-    backend.add_every(t, timedelta(seconds=10), start=anchor + timedelta(hours=1))
+    t = task(scheduling=anchor, repetition_period="minute", repetition_rate=5)
+    with fast_schedules(speed=60):  # five minutes last 5 s
+        backend.add(t)
+        t.refresh_from_db()
+        forget(backend, t.scheduled_job_id)
+        backend.rearm(t)
     t.refresh_from_db()
-    assert every_of(t.scheduled_job_id) == 10
-    # Its last known due time passed while Redis was gone.
-    Task.objects.filter(pk=t.pk).update(cached_next_ride=anchor)
-    forget(backend, t.scheduled_job_id)
-    t.refresh_from_db()
-    backend.rearm(t)
-    t.refresh_from_db()
-    assert every_of(t.scheduled_job_id) == 10
     assert t.cached_next_ride == anchor + timedelta(seconds=30)  # cadence kept, misses skipped
     job = backend.fetch_job(t.scheduled_job_id)
     assert scheduled_at(job.meta) == anchor + timedelta(seconds=30)

@@ -11,6 +11,7 @@ from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.registry import get_backend
 from eztaskmanager_rq import compat
 from eztaskmanager_rq.backend import RUN_SCHEDULED_TASK
+from testsupport.clock import fast_schedules
 from testsupport.net import free_port
 
 from .helpers import fire, scheduled_ids, work
@@ -113,19 +114,21 @@ def test_fired_periodic_run_schedules_the_next_one_first(backend, task):
     assert t.cached_next_ride == expected
 
 
-def test_add_every_chains_runs_at_fixed_seconds(backend, task):
-    t = task()
-    start = timezone.now() + timedelta(seconds=30)
-    backend.add_every(t, timedelta(seconds=10), start=start)
-    t.refresh_from_db()
-    assert t.status == Task.STATUS_SCHEDULED
-    assert t.cached_next_ride == whole_seconds(start)
-    fire(backend, t.scheduled_job_id)
-    work(backend)
+def test_under_the_test_clock_the_chain_moves_on_in_seconds(backend, task):
+    start = whole_seconds(timezone.now() + timedelta(seconds=30))
+    t = task(scheduling=start, repetition_period="minute", repetition_rate=1)
+    with fast_schedules(speed=30):  # a minute lasts 2 s
+        backend.add(t)
+        t.refresh_from_db()
+        assert t.cached_next_ride == start
+        fire(backend, t.scheduled_job_id)
+        work(backend)
     t.refresh_from_db()
     # Fired early by the test: the next run is the first one after the planned time.
-    assert t.cached_next_ride == whole_seconds(start + timedelta(seconds=10))
+    assert t.cached_next_ride == start + timedelta(seconds=2)
+    assert compat.scheduled_time(backend.connection, t.scheduled_job_id) == t.cached_next_ride
     assert scheduled_ids(backend, t.pk) == [t.scheduled_job_id]
+    assert t.scheduled_job_id.startswith("eztm-")
     assert LaunchReport.objects.filter(task=t).count() == 1
 
 

@@ -14,9 +14,9 @@ them, each booking its successor (see :mod:`eztaskmanager_rq.occurrences`). The 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.checks import CheckMessage
 from django.db import transaction
@@ -24,23 +24,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
+from eztaskmanager.models import FiredDueTime, LaunchReport, Task
 from eztaskmanager.services.queues import JobInfo, JobState, TaskNotRunnable, TaskQueueService
 
-# db registers the fork hook, and jobs is preloaded, in the worker before it forks: each
-# work-horse would otherwise import it anew (about 3 ms per run).
-from eztaskmanager_rq import compat, db, jobs  # noqa: F401
+# db registers the fork hook in the process that builds the backend: in a worker, before
+# it forks its first work-horse.
+from eztaskmanager_rq import compat, db  # noqa: F401
+from eztaskmanager_rq.checks import check_backend
 from eztaskmanager_rq.connection import URL_SCHEMES, RedisAccess
 from eztaskmanager_rq.occurrences import (
     due_to_book_again,
-    every_of,
     following,
     occurrence_meta,
     schedule_job_id,
+    scheduled_at,
     whole_second,
 )
-
-if TYPE_CHECKING:
-    from eztaskmanager.models import LaunchReport, Task
 
 logger = logging.getLogger(__name__)
 
@@ -142,28 +141,6 @@ class RQBackend(RedisAccess, TaskQueueService):
         with self.task_lock(task, _("cancel the schedule of %(task)s") % {"task": task}):
             super().remove(task)
 
-    def add_every(self, task: Task, every: timedelta, start: datetime | None = None) -> None:
-        """Schedule the task every ``every`` (whole seconds) from ``start`` (default: now + ``every``).
-
-        For code and tests that need periods the task's fields cannot say. The period
-        travels in the schedule's job id; starting the task again from its fields replaces it.
-        """
-        seconds = every.total_seconds()
-        if seconds < 1 or seconds != int(seconds):
-            raise ValueError("add_every() needs a period of a whole number of seconds (>= 1).")
-        due = whole_second(start or timezone.now() + every)
-        with self.task_lock(task):
-            self.validate(task)
-            self.remove(task)
-            job_id = schedule_job_id(int(seconds))
-            # Armed first: a job due at once must find itself named by the task.
-            task.arm_schedule(job_id, due)
-            try:
-                self.book(task, job_id, due, every=int(seconds))
-            except BaseException:
-                task.clear_schedule(job_id)
-                raise
-
     def next_run(self, task: Task) -> datetime | None:
         """When rq-scheduler will run the task's scheduled job, read from Redis."""
         if not task.scheduled_job_id:
@@ -181,11 +158,10 @@ class RQBackend(RedisAccess, TaskQueueService):
             return task.cached_next_ride
         if job is None or JOB_STATES.get(compat.job_status(job) or "") == JobState.ENDED:
             return None
-        return following(task, job.meta, timezone.now())
+        return following(task, timezone.now())
 
     def check(self) -> list[CheckMessage]:
-        from eztaskmanager_rq.checks import check_backend
-
+        """Redis answers, django-rq is installed, rqworker and rqscheduler run our classes."""
         return check_backend(self)
 
     # Engine hooks: runs ---------------------------------------------------------------------
@@ -219,8 +195,6 @@ class RQBackend(RedisAccess, TaskQueueService):
         self, task_id: int, job_id: str, timeout: int, description: str
     ) -> None:
         """Enqueue after the commit; if Redis fails now, the queued run is discarded."""
-        from eztaskmanager.models import LaunchReport
-
         try:
             self.enqueue_call(task_id, job_id, timeout, description)
         except (RedisError, OSError):
@@ -276,7 +250,7 @@ class RQBackend(RedisAccess, TaskQueueService):
     def unschedule(self, task: Task) -> None:
         self.cancel(task.scheduled_job_id)
 
-    def book(self, task: Task, job_id: str, due: datetime, every: int | None = None) -> compat.Job:
+    def book(self, task: Task, job_id: str, due: datetime) -> compat.Job:
         """Put the rq-scheduler job ``job_id`` that runs ``task`` for ``due`` (at once if past)."""
         at = max(due, whole_second(timezone.now()))
         with self.reaching_redis(_("schedule %(task)s") % {"task": task}):
@@ -288,7 +262,7 @@ class RQBackend(RedisAccess, TaskQueueService):
                 timeout=self.job_timeout(task),
                 job_result_ttl=self.result_ttl,
                 job_description=f"eztaskmanager: {task.name} (task {task.pk}, scheduled)",
-                meta=occurrence_meta(task, due, every),
+                meta=occurrence_meta(task, due),
             )
 
     def lost_schedules(self, tasks: list[Task]) -> list[Task]:
@@ -316,32 +290,52 @@ class RQBackend(RedisAccess, TaskQueueService):
                 lost.append(task)
         return lost
 
+    def continue_schedule(self, task: Task, job: compat.Job) -> bool:
+        """Move the schedule on from ``job``, which is due: book the next due time, or end a one-off.
+
+        Returns False when the schedule is no longer ``job``'s (cancelled or replaced
+        meanwhile): then nothing runs. The schedule moves in the database before the next
+        job is put in Redis, so that job always finds itself named by the task when it
+        comes due, however soon; if Redis fails in between, the scheduler's resync books it
+        again.
+        """
+        now = timezone.now()
+        next_due = following(task, max(now, scheduled_at(job.meta) or now))
+        if next_due is None:
+            return task.clear_schedule(job.id)
+        successor_id = schedule_job_id()
+        if not task.advance_schedule(job.id, successor_id, next_due):
+            return False
+        try:
+            self.book(task, successor_id, next_due)
+        except Exception:
+            logger.exception("Task %s: could not book its next run; resync will.", task.pk)
+        return True
+
     def rearm(self, task: Task) -> None:
         """Book again the schedule Redis lost: the next due time after now, or a one-off's own.
 
         A one-off whose time has passed and that never fired is booked now; one that fired
         ends. The schedule moves to the new job only if it is still the lost one.
         """
-        from eztaskmanager.models import FiredDueTime, Task
-
         with self.task_lock(task):
             fresh = Task.objects.select_related("command").filter(pk=task.pk).first()
             if fresh is None or not fresh.scheduled_job_id:
                 return
             lost_job_id = fresh.scheduled_job_id
-            every = every_of(lost_job_id)
             due = due_to_book_again(fresh, timezone.now())
-            if due is not None:
-                due = whole_second(due)
-                one_off = not (every or fresh.is_periodic)
-                if one_off and FiredDueTime.objects.filter(task_id=fresh.pk, due_at=due).exists():
-                    due = None
+            if (
+                due is not None
+                and not fresh.is_periodic
+                and FiredDueTime.objects.filter(task_id=fresh.pk, due_at=due).exists()
+            ):
+                due = None
             if due is None:
                 fresh.clear_schedule(lost_job_id)
                 return
-            job_id = schedule_job_id(every)
+            job_id = schedule_job_id()
             if fresh.advance_schedule(lost_job_id, job_id, due):
-                self.book(fresh, job_id, due, every=every)
+                self.book(fresh, job_id, due)
 
 
 def _is_int(value: Any, minimum: int) -> bool:

@@ -5,8 +5,9 @@ The core's one registered check calls :meth:`RQBackend.check`, which yields thes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
@@ -14,15 +15,16 @@ from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
 
 from eztaskmanager_rq import compat
-
-if TYPE_CHECKING:
-    from eztaskmanager_rq.backend import RQBackend
+from eztaskmanager_rq.connection import RedisAccess
+from eztaskmanager_rq.scheduler import Scheduler
+from eztaskmanager_rq.worker import RecoveringWorkerMixin
 
 WORKER_CLASS = "eztaskmanager_rq.worker.Worker"
 SCHEDULER_CLASS = "eztaskmanager_rq.scheduler.Scheduler"
 
 
-def check_backend(backend: RQBackend) -> list[CheckMessage]:
+def check_backend(backend: RedisAccess) -> list[CheckMessage]:
+    """The checks of the rq backend ``backend``, which reaches Redis as configured."""
     try:
         connection = backend.connection
     except ImproperlyConfigured as exc:
@@ -45,7 +47,7 @@ def check_backend(backend: RQBackend) -> list[CheckMessage]:
                 id="eztaskmanager_rq.W001",
             )
         )
-    if backend.queue_config is not None and not _app_installed("django_rq"):
+    if backend.queue_config is not None and not apps.is_installed("django_rq"):
         messages.append(
             Warning(
                 "RQ_QUEUES is used but django_rq is not in INSTALLED_APPS: the "
@@ -61,8 +63,6 @@ def check_backend(backend: RQBackend) -> list[CheckMessage]:
 
 def check_worker_class() -> list[CheckMessage]:
     """``rqworker`` should run this package's worker, which ends a killed work-horse's run at once."""
-    from eztaskmanager_rq.worker import RecoveringWorkerMixin
-
     name, found = _configured_class("WORKER_CLASS", "rq.Worker")
     if _is_subclass(found, RecoveringWorkerMixin):
         return []
@@ -81,8 +81,6 @@ def check_worker_class() -> list[CheckMessage]:
 
 def check_scheduler_class() -> list[CheckMessage]:
     """``rqscheduler`` should run this package's scheduler, which ends lost runs and re-books schedules."""
-    from eztaskmanager_rq.scheduler import Scheduler
-
     name, found = _configured_class("SCHEDULER_CLASS", "django_rq.queues.DjangoScheduler")
     if _is_subclass(found, Scheduler):
         return []
@@ -112,9 +110,3 @@ def _configured_class(key: str, default: str) -> tuple[str, Any]:
 
 def _is_subclass(found: Any, base: type) -> bool:
     return isinstance(found, type) and issubclass(found, base)
-
-
-def _app_installed(name: str) -> bool:
-    from django.apps import apps
-
-    return apps.is_installed(name)

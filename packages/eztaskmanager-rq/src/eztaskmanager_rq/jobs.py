@@ -2,7 +2,8 @@
 
 Referenced by dotted path in every job, so they must stay importable under these names.
 They also work under plain ``rq worker`` (not django-rq's ``rqworker``) when
-``DJANGO_SETTINGS_MODULE`` is set.
+``DJANGO_SETTINGS_MODULE`` is set: such a worker imports this module before Django is set
+up, so what needs Django is imported in the functions, once they have set it up.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 from typing import TYPE_CHECKING
 
 from rq import get_current_job
+
+from eztaskmanager_rq.occurrences import scheduled_at
 
 if TYPE_CHECKING:
     from rq.job import Job
@@ -43,7 +46,9 @@ def run_scheduled_task(task_id: int) -> int | None:
     """
     _setup_django()
     from eztaskmanager.models import Task
+    from eztaskmanager.registry import get_backend
     from eztaskmanager.services import run_management_command
+    from eztaskmanager_rq.backend import RQBackend
 
     job = get_current_job()
     if job is None:
@@ -63,7 +68,14 @@ def run_scheduled_task(task_id: int) -> int | None:
         )
         return None
     claimed = claim_due_time(task, job)
-    if not continue_schedule(task, job) or not claimed:
+    backend = get_backend()
+    if isinstance(backend, RQBackend):
+        moved_on = backend.continue_schedule(task, job)
+    else:
+        if task.is_periodic:
+            logger.error("Task %s: the configured backend is not rq; its schedule ends.", task_id)
+        moved_on = task.clear_schedule(job.id)
+    if not moved_on or not claimed:
         return None
     report = run_management_command(task_id, job.id, worker=_worker_name(job))
     return report.pk if report else None
@@ -71,8 +83,6 @@ def run_scheduled_task(task_id: int) -> int | None:
 
 def claim_due_time(task: Task, job: Job) -> bool:
     """Claim the job's due time for this run; False if it was run already."""
-    from eztaskmanager_rq.occurrences import scheduled_at
-
     due = scheduled_at(job.meta)
     if due is None or task.claim_due(due):
         return True
@@ -83,45 +93,6 @@ def claim_due_time(task: Task, job: Job) -> bool:
         job.id,
     )
     return False
-
-
-def continue_schedule(task: Task, job: Job) -> bool:
-    """Move the schedule on from ``job``: book the next due time, or end a one-off.
-
-    Returns False when the schedule is no longer ``job``'s (cancelled or replaced
-    meanwhile): then nothing runs. The schedule moves in the database before the next
-    job is put in Redis, so that job always finds itself named by the task when it comes
-    due, however soon; if Redis fails in between, the scheduler's resync books it again.
-    """
-    from django.utils import timezone
-
-    from eztaskmanager.registry import get_backend
-    from eztaskmanager_rq.backend import RQBackend
-    from eztaskmanager_rq.occurrences import (
-        META_KEY,
-        following,
-        schedule_job_id,
-        scheduled_at,
-        whole_second,
-    )
-
-    now = timezone.now()
-    next_due = following(task, job.meta, max(now, scheduled_at(job.meta) or now))
-    backend = get_backend()
-    if next_due is None or not isinstance(backend, RQBackend):
-        if next_due is not None:
-            logger.error("Task %s: the configured backend is not rq; its schedule ends.", task.pk)
-        return task.clear_schedule(job.id)
-    every = (job.meta.get(META_KEY) or {}).get("every")
-    successor_id = schedule_job_id(every)
-    next_due = whole_second(next_due)
-    if not task.advance_schedule(job.id, successor_id, next_due):
-        return False
-    try:
-        backend.book(task, successor_id, next_due, every=every)
-    except Exception:
-        logger.exception("Task %s: could not book its next run; resync will.", task.pk)
-    return True
 
 
 def _worker_name(job: Job) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eztaskmanager.models import ProcessHeartbeat
 from eztaskmanager.services.lookout import Lookout
 from eztaskmanager_rq import compat
 
@@ -38,8 +39,6 @@ class Scheduler(compat.base_scheduler_class()):  # type: ignore[misc]
     heartbeat_record_interval: float = 5.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from eztaskmanager.models import ProcessHeartbeat
-
         super().__init__(*args, **kwargs)
         self.lookout = Lookout(
             BACKEND_NAME,

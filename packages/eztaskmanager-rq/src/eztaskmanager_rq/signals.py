@@ -7,6 +7,10 @@ from typing import Any
 
 from django.db.models.signals import post_delete
 
+from eztaskmanager.models import Task
+from eztaskmanager.registry import get_backend
+from eztaskmanager_rq.backend import RQBackend
+
 logger = logging.getLogger(__name__)
 
 
@@ -14,9 +18,6 @@ def cancel_schedule_of_deleted_task(sender: Any, instance: Any, **kwargs: Any) -
     """Take the deleted task's job out of rq-scheduler; never fails the deletion."""
     if not instance.scheduled_job_id:
         return
-    from eztaskmanager.registry import get_backend
-    from eztaskmanager_rq.backend import RQBackend
-
     try:
         backend = get_backend()
         if isinstance(backend, RQBackend):
@@ -32,8 +33,6 @@ def cancel_schedule_of_deleted_task(sender: Any, instance: Any, **kwargs: Any) -
 
 
 def connect() -> None:
-    from eztaskmanager.models import Task
-
     post_delete.connect(
         cancel_schedule_of_deleted_task, sender=Task, dispatch_uid="eztaskmanager_rq.cancel"
     )

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils.translation import gettext as _
 
+from eztaskmanager.models import LaunchReport, ProcessHeartbeat
 from eztaskmanager.services.lookout import Lookout, between_jobs
-from eztaskmanager_rq import compat
 
-if TYPE_CHECKING:
-    from eztaskmanager.models import LaunchReport
+# db's fork hook, registered in the worker before it forks, keeps work-horses off the
+# worker's database connections.
+from eztaskmanager_rq import compat, db  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,6 @@ class RecoveringWorkerMixin:
         return min(super().dequeue_timeout, self.idle_heartbeat_seconds)  # type: ignore[misc]
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
-        from eztaskmanager.models import ProcessHeartbeat
-
         super().bootstrap(*args, **kwargs)  # type: ignore[misc]
         self.lookout = Lookout(
             BACKEND_NAME,
@@ -85,8 +84,6 @@ class RecoveringWorkerMixin:
 
     def _handle_stopped_job(self, job: compat.Job, *args: Any, **kwargs: Any) -> None:
         """RQ killed the work-horse of ``job`` on a stop command: its run has stopped."""
-        from eztaskmanager.models import LaunchReport
-
         reason = _("Stopped: the worker killed its work-horse.")
         self.end_runs_of(
             job.id,
@@ -98,8 +95,6 @@ class RecoveringWorkerMixin:
 
     def end_runs_of(self, job_id: str, end: Callable[[LaunchReport], bool]) -> None:
         """Apply ``end`` to the runs of the job ``job_id`` that have not ended; never raises."""
-        from eztaskmanager.models import LaunchReport
-
         try:
             with between_jobs():
                 for report in LaunchReport.objects.active().filter(job_id=job_id):
