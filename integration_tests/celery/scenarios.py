@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager_celery.beat import run_job_id
+from eztaskmanager_celery.timetable import run_job_id
 from integration_tests.celery.faultlog import record, seconds_since, wait_final, wait_running
 from testsupport.tasks import make_task
 

@@ -13,13 +13,13 @@ from django.utils import timezone
 from eztaskmanager.models import FiredDueTime, Task
 from eztaskmanager.services.queues import TaskQueueException, get_task_service
 from eztaskmanager_celery import CeleryBackend
-from eztaskmanager_celery.beat import run_job_id
+from eztaskmanager_celery.timetable import run_job_id
 from integration_tests.celery.scenarios import LIVE, CoreScenarios, finished_reports
 from testsupport.net import free_port, wait_for_port
 from testsupport.redis import redis_server_binary
 from testsupport.tasks import make_task
 
-PERIOD = timedelta(seconds=2)  # one minute, with the settings' schedule_speedup of 30
+PERIOD = timedelta(seconds=2)  # one minute, on the settings' test clock
 
 
 @pytest.fixture

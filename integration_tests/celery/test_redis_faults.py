@@ -104,7 +104,7 @@ def test_two_beats_fire_each_due_time_once(cluster):
         name="two beats",
         scheduling=start,
         repetition_period="minute",
-        repetition_rate=1,  # every 2 s, with the settings' schedule_speedup of 30
+        repetition_rate=1,  # every 2 s, on the settings' test clock
     )
     try:
         get_task_service().add(task)

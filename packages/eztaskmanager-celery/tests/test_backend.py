@@ -222,8 +222,6 @@ def test_only_schedules_of_another_backend_are_lost(app, task):
     [
         ({"queue": ""}, "queue must be a queue name"),
         ({"connect_timeout": 0}, "connect_timeout must be a positive number"),
-        ({"schedule_speedup": 0}, "schedule_speedup must be a whole number"),
-        ({"schedule_speedup": 1.5}, "schedule_speedup must be a whole number"),
         ({"app": "nowhere.celery:app"}, "cannot import the Celery app 'nowhere.celery:app'"),
         ({"app": "tests.settings:DATABASES"}, "app must be a Celery app"),
         ({"stop_signal": "SIGNOPE"}, "stop_signal must be a signal name"),

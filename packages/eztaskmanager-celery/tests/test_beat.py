@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from eztaskmanager.models import FiredDueTime, LaunchReport, ProcessHeartbeat, Task
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager_celery.beat import TaskScheduler, run_job_id
+from eztaskmanager_celery.beat import TaskScheduler
+from eztaskmanager_celery.timetable import run_job_id
 from eztaskmanager_celery.tasks import run_management_command
+from testsupport.clock import fast_schedules
 from testsupport.net import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -291,22 +293,17 @@ def test_a_due_time_fired_long_ago_is_passed_over(beat, task, queued):
     assert sent(queued) == [(t.pk, run_job_id(t.pk, start + 60 * S))]
 
 
-def test_speedup_runs_the_same_rules_faster(beat, task, queued):
+def test_under_the_test_clock_the_beat_runs_the_same_rules_faster(beat, task, queued):
     start = timezone.now() + timedelta(hours=1)
     t = scheduled(task, scheduling=start, repetition_period="minute", repetition_rate=2)
-    with override_settings(
-        EZTASKMANAGER={
-            "BACKEND": "celery",
-            "OPTIONS": {"queue": "eztm-unit", "schedule_speedup": 60},
-        }
-    ):
+    with fast_schedules(speed=60):  # two minutes last 2 s
         scheduler = beat()
         assert get_task_service().next_run(t) == start
         for offset in (0, 1, 2, 2.5, 4, 4.1):
             scheduler.tick_tasks(now=start + offset * S)
             end_runs(t)
-        dues = [job for _pk, job in sent(queued)]
-        assert dues == [run_job_id(t.pk, start + k * S) for k in (0, 2, 4)]
+    dues = [job for _pk, job in sent(queued)]
+    assert dues == [run_job_id(t.pk, start + k * S) for k in (0, 2, 4)]
 
 
 def test_the_beat_keeps_watch_heartbeat_and_lost_runs(beat, task):

@@ -15,30 +15,23 @@ at once when its pool process dies (:mod:`eztaskmanager_celery.signals`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from celery import Celery, current_app, states
+from celery import Celery, states
 from celery.backends.base import DisabledBackend
 from celery.platforms import signals
 from celery.result import AsyncResult
-from celery.utils.imports import symbol_by_name
 from django.core.checks import CheckMessage
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError
-from kombu.utils.url import maybe_sanitize_url
 
 from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueException, TaskQueueService
 from eztaskmanager_celery import checks, timetable
+from eztaskmanager_celery.connection import BrokerAccess, load_app
 from eztaskmanager_celery.tasks import RUN_TASK_NAME
 
 if TYPE_CHECKING:
-    from kombu import Connection
-
     from eztaskmanager.models import LaunchReport, Task
 
 logger = logging.getLogger(__name__)
@@ -64,9 +57,11 @@ JOB_STATES: dict[str, JobState] = {
 # only catch a command stuck where the core cannot interrupt it (in C code).
 SOFT_LIMIT_GRACE = 5
 HARD_LIMIT_GRACE = 15
+# The backend's name in the heartbeats of the workers and the beat.
+BACKEND_NAME = "celery"
 
 
-class CeleryBackend(TaskQueueService):
+class CeleryBackend(BrokerAccess, TaskQueueService):
     """Run tasks on a Celery app; schedules are fired by :class:`~.beat.TaskScheduler`."""
 
     # One-off and periodic schedules, fired by the package's beat scheduler.
@@ -82,7 +77,6 @@ class CeleryBackend(TaskQueueService):
         queue: str | None = None,
         apply_async_options: dict[str, Any] | None = None,
         connect_timeout: float = 3.0,
-        schedule_speedup: int = 1,
         stop_signal: str = "SIGKILL",
     ) -> None:
         """Options come from ``EZTASKMANAGER["OPTIONS"]``; see the how-to page for each."""
@@ -94,44 +88,17 @@ class CeleryBackend(TaskQueueService):
             raise ValueError(
                 f"connect_timeout must be a positive number of seconds, not {connect_timeout!r}."
             )
-        if (
-            not isinstance(schedule_speedup, int)
-            or isinstance(schedule_speedup, bool)
-            or schedule_speedup < 1
-        ):
-            raise ValueError(
-                f"schedule_speedup must be a whole number >= 1, not {schedule_speedup!r}."
-            )
         try:
             signals.signum(stop_signal)
         except (AttributeError, TypeError, ValueError) as exc:
             raise ValueError(
                 f"stop_signal must be a signal name like 'SIGKILL', not {stop_signal!r}."
             ) from exc
-        self.app = self._load_app(app)
+        self.app = load_app(app)
         self.queue = queue
         self.apply_async_options = dict(apply_async_options or {})
         self.connect_timeout = float(connect_timeout)
-        self.schedule_speedup = schedule_speedup
         self.stop_signal = stop_signal
-
-    @staticmethod
-    def _load_app(app: str | Celery | None) -> Celery:
-        """The Celery app: an instance, a dotted path (``proj.celery:app``) or the current one."""
-        if app is None:
-            return current_app._get_current_object()
-        if isinstance(app, Celery):
-            return app
-        if isinstance(app, str):
-            try:
-                loaded = symbol_by_name(app)
-            except (ImportError, AttributeError, ValueError) as exc:
-                raise ImproperlyConfigured(
-                    f"app: cannot import the Celery app '{app}': {exc}"
-                ) from exc
-            if isinstance(loaded, Celery):
-                return loaded
-        raise ImproperlyConfigured(f"app must be a Celery app or its dotted path, not {app!r}.")
 
     # The engine hooks of TaskQueueService ------------------------------------------------
     def enqueue(self, task: Task, job_id: str) -> None:
@@ -187,7 +154,7 @@ class CeleryBackend(TaskQueueService):
         """The next due time the beat will fire, by the task's fields (``None`` if none)."""
         if not task.scheduled_job_id:
             return None
-        return timetable.next_due(task, timezone.now(), self.schedule_speedup)
+        return task.next_run_after(timezone.now())
 
     def check(self) -> list[CheckMessage]:
         """The app is installed, the broker answers, the beat runs our scheduler."""
@@ -203,7 +170,7 @@ class CeleryBackend(TaskQueueService):
         messages += checks.beat_scheduler(self.app)
         return messages
 
-    # Talking to the broker -------------------------------------------------------------
+    # A run as a Celery message -------------------------------------------------------
     def publish(self, task: Task, job_id: str, app: Celery | None = None) -> str:
         """Send one run of ``task`` to the workers as ``job_id``; return that id.
 
@@ -230,35 +197,3 @@ class CeleryBackend(TaskQueueService):
             options.setdefault("soft_time_limit", timeout + SOFT_LIMIT_GRACE)
             options.setdefault("time_limit", timeout + HARD_LIMIT_GRACE)
         return options
-
-    def revoke(self, job_id: str, terminate: bool) -> None:
-        """Tell the workers to drop the job, and with ``terminate`` to kill its process."""
-        with self.connection() as conn:
-            self.app.control.revoke(
-                job_id, terminate=terminate, signal=self.stop_signal, connection=conn
-            )
-
-    @contextmanager
-    def connection(self, app: Celery | None = None, max_retries: int = 1) -> Iterator[Connection]:
-        """A broker connection that gives up after ``connect_timeout``, with a clear error."""
-        app = app or self.app
-        conn = app.connection_for_write(connect_timeout=self.connect_timeout)
-        errors = (OperationalError, OSError, *conn.connection_errors)
-        try:
-            conn.ensure_connection(
-                max_retries=max_retries,
-                interval_start=0,
-                interval_step=0.2,
-                timeout=self.connect_timeout,
-            )
-            yield conn
-        except errors as exc:
-            raise TaskQueueException(
-                _(
-                    "Cannot reach the Celery broker at %(url)s (%(error)s). Start the broker, "
-                    "or fix the Celery app's broker_url (CELERY_BROKER_URL in the settings)."
-                )
-                % {"url": maybe_sanitize_url(conn.as_uri(include_password=True)), "error": exc}
-            ) from exc
-        finally:
-            conn.release()

@@ -24,6 +24,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 from django.utils import timezone
 
+from eztaskmanager.models import ProcessHeartbeat
+from eztaskmanager.registry import get_backend
+from eztaskmanager.services.lookout import Lookout
+from eztaskmanager_celery import firing
+from eztaskmanager_celery.backend import BACKEND_NAME, CeleryBackend
+from eztaskmanager_celery.timetable import due_time, is_on_beat, watched_tasks
+
 logger = logging.getLogger(__name__)
 
 # Longest sleep between ticks unless --max-interval or beat_max_loop_interval says otherwise.
@@ -39,24 +46,13 @@ RESYNC_EVERY = 30
 BUSY_RETRY = 1.0
 
 
-def run_job_id(task_id: int, due: datetime) -> str:
-    """The Celery id of the run fired for one due time (see :func:`.timetable.run_job_id`)."""
-    from eztaskmanager_celery.timetable import run_job_id as job_id
-
-    return job_id(task_id, due)
-
-
 class TaskScheduler(Scheduler):
     """Fire the runs of eztaskmanager's scheduled tasks, on top of the app's beat_schedule."""
 
     max_interval = DEFAULT_MAX_INTERVAL
-    backend: Any = None
+    backend: CeleryBackend | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from eztaskmanager.models import ProcessHeartbeat
-        from eztaskmanager.services.lookout import Lookout
-        from eztaskmanager_celery.worker import BACKEND_NAME
-
         self.tasks: dict[int, Any] = {}
         self.loaded_at: float | None = None
         self.retry_at: dict[int, float] = {}
@@ -108,19 +104,16 @@ class TaskScheduler(Scheduler):
 
     def tick_tasks(self, now: datetime | None = None) -> float:
         """Fire every task whose due time has come; return the seconds until the next event."""
-        from eztaskmanager_celery.timetable import due_time
-
         now = now or timezone.now()
         if self.loaded_at is None or time.monotonic() - self.loaded_at >= self.reload_every:
             self.reload()
         wait = max(self.reload_every - (time.monotonic() - self.loaded_at), 0.0)
-        speedup = self.backend.schedule_speedup
         for task_id in list(self.tasks):
-            due = due_time(self.tasks[task_id], now, speedup)
+            due = due_time(self.tasks[task_id], now)
             if due is not None and due <= now and self.retry_at.get(task_id, 0) <= time.monotonic():
                 self.fire(task_id, now)
                 task = self.tasks.get(task_id)
-                due = due_time(task, now, speedup) if task is not None else None
+                due = due_time(task, now) if task is not None else None
                 if due is not None and due <= now and task_id not in self.retry_at:
                     # Another beat is firing it right now: look again in a moment.
                     self.retry_at[task_id] = time.monotonic() + BUSY_RETRY
@@ -134,16 +127,12 @@ class TaskScheduler(Scheduler):
 
     def reload(self) -> None:
         """Read the scheduled tasks from the database."""
-        from eztaskmanager_celery.timetable import is_on_beat, watched_tasks
-
         self.tasks = {task.pk: task for task in watched_tasks() if is_on_beat(task)}
         self.loaded_at = time.monotonic()
         self.retry_at = {pk: at for pk, at in self.retry_at.items() if pk in self.tasks}
 
     def fire(self, task_id: int, now: datetime) -> None:
         """Fire one task's due time (claimed in the database first), and log what happened."""
-        from eztaskmanager_celery import firing
-
         outcome = firing.fire(task_id, now, self.backend, app=self.app)
         self.refresh(task_id)
         if outcome.result is firing.Fired.RETRY:
@@ -154,8 +143,6 @@ class TaskScheduler(Scheduler):
 
     def refresh(self, task_id: int) -> None:
         """Read one task again after firing it (it may have left the schedule)."""
-        from eztaskmanager_celery.timetable import is_on_beat, watched_tasks
-
         task = watched_tasks().filter(pk=task_id).first()
         if task is None or not is_on_beat(task):
             self.tasks.pop(task_id, None)
@@ -163,11 +150,8 @@ class TaskScheduler(Scheduler):
             self.tasks[task_id] = task
 
 
-def load_backend() -> Any:
+def load_backend() -> CeleryBackend:
     """The configured eztaskmanager backend, which must be the Celery one."""
-    from eztaskmanager.registry import get_backend
-    from eztaskmanager_celery.backend import CeleryBackend
-
     backend = get_backend()
     if not isinstance(backend, CeleryBackend):
         raise ImproperlyConfigured(

@@ -60,15 +60,17 @@ def broker_unreachable(error: TaskQueueException) -> list[CheckMessage]:
 
 
 def beat_scheduler(app: Celery) -> list[CheckMessage]:
-    """A plain ``celery beat`` runs the app's ``beat_scheduler``: it must be ours to fire tasks."""
-    from eztaskmanager_celery.beat import TaskScheduler
+    """A plain ``celery beat`` runs the app's ``beat_scheduler``: it must be ours to fire tasks.
 
+    Both schedulers are found by name, as ``celery beat`` finds the one it runs: the beat
+    stands above the backend whose ``check()`` runs this, so this module imports neither.
+    """
     configured = app.conf.beat_scheduler
     try:
         scheduler = symbol_by_name(configured) if isinstance(configured, str) else configured
     except (ImportError, AttributeError, ValueError):
         scheduler = None
-    if isinstance(scheduler, type) and issubclass(scheduler, TaskScheduler):
+    if isinstance(scheduler, type) and issubclass(scheduler, symbol_by_name(SCHEDULER_PATH)):
         return []
     return [
         Warning(

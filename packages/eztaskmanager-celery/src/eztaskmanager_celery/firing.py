@@ -38,7 +38,6 @@ from eztaskmanager_celery.timetable import (
     beat_job_id,
     due_time,
     is_on_beat,
-    next_due,
     run_job_id,
     watched_tasks,
 )
@@ -79,15 +78,14 @@ def fire(task_id: int, now: datetime, backend: CeleryBackend, app: Celery | None
     task = watched_tasks().filter(pk=task_id).first()
     if task is None or not is_on_beat(task):
         return Outcome(Fired.CANCELLED)
-    speedup = backend.schedule_speedup
-    due = due_time(task, now, speedup)
+    due = due_time(task, now)
     if due is None or due > now:
         return Outcome(Fired.NOT_DUE, due)
     handle = beat_job_id(task.pk)
     if not task.claim_due(due):
-        settle_stale_claim(task, due, now, speedup)
+        settle_stale_claim(task, due, now)
         return Outcome(Fired.TAKEN, due)
-    following = next_due(task, max(due, now), speedup) if task.is_periodic else None
+    following = task.next_run_after(max(due, now)) if task.is_periodic else None
     if not task.advance_schedule(handle, handle, following):
         return Outcome(Fired.CANCELLED, due)
     job_id = run_job_id(task.pk, due)
@@ -137,7 +135,7 @@ def give_back(task: Task, due: datetime, following: datetime | None) -> bool:
         return fresh.advance_schedule(handle, handle, due)
 
 
-def settle_stale_claim(task: Task, due: datetime, now: datetime, speedup: int) -> None:
+def settle_stale_claim(task: Task, due: datetime, now: datetime) -> None:
     """Move on a schedule that waits for a due time fired long ago (else it waits for ever).
 
     Another beat firing this very due time holds its claim for a moment only; a claim
@@ -153,10 +151,10 @@ def settle_stale_claim(task: Task, due: datetime, now: datetime, speedup: int) -
     if fired_at is None or timezone.now() - fired_at < STALE_CLAIM:
         return
     handle = beat_job_id(task.pk)
-    following = next_due(task, max(due, now), speedup) if task.is_periodic else None
+    following = task.next_run_after(max(due, now)) if task.is_periodic else None
     with transaction.atomic():
         fresh = Task.locked(task.pk)
-        if fresh is None or not is_on_beat(fresh) or due_time(fresh, now, speedup) != due:
+        if fresh is None or not is_on_beat(fresh) or due_time(fresh, now) != due:
             return
         logger.warning(
             "eztaskmanager: task %s: its due time %s fired already (at %s); moving on.",

@@ -10,7 +10,7 @@ time), so a due time fires once however many beats run.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.db.models import QuerySet
@@ -18,7 +18,6 @@ from django.db.models import QuerySet
 from eztaskmanager.models import Task
 
 BEAT_PREFIX = "beat:"
-MICROSECOND = timedelta(microseconds=1)
 
 
 def beat_job_id(task_id: int) -> str:
@@ -41,28 +40,7 @@ def run_job_id(task_id: int, due: datetime) -> str:
     return f"beat-{task_id}-{due.astimezone(dt_timezone.utc):%Y%m%dT%H%M%S.%fZ}"
 
 
-def next_due(task: Task, after: datetime, speedup: int = 1) -> datetime | None:
-    """The first due time of ``task`` strictly after ``after``; ``None`` when there is none.
-
-    ``speedup`` > 1 runs periodic schedules that many times faster (a minute lasts
-    60/speedup seconds), for tests and demos: the instant is mapped onto the schedule's
-    own time line, the core's :meth:`Task.next_run_after` picks the run, and the result is
-    mapped back, so the scheduling rules are the real ones.
-    """
-    if task.scheduling is None:
-        return None
-    if not task.is_periodic:
-        return task.scheduling if task.scheduling > after else None
-    if speedup == 1 or after < task.scheduling:
-        return task.next_run_after(after)
-    start = task.scheduling
-    virtual = task.next_run_after(start + (after - start) * speedup)
-    elapsed = (virtual - start) // MICROSECOND
-    # Rounding up keeps the result strictly after ``after``.
-    return start + timedelta(microseconds=-(-elapsed // speedup))
-
-
-def due_time(task: Task, now: datetime, speedup: int = 1) -> datetime | None:
+def due_time(task: Task, now: datetime) -> datetime | None:
     """The due time the beat fires next for ``task``: its next run as the admin shows it.
 
     A task scheduled without one (by hand, or by an older release) falls back on its
@@ -73,7 +51,7 @@ def due_time(task: Task, now: datetime, speedup: int = 1) -> datetime | None:
         return task.cached_next_ride
     if not task.is_periodic:
         return task.scheduling
-    return next_due(task, now, speedup)
+    return task.next_run_after(now)
 
 
 def watched_tasks() -> QuerySet[Task]:

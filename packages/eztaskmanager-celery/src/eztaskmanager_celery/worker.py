@@ -23,15 +23,16 @@ from typing import Any
 
 from celery.concurrency.solo import TaskPool as SoloPool
 
+from eztaskmanager.models import ProcessHeartbeat
+from eztaskmanager.registry import get_backend
 from eztaskmanager.services.lookout import Lookout
 from eztaskmanager_celery import compat
+from eztaskmanager_celery.backend import BACKEND_NAME, CeleryBackend
 
 logger = logging.getLogger(__name__)
 
 # Seconds between two heartbeats of a worker (and two passes of its reaper).
 HEARTBEAT_EVERY = 15.0
-# The backend's name in the heartbeats of the workers and the beat.
-BACKEND_NAME = "celery"
 
 _watch: WorkerWatch | None = None
 
@@ -40,8 +41,6 @@ class WorkerWatch:
     """Record that this worker is alive, and end the runs whose process is gone."""
 
     def __init__(self, name: str, interval: float = HEARTBEAT_EVERY) -> None:
-        from eztaskmanager.models import ProcessHeartbeat
-
         self.name = name
         self.interval = interval
         # Paced by the timer below; schedules are the beat's business, not a worker's.
@@ -73,11 +72,8 @@ class WorkerWatch:
         self._stop.set()
 
 
-def our_backend() -> Any:
+def our_backend() -> CeleryBackend | None:
     """The configured backend if it is the Celery one (a worker may serve another app)."""
-    from eztaskmanager.registry import get_backend
-    from eztaskmanager_celery.backend import CeleryBackend
-
     try:
         backend = get_backend()
     except Exception:

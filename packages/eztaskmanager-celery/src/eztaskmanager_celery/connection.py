@@ -1,0 +1,80 @@
+"""How the celery backend reaches the broker: the Celery app, connections that give up in time, revoke.
+
+Kept apart from :mod:`eztaskmanager_celery.backend`, which only translates between Celery
+and the core: this module knows which app and broker to use, and what to tell a user
+when the broker does not answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from celery import Celery, current_app
+from celery.utils.imports import symbol_by_name
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
+from kombu.utils.url import maybe_sanitize_url
+
+from eztaskmanager.services.queues import TaskQueueException
+
+if TYPE_CHECKING:
+    from kombu import Connection
+
+
+def load_app(app: str | Celery | None) -> Celery:
+    """The Celery app: an instance, a dotted path (``proj.celery:app``) or the current one."""
+    if app is None:
+        return current_app._get_current_object()
+    if isinstance(app, Celery):
+        return app
+    if isinstance(app, str):
+        try:
+            loaded = symbol_by_name(app)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ImproperlyConfigured(f"app: cannot import the Celery app '{app}': {exc}") from exc
+        if isinstance(loaded, Celery):
+            return loaded
+    raise ImproperlyConfigured(f"app must be a Celery app or its dotted path, not {app!r}.")
+
+
+class BrokerAccess:
+    """The broker side of the backend: set ``app``, ``connect_timeout`` and ``stop_signal``."""
+
+    app: Celery
+    connect_timeout: float
+    stop_signal: str
+
+    @contextmanager
+    def connection(self, app: Celery | None = None, max_retries: int = 1) -> Iterator[Connection]:
+        """A broker connection that gives up after ``connect_timeout``, with a clear error."""
+        app = app or self.app
+        conn = app.connection_for_write(connect_timeout=self.connect_timeout)
+        errors = (OperationalError, OSError, *conn.connection_errors)
+        try:
+            conn.ensure_connection(
+                max_retries=max_retries,
+                interval_start=0,
+                interval_step=0.2,
+                timeout=self.connect_timeout,
+            )
+            yield conn
+        except errors as exc:
+            raise TaskQueueException(
+                _(
+                    "Cannot reach the Celery broker at %(url)s (%(error)s). Start the broker, "
+                    "or fix the Celery app's broker_url (CELERY_BROKER_URL in the settings)."
+                )
+                % {"url": maybe_sanitize_url(conn.as_uri(include_password=True)), "error": exc}
+            ) from exc
+        finally:
+            conn.release()
+
+    def revoke(self, job_id: str, terminate: bool) -> None:
+        """Tell the workers to drop the job, and with ``terminate`` to kill its process."""
+        with self.connection() as conn:
+            self.app.control.revoke(
+                job_id, terminate=terminate, signal=self.stop_signal, connection=conn
+            )
