@@ -10,7 +10,7 @@ from eztaskmanager.exceptions import TaskQueueException
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.registry import get_backend
 from eztaskmanager_rq import compat
-from eztaskmanager_rq.backend import RUN_SCHEDULED_TASK
+from eztaskmanager_rq.chain import RUN_SCHEDULED_TASK
 from testsupport.clock import fast_schedules
 from testsupport.net import free_port
 

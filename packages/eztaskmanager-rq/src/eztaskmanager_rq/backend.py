@@ -5,41 +5,31 @@ Stop does, and changes a task's or a run's state through its model methods; this
 hands jobs to RQ, books and cancels rq-scheduler jobs, and says what RQ knows of a job.
 
 Start now is one RQ job, with the id the core chose for the run, calling
-:func:`eztaskmanager_rq.jobs.run_task`. A schedule is one rq-scheduler job per due time
-calling :func:`eztaskmanager_rq.jobs.run_scheduled_task`; a periodic task is a chain of
-them, each booking its successor (see :mod:`eztaskmanager_rq.occurrences`). The task's
-``scheduled_job_id`` names the one job of the chain that may run.
+:func:`eztaskmanager_rq.jobs.run_task`. A schedule is a chain of rq-scheduler jobs, one
+per due time (:mod:`eztaskmanager_rq.chain`). How Redis is reached is
+:mod:`eztaskmanager_rq.connection`'s business.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from functools import partial
 from typing import Any
 
 from django.core.checks import CheckMessage
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
-from eztaskmanager.models import FiredDueTime, LaunchReport, Task
-from eztaskmanager.services.queues import JobInfo, JobState, TaskNotRunnable, TaskQueueService
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueService
 
 # db registers the fork hook in the process that builds the backend: in a worker, before
 # it forks its first work-horse.
 from eztaskmanager_rq import compat, db  # noqa: F401
+from eztaskmanager_rq.chain import ScheduleChain
 from eztaskmanager_rq.checks import check_backend
 from eztaskmanager_rq.connection import URL_SCHEMES, RedisAccess
-from eztaskmanager_rq.occurrences import (
-    due_to_book_again,
-    following,
-    occurrence_meta,
-    schedule_job_id,
-    scheduled_at,
-    whole_second,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +46,10 @@ JOB_STATES: dict[str, JobState] = {
     S.STOPPED.value: JobState.ENDED,  # send_stop_job_command
     S.CANCELED.value: JobState.ENDED,
 }
-# Statuses of a schedule's job that holds the schedule once rq-scheduler moved it to its
-# queue: it waits for a worker, or runs (and books its successor).
-HELD_OUT_OF_SET = (S.QUEUED.value, S.DEFERRED.value, S.STARTED.value)
 # Statuses whose latest result says why the job ended.
 FAILED_STATUSES = (S.FAILED.value, S.STOPPED.value)
 
 RUN_TASK = "eztaskmanager_rq.jobs.run_task"
-RUN_SCHEDULED_TASK = "eztaskmanager_rq.jobs.run_scheduled_task"
 # RQ's "never time out" (its own default is 180 s, too short for management commands).
 NO_TIMEOUT = -1
 # RQ kills a job this long after the run's own timeout, so that the core's deadline (which
@@ -73,7 +59,7 @@ JOB_TIMEOUT_GRACE = 30
 SIGNAL_ALARM_MAX = 2**31 - 1
 
 
-class RQBackend(RedisAccess, TaskQueueService):
+class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
     """Run tasks on RQ workers (``manage.py rqworker``), schedule them with ``rqscheduler``.
 
     Options: ``queue`` (default ``"default"``); ``url``, a Redis URL used when the queue
@@ -140,25 +126,6 @@ class RQBackend(RedisAccess, TaskQueueService):
         """Cancel the task's schedule; waits for a start of the same task to end first."""
         with self.task_lock(task, _("cancel the schedule of %(task)s") % {"task": task}):
             super().remove(task)
-
-    def next_run(self, task: Task) -> datetime | None:
-        """When rq-scheduler will run the task's scheduled job, read from Redis."""
-        if not task.scheduled_job_id:
-            return None
-        try:
-            at = compat.scheduled_time(self.connection, task.scheduled_job_id)
-            if at is not None:
-                return at
-            # rq-scheduler has moved the job to the queue; a periodic one books its
-            # successor when a worker takes it.
-            job = self.fetch_job(task.scheduled_job_id)
-        except (RedisError, OSError) as exc:
-            # A blip must not end a periodic schedule: keep what the task last knew.
-            logger.warning("Could not read the schedule of task %s from Redis: %s", task.pk, exc)
-            return task.cached_next_ride
-        if job is None or JOB_STATES.get(compat.job_status(job) or "") == JobState.ENDED:
-            return None
-        return following(task, timezone.now())
 
     def check(self) -> list[CheckMessage]:
         """Redis answers, django-rq is installed, rqworker and rqscheduler run our classes."""
@@ -233,109 +200,6 @@ class RQBackend(RedisAccess, TaskQueueService):
             why = compat.failure_text(job)
             detail = f"{status}: {why}" if why else status
         return JobInfo(state, detail)
-
-    # Engine hooks: schedules ----------------------------------------------------------------
-    def new_schedule_id(self, task: Task) -> str:
-        return schedule_job_id()
-
-    def schedule(self, task: Task) -> None:
-        """Book the job ``task.scheduled_job_id`` (the core armed it already) at the first due time."""
-        due = task.next_run_after()
-        if due is None:
-            raise TaskNotRunnable(
-                _("%(task)s has no future run to schedule: set its scheduling.") % {"task": task}
-            )
-        self.book(task, task.scheduled_job_id, whole_second(due))
-
-    def unschedule(self, task: Task) -> None:
-        self.cancel(task.scheduled_job_id)
-
-    def book(self, task: Task, job_id: str, due: datetime) -> compat.Job:
-        """Put the rq-scheduler job ``job_id`` that runs ``task`` for ``due`` (at once if past)."""
-        at = max(due, whole_second(timezone.now()))
-        with self.reaching_redis(_("schedule %(task)s") % {"task": task}):
-            return self.scheduler.enqueue_at(
-                at,
-                RUN_SCHEDULED_TASK,
-                task.pk,
-                job_id=job_id,
-                timeout=self.job_timeout(task),
-                job_result_ttl=self.result_ttl,
-                job_description=f"eztaskmanager: {task.name} (task {task.pk}, scheduled)",
-                meta=occurrence_meta(task, due),
-            )
-
-    def lost_schedules(self, tasks: list[Task]) -> list[Task]:
-        """The tasks whose schedule job Redis no longer holds, read in one round trip.
-
-        A schedule is held while its job waits in rq-scheduler's set, or is in its queue
-        or running (the worker books the successor); it is lost when the job is gone, or
-        ended without moving the schedule on (its work-horse was killed first, say).
-        """
-        if not tasks:
-            return []
-        with (
-            self.reaching_redis(_("read the schedules")),
-            self.connection.pipeline(transaction=False) as pipe,
-        ):
-            for task in tasks:
-                pipe.zscore(compat.SCHEDULED_JOBS_KEY, task.scheduled_job_id)
-                pipe.hget(compat.Job.key_for(task.scheduled_job_id), "status")
-            replies = pipe.execute()
-        lost = []
-        for task, score, raw_status in zip(tasks, replies[::2], replies[1::2], strict=True):
-            status = raw_status.decode() if raw_status else None
-            held = status is not None and (score is not None or status in HELD_OUT_OF_SET)
-            if not held:
-                lost.append(task)
-        return lost
-
-    def continue_schedule(self, task: Task, job: compat.Job) -> bool:
-        """Move the schedule on from ``job``, which is due: book the next due time, or end a one-off.
-
-        Returns False when the schedule is no longer ``job``'s (cancelled or replaced
-        meanwhile): then nothing runs. The schedule moves in the database before the next
-        job is put in Redis, so that job always finds itself named by the task when it
-        comes due, however soon; if Redis fails in between, the scheduler's resync books it
-        again.
-        """
-        now = timezone.now()
-        next_due = following(task, max(now, scheduled_at(job.meta) or now))
-        if next_due is None:
-            return task.clear_schedule(job.id)
-        successor_id = schedule_job_id()
-        if not task.advance_schedule(job.id, successor_id, next_due):
-            return False
-        try:
-            self.book(task, successor_id, next_due)
-        except Exception:
-            logger.exception("Task %s: could not book its next run; resync will.", task.pk)
-        return True
-
-    def rearm(self, task: Task) -> None:
-        """Book again the schedule Redis lost: the next due time after now, or a one-off's own.
-
-        A one-off whose time has passed and that never fired is booked now; one that fired
-        ends. The schedule moves to the new job only if it is still the lost one.
-        """
-        with self.task_lock(task):
-            fresh = Task.objects.select_related("command").filter(pk=task.pk).first()
-            if fresh is None or not fresh.scheduled_job_id:
-                return
-            lost_job_id = fresh.scheduled_job_id
-            due = due_to_book_again(fresh, timezone.now())
-            if (
-                due is not None
-                and not fresh.is_periodic
-                and FiredDueTime.objects.filter(task_id=fresh.pk, due_at=due).exists()
-            ):
-                due = None
-            if due is None:
-                fresh.clear_schedule(lost_job_id)
-                return
-            job_id = schedule_job_id()
-            if fresh.advance_schedule(lost_job_id, job_id, due):
-                self.book(fresh, job_id, due)
 
 
 def _is_int(value: Any, minimum: int) -> bool:

@@ -1,0 +1,167 @@
+"""The schedules of the rq backend: a chain of one-off rq-scheduler jobs, one per due time.
+
+A schedule is one rq-scheduler job for its next due time, calling
+:func:`eztaskmanager_rq.jobs.run_scheduled_task`; when a worker takes it, the job moves
+the schedule on to a new job for the following due time (:meth:`ScheduleChain.continue_schedule`),
+then runs the command. The task's ``scheduled_job_id`` names the one job of the chain that
+may run. Due times come from the task's fields (:mod:`eztaskmanager_rq.occurrences`), so
+a chain that Redis lost is booked again from the database alone (:meth:`ScheduleChain.rearm`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
+
+from eztaskmanager.models import FiredDueTime, Task
+from eztaskmanager.services.queues import JobState, TaskNotRunnable
+from eztaskmanager_rq import compat
+from eztaskmanager_rq.occurrences import (
+    due_to_book_again,
+    following,
+    occurrence_meta,
+    schedule_job_id,
+    scheduled_at,
+    whole_second,
+)
+
+logger = logging.getLogger(__name__)
+
+RUN_SCHEDULED_TASK = "eztaskmanager_rq.jobs.run_scheduled_task"
+S = compat.JobStatus
+# Statuses of a schedule's job that holds the schedule once rq-scheduler moved it to its
+# queue: it waits for a worker, or runs (and books its successor).
+HELD_OUT_OF_SET = (S.QUEUED.value, S.DEFERRED.value, S.STARTED.value)
+
+
+class ScheduleChain:
+    """The schedule hooks of :class:`~eztaskmanager_rq.backend.RQBackend`, mixed into it.
+
+    They use the backend's Redis access (:class:`~eztaskmanager_rq.connection.RedisAccess`),
+    and its ``cancel(job_id)``, ``job_state(job_id)``, ``job_timeout(task)`` and ``result_ttl``.
+    """
+
+    def new_schedule_id(self, task: Task) -> str:
+        return schedule_job_id()
+
+    def schedule(self, task: Task) -> None:
+        """Book the job ``task.scheduled_job_id`` (the core armed it already) at the first due time."""
+        due = task.next_run_after()
+        if due is None:
+            raise TaskNotRunnable(
+                _("%(task)s has no future run to schedule: set its scheduling.") % {"task": task}
+            )
+        self.book(task, task.scheduled_job_id, whole_second(due))
+
+    def unschedule(self, task: Task) -> None:
+        self.cancel(task.scheduled_job_id)
+
+    def book(self, task: Task, job_id: str, due: datetime) -> compat.Job:
+        """Put the rq-scheduler job ``job_id`` that runs ``task`` for ``due`` (at once if past)."""
+        at = max(due, whole_second(timezone.now()))
+        with self.reaching_redis(_("schedule %(task)s") % {"task": task}):
+            return self.scheduler.enqueue_at(
+                at,
+                RUN_SCHEDULED_TASK,
+                task.pk,
+                job_id=job_id,
+                timeout=self.job_timeout(task),
+                job_result_ttl=self.result_ttl,
+                job_description=f"eztaskmanager: {task.name} (task {task.pk}, scheduled)",
+                meta=occurrence_meta(task, due),
+            )
+
+    def next_run(self, task: Task) -> datetime | None:
+        """When rq-scheduler will run the task's scheduled job, read from Redis."""
+        if not task.scheduled_job_id:
+            return None
+        try:
+            at = compat.scheduled_time(self.connection, task.scheduled_job_id)
+            if at is not None:
+                return at
+            # rq-scheduler has moved the job to the queue; a periodic one books its
+            # successor when a worker takes it.
+            state = self.job_state(task.scheduled_job_id).state
+        except (RedisError, OSError) as exc:
+            # A blip must not end a periodic schedule: keep what the task last knew.
+            logger.warning("Could not read the schedule of task %s from Redis: %s", task.pk, exc)
+            return task.cached_next_ride
+        if state in (JobState.MISSING, JobState.ENDED):
+            return None
+        return following(task, timezone.now())
+
+    def lost_schedules(self, tasks: list[Task]) -> list[Task]:
+        """The tasks whose schedule job Redis no longer holds, read in one round trip.
+
+        A schedule is held while its job waits in rq-scheduler's set, or is in its queue
+        or running (the worker books the successor); it is lost when the job is gone, or
+        ended without moving the schedule on (its work-horse was killed first, say).
+        """
+        if not tasks:
+            return []
+        with (
+            self.reaching_redis(_("read the schedules")),
+            self.connection.pipeline(transaction=False) as pipe,
+        ):
+            for task in tasks:
+                pipe.zscore(compat.SCHEDULED_JOBS_KEY, task.scheduled_job_id)
+                pipe.hget(compat.Job.key_for(task.scheduled_job_id), "status")
+            replies = pipe.execute()
+        lost = []
+        for task, score, raw_status in zip(tasks, replies[::2], replies[1::2], strict=True):
+            status = raw_status.decode() if raw_status else None
+            held = status is not None and (score is not None or status in HELD_OUT_OF_SET)
+            if not held:
+                lost.append(task)
+        return lost
+
+    def continue_schedule(self, task: Task, job: compat.Job) -> bool:
+        """Move the schedule on from ``job``, which is due: book the next due time, or end a one-off.
+
+        Returns False when the schedule is no longer ``job``'s (cancelled or replaced
+        meanwhile): then nothing runs. The schedule moves in the database before the next
+        job is put in Redis, so that job always finds itself named by the task when it
+        comes due, however soon; if Redis fails in between, the scheduler's resync books it
+        again.
+        """
+        now = timezone.now()
+        next_due = following(task, max(now, scheduled_at(job.meta) or now))
+        if next_due is None:
+            return task.clear_schedule(job.id)
+        successor_id = schedule_job_id()
+        if not task.advance_schedule(job.id, successor_id, next_due):
+            return False
+        try:
+            self.book(task, successor_id, next_due)
+        except Exception:
+            logger.exception("Task %s: could not book its next run; resync will.", task.pk)
+        return True
+
+    def rearm(self, task: Task) -> None:
+        """Book again the schedule Redis lost: the next due time after now, or a one-off's own.
+
+        A one-off whose time has passed and that never fired is booked now; one that fired
+        ends. The schedule moves to the new job only if it is still the lost one.
+        """
+        with self.task_lock(task):
+            fresh = Task.objects.select_related("command").filter(pk=task.pk).first()
+            if fresh is None or not fresh.scheduled_job_id:
+                return
+            lost_job_id = fresh.scheduled_job_id
+            due = due_to_book_again(fresh, timezone.now())
+            if (
+                due is not None
+                and not fresh.is_periodic
+                and FiredDueTime.objects.filter(task_id=fresh.pk, due_at=due).exists()
+            ):
+                due = None
+            if due is None:
+                fresh.clear_schedule(lost_job_id)
+                return
+            job_id = schedule_job_id()
+            if fresh.advance_schedule(lost_job_id, job_id, due):
+                self.book(fresh, job_id, due)
