@@ -2,7 +2,13 @@ import pytest
 from django.core import checks
 from django.test import override_settings
 
-from eztaskmanager.checks import check_settings
+from eztaskmanager.checks import BACKEND_ERRORS, NOTIFIER_ERRORS, check_settings, error_of
+from eztaskmanager.exceptions import (
+    ConfigurationError,
+    InvalidName,
+    InvalidNotifiers,
+    InvalidOptions,
+)
 from eztaskmanager.services.notifications import NotificationHandler
 
 
@@ -90,3 +96,26 @@ def test_numbers(value):
 def test_checks_are_registered():
     with override_settings(EZTASKMANAGER={"BACKEND": "rqq"}):
         assert "eztaskmanager.E001" in ids(checks.run_checks())
+
+
+def test_a_broken_notifier_beside_a_working_one():
+    working = {"BACKEND": f"{__name__}.ConfiguredNotifier", "OPTIONS": {"token": ""}}
+    config = {"BACKEND": "immediate", "NOTIFIERS": {"a": {"BACKEND": "nope"}, "b": working}}
+    assert ids(run_checks(config)) == ["eztaskmanager.E004", "tests.E001"]
+
+
+@pytest.mark.parametrize(
+    ("error", "kinds", "check_id"),
+    [
+        (InvalidName("x"), BACKEND_ERRORS, "eztaskmanager.E001"),
+        (InvalidOptions("x"), BACKEND_ERRORS, "eztaskmanager.E002"),
+        (ConfigurationError("x"), BACKEND_ERRORS, "eztaskmanager.E001"),
+        (InvalidNotifiers("x"), NOTIFIER_ERRORS, "eztaskmanager.E003"),
+        (InvalidOptions("x"), NOTIFIER_ERRORS, "eztaskmanager.E004"),
+        (InvalidName("x"), NOTIFIER_ERRORS, "eztaskmanager.E004"),
+    ],
+)
+def test_the_id_comes_from_the_error_class(error, kinds, check_id):
+    message = error_of(error, kinds)
+    assert (message.id, message.msg) == (check_id, "x")
+    assert message.hint

@@ -7,8 +7,14 @@ from django.test import override_settings
 from eztaskmanager import moved, registry
 from eztaskmanager.backends.immediate import ImmediateBackend
 from eztaskmanager.conf import get_config
-from eztaskmanager.exceptions import ConfigurationError
+from eztaskmanager.exceptions import (
+    ConfigurationError,
+    InvalidName,
+    InvalidNotifiers,
+    InvalidOptions,
+)
 from eztaskmanager.notifiers.locmem import LocmemNotifier
+from eztaskmanager.services.notifications import NotificationHandler
 from eztaskmanager.services.queues import get_task_service
 
 
@@ -125,3 +131,94 @@ def test_seed_class_paths_name_the_extra_when_missing(plugins_missing, module, n
         registry.load_class(path, registry.NOTIFIERS_GROUP, "X")
     with pytest.raises(AttributeError):
         importlib.import_module(f"eztaskmanager.services.{module}").NoSuchClass  # noqa: B018
+
+
+class SeesItsAlias(NotificationHandler):
+    """A notifier that reads its alias in its constructor."""
+
+    def __init__(self, level="failed", *, alias=""):
+        super().__init__(level, alias=alias)
+        self.alias_when_built = alias
+
+    def emit(self, report):
+        pass
+
+
+class WrittenBeforeAliases(NotificationHandler):
+    """A notifier whose constructor takes no alias (as 1.0's custom notifiers)."""
+
+    def __init__(self, url="", level="failed"):
+        super().__init__(level)
+        self.url = url
+
+    def emit(self, report):
+        pass
+
+
+class ClosingBackend(ImmediateBackend):
+    closed: list = []
+
+    def close(self):
+        ClosingBackend.closed.append(self)
+
+
+def notifiers_config(**notifiers):
+    return {"BACKEND": "immediate", "NOTIFIERS": notifiers}
+
+
+def test_the_alias_is_given_to_the_constructor():
+    path = f"{__name__}.SeesItsAlias"
+    with override_settings(EZTASKMANAGER=notifiers_config(ops={"BACKEND": path})):
+        (notifier,) = registry.get_notifiers()
+    assert notifier.alias_when_built == notifier.alias == "ops"
+
+
+def test_a_notifier_that_takes_no_alias_gets_it_all_the_same():
+    definition = {"BACKEND": f"{__name__}.WrittenBeforeAliases", "OPTIONS": {"url": "x"}}
+    with override_settings(EZTASKMANAGER=notifiers_config(hook=definition)):
+        (notifier,) = registry.get_notifiers()
+    assert (notifier.alias, notifier.url) == ("hook", "x")
+
+
+def test_a_broken_notifier_silences_no_other(caplog):
+    config = notifiers_config(
+        broken={"BACKEND": "carrier-pigeon"},
+        mem={"BACKEND": "locmem"},
+        bad_level={"BACKEND": "locmem", "LEVEL": "catastrophic"},
+    )
+    with override_settings(EZTASKMANAGER=config):
+        assert [n.alias for n in registry.get_notifiers()] == ["mem"]
+        built, errors = registry.notifiers.build_each()
+    assert [n.alias for n in built] == ["mem"]
+    assert [type(e) for e in errors] == [InvalidName, InvalidOptions]
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("carrier-pigeon" in line for line in logged)
+    assert any("catastrophic" in line for line in logged)
+
+
+def test_notifiers_that_are_no_dict_build_none(caplog):
+    with override_settings(EZTASKMANAGER=notifiers_config() | {"NOTIFIERS": ["mem"]}):
+        assert registry.get_notifiers() == []
+        _built, (error,) = registry.notifiers.build_each()
+    assert isinstance(error, InvalidNotifiers)
+
+
+def test_one_instance_per_alias_until_the_settings_change():
+    with override_settings(EZTASKMANAGER=notifiers_config(a={"BACKEND": "locmem"})):
+        first = registry.notifiers["a"]
+        assert registry.notifiers["a"] is first
+        assert registry.notifiers.all() == [first]
+        assert list(registry.notifiers) == ["a"]
+        with pytest.raises(ConfigurationError, match=r'\["NOTIFIERS"\]\["b"\] is not configured'):
+            registry.notifiers["b"]
+    with override_settings(EZTASKMANAGER=notifiers_config(a={"BACKEND": "locmem"})):
+        assert registry.notifiers.all(initialized_only=True) == []
+        assert registry.notifiers["a"] is not first
+
+
+def test_a_setting_change_closes_what_was_built():
+    ClosingBackend.closed.clear()
+    with override_settings(EZTASKMANAGER={"BACKEND": f"{__name__}.ClosingBackend"}):
+        backend = get_task_service()
+        assert ClosingBackend.closed == []
+    assert ClosingBackend.closed == [backend]

@@ -42,8 +42,10 @@ class EmailNotifier(NotificationHandler):
         recipients: str | Iterable[str] | None = None,
         level: str = "failed",
         subject_prefix: str = "",
+        *,
+        alias: str = "",
     ) -> None:
-        super().__init__(level)
+        super().__init__(level, alias=alias)
         self.from_email = from_email or None  # None: DEFAULT_FROM_EMAIL, read when sending
         self.recipients = split_list(recipients)
         self.subject_prefix = subject_prefix or ""

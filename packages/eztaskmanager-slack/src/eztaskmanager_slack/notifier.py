@@ -60,8 +60,10 @@ class SlackNotifier(NotificationHandler):
         timeout: float = 10,
         rate_limit_retries: int = 1,
         max_retry_after: float = 10,
+        *,
+        alias: str = "",
     ) -> None:
-        super().__init__(level)
+        super().__init__(level, alias=alias)
         self.token = (token or "").strip()
         self.channels = split_list(channel)
         options: dict[str, Any] = {"token": self.token or None, "timeout": timeout}

@@ -1,30 +1,107 @@
 """System checks: a wrong backend or notifier is reported at start-up, with the fix.
 
-One more, on the database (``manage.py check --database default``, and ``migrate``): the
-saved tasks whose arguments the command's parser no longer accepts, typically after an
-upgrade from 0.5, which split arguments differently.
+The check of the settings iterates the registry's handlers, as Django's own checks of
+its task backends do: an alias that cannot be built is an error whose id its exception's
+class chooses; one that can is asked for its own ``check()``. One more check is on the
+database (``manage.py check --database default``, and ``migrate``): the saved tasks
+whose arguments the command's parser no longer accepts, typically after an upgrade from
+0.5, which split arguments differently.
 """
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Any
 
 from django.apps import apps
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
+from django.db.migrations.loader import MigrationLoader
+from django.urls import get_resolver
 
-from eztaskmanager import conf
-from eztaskmanager.exceptions import ConfigurationError
-from eztaskmanager.registry import build_backend, build_notifier
+from eztaskmanager import conf, registry
+from eztaskmanager.arguments import InvalidArguments, load_command, parse_arguments, split_arguments
+from eztaskmanager.exceptions import (
+    ConfigurationError,
+    InvalidName,
+    InvalidNotifiers,
+    InvalidOptions,
+)
+
+# The id and hint of each kind of configuration error, by the error's class (the most
+# specific class wins).
+BACKEND_ERRORS = {
+    InvalidOptions: (
+        "eztaskmanager.E002",
+        "Check the options your backend accepts in its documentation.",
+    ),
+    InvalidName: (
+        "eztaskmanager.E001",
+        "Install the backend's package, or fix the name or dotted path.",
+    ),
+    ConfigurationError: ("eztaskmanager.E001", 'Fix EZTASKMANAGER["BACKEND"].'),
+}
+NOTIFIER_ERRORS = {
+    InvalidNotifiers: (
+        "eztaskmanager.E003",
+        'e.g. {"ops": {"BACKEND": "email", "LEVEL": "failed", "OPTIONS": {...}}}',
+    ),
+    ConfigurationError: (
+        "eztaskmanager.E004",
+        "Install the notifier's package, or fix its BACKEND, LEVEL or OPTIONS.",
+    ),
+}
+
+
+def error_of(exc: ConfigurationError, kinds: dict[type, tuple[str, str]]) -> Error:
+    """The check message of ``exc``: the id and hint of its class in ``kinds``."""
+    check_id, hint = next(kinds[cls] for cls in type(exc).__mro__ if cls in kinds)
+    return Error(str(exc), hint=hint, id=check_id)
 
 
 @register(Tags.compatibility)
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    config = conf.get_config()
-    messages: list = []
-    messages += _check_numbers(config)
-    messages += _check_backend(config)
-    messages += _check_notifiers(config)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages = _check_numbers(conf.get_config())
+    messages += _check_backend()
+    messages += _messages(*registry.notifiers.build_each(), NOTIFIER_ERRORS)
+    return messages
+
+
+def _messages(
+    built: list[Any], errors: list[ConfigurationError], kinds: dict[type, tuple[str, str]]
+) -> list[CheckMessage]:
+    """An error for each alias that could not be built, then the ``check()`` of each built."""
+    messages: list[CheckMessage] = [error_of(exc, kinds) for exc in errors]
+    for instance in built:
+        messages += instance.check()
+    return messages
+
+
+def _check_backend() -> list[CheckMessage]:
+    built, errors = registry.backends.build_each()
+    choice = conf.backend_choice()
+    if errors and choice == "seed":
+        return [
+            Error(
+                "No backend is chosen and the flat EZTASKMANAGER_* settings are in use, so "
+                "tasks run on RQ, as django-eztaskmanager 0.5 did; it cannot be used: "
+                f"{errors[0]}",
+                hint='Install it, or choose a backend: EZTASKMANAGER_QUEUE_SERVICE_TYPE = "RQ" '
+                '(or "Celery", or "immediate"), or EZTASKMANAGER = {"BACKEND": ...}.',
+                id="eztaskmanager.E001",
+            )
+        ]
+    messages = _messages(built, errors, BACKEND_ERRORS)
+    if choice == "default":
+        messages.append(
+            Warning(
+                'No EZTASKMANAGER["BACKEND"] is set: tasks run with the "immediate" backend, '
+                "inside the web request that starts them, and cannot be scheduled.",
+                hint='Set EZTASKMANAGER = {"BACKEND": "rq"} (or "celery"), or set "immediate" '
+                "explicitly to keep it.",
+                id="eztaskmanager.W001",
+            )
+        )
     return messages
 
 
@@ -56,8 +133,6 @@ def check_admin_installed(app_configs: Any = None, **kwargs: Any) -> list:
 
 def _urlconf_has_log_viewer() -> bool:
     """Whether the project's URLconf includes the log viewer (URL namespace ``eztaskmanager``)."""
-    from django.urls import get_resolver
-
     try:
         return "eztaskmanager" in get_resolver().namespace_dict
     except Exception:  # a broken URLconf is reported by Django's own URL checks
@@ -65,13 +140,11 @@ def _urlconf_has_log_viewer() -> bool:
 
 
 def _admin_package_importable() -> bool:
-    from importlib.util import find_spec
-
     return find_spec("eztaskmanager_admin") is not None
 
 
-def _check_numbers(config: dict[str, Any]) -> list:
-    messages = []
+def _check_numbers(config: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
     for key in ("REPORTS_KEPT", "REPORT_LOG_TAIL_LINES", "REPORTS_INLINE", "HEARTBEAT_TIMEOUT"):
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -82,75 +155,6 @@ def _check_numbers(config: dict[str, Any]) -> list:
                     id="eztaskmanager.E006",
                 )
             )
-    return messages
-
-
-def _check_backend(config: dict[str, Any]) -> list:
-    choice = conf.backend_choice()
-    try:
-        backend = build_backend(config)
-    except ConfigurationError as exc:
-        if choice == "seed":
-            return [
-                Error(
-                    "No backend is chosen and the flat EZTASKMANAGER_* settings are in use, so "
-                    "tasks run on RQ, as django-eztaskmanager 0.5 did; it cannot be used: "
-                    f"{exc}",
-                    hint='Install it, or choose a backend: EZTASKMANAGER_QUEUE_SERVICE_TYPE = "RQ" '
-                    '(or "Celery", or "immediate"), or EZTASKMANAGER = {"BACKEND": ...}.',
-                    id="eztaskmanager.E001",
-                )
-            ]
-        options_error = str(exc).startswith('EZTASKMANAGER["OPTIONS"]')
-        return [
-            Error(
-                str(exc),
-                hint=(
-                    "Check the options your backend accepts in its documentation."
-                    if options_error
-                    else "Install the backend's package, or fix the name or dotted path."
-                ),
-                id="eztaskmanager.E002" if options_error else "eztaskmanager.E001",
-            )
-        ]
-    messages = list(backend.check())
-    if choice == "default":
-        messages.append(
-            Warning(
-                'No EZTASKMANAGER["BACKEND"] is set: tasks run with the "immediate" backend, '
-                "inside the web request that starts them, and cannot be scheduled.",
-                hint='Set EZTASKMANAGER = {"BACKEND": "rq"} (or "celery"), or set "immediate" '
-                "explicitly to keep it.",
-                id="eztaskmanager.W001",
-            )
-        )
-    return messages
-
-
-def _check_notifiers(config: dict[str, Any]) -> list:
-    notifiers = config["NOTIFIERS"] or {}
-    if not isinstance(notifiers, dict):
-        return [
-            Error(
-                'EZTASKMANAGER["NOTIFIERS"] must be a dict of named notifiers.',
-                hint='e.g. {"ops": {"BACKEND": "email", "LEVEL": "failed", "OPTIONS": {...}}}',
-                id="eztaskmanager.E003",
-            )
-        ]
-    messages = []
-    for alias, definition in notifiers.items():
-        try:
-            notifier = build_notifier(alias, definition)
-        except ConfigurationError as exc:
-            messages.append(
-                Error(
-                    str(exc),
-                    hint="Install the notifier's package, or fix its BACKEND, LEVEL or OPTIONS.",
-                    id="eztaskmanager.E004",
-                )
-            )
-            continue
-        messages += notifier.check()
     return messages
 
 
@@ -169,8 +173,6 @@ def check_saved_arguments(
 
 def _migrated(alias: str) -> bool:
     """Whether every migration of the core is applied on database ``alias``."""
-    from django.db.migrations.loader import MigrationLoader
-
     try:
         loader = MigrationLoader(connections[alias], ignore_no_migrations=True)
     except DatabaseError:
@@ -179,14 +181,8 @@ def _migrated(alias: str) -> bool:
     return bool(nodes) and nodes <= set(loader.applied_migrations)
 
 
-def _check_task_arguments(alias: str) -> list:
-    from eztaskmanager.arguments import (
-        InvalidArguments,
-        load_command,
-        parse_arguments,
-        split_arguments,
-    )
-    from eztaskmanager.models import Task
+def _check_task_arguments(alias: str) -> list[CheckMessage]:
+    from eztaskmanager.models import Task  # lazily: this module imports before Django is set up
 
     messages = []
     tasks = Task.objects.using(alias).select_related("command").order_by("pk")

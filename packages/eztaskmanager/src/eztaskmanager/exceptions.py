@@ -1,4 +1,9 @@
-"""Exceptions shared by the core and the backend and notifier packages."""
+"""Exceptions shared by the core and the backend and notifier packages.
+
+Run-time errors share one base, :class:`EzTaskManagerError`. Configuration errors are
+Django's ``ImproperlyConfigured``; each kind has a class of its own, from which the
+system checks choose their id (see :mod:`eztaskmanager.checks`).
+"""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -25,3 +30,16 @@ class NotificationError(EzTaskManagerError):
 
 class ConfigurationError(ImproperlyConfigured):
     """The ``EZTASKMANAGER`` setting names something that cannot be loaded or built."""
+
+
+class InvalidName(ConfigurationError):
+    """A ``BACKEND`` names nothing that loads: an unknown name, a package that is not
+    installed, a dotted path that does not import."""
+
+
+class InvalidOptions(ConfigurationError, ValueError):
+    """A backend or notifier refuses its ``OPTIONS`` (or a notifier its ``LEVEL``)."""
+
+
+class InvalidNotifiers(ConfigurationError):
+    """``EZTASKMANAGER["NOTIFIERS"]`` is not a dict of named notifiers."""

@@ -22,8 +22,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from eztaskmanager.conf import get_setting
-from eztaskmanager.exceptions import ConfigurationError, NotificationError
+from eztaskmanager.exceptions import InvalidOptions, NotificationError
 from eztaskmanager.moved import moved_classes
+from eztaskmanager.registry import get_notifiers
 
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport
@@ -52,10 +53,10 @@ def split_list(value: str | Iterable[str] | None) -> list[str]:
 
 
 def normalize_level(level: str) -> str:
-    """Return the canonical level name; raise ``ConfigurationError`` for an unknown one."""
+    """Return the canonical level name; raise ``InvalidOptions`` for an unknown one."""
     name = LEVEL_ALIASES.get(str(level).lower(), str(level).lower())
     if name not in LEVELS:
-        raise ConfigurationError(
+        raise InvalidOptions(
             f"unknown notification level {level!r}; use one of {', '.join(LEVELS)}."
         )
     return name
@@ -157,12 +158,16 @@ def format_duration(duration: timedelta | None) -> str:
 
 
 class NotificationHandler(abc.ABC):
-    """Base class of notifiers: ``handle()`` filters by level, ``emit()`` sends."""
+    """Base class of notifiers: ``handle()`` filters by level, ``emit()`` sends.
 
-    alias: str = ""
+    ``alias`` is the notifier's name in ``EZTASKMANAGER["NOTIFIERS"]``, which the registry
+    gives to the constructor (a subclass passes it on); a subclass whose constructor takes
+    no ``alias`` still gets it, set on the instance once it is built.
+    """
 
-    def __init__(self, level: str = "failed") -> None:
+    def __init__(self, level: str = "failed", *, alias: str = "") -> None:
         self.level = normalize_level(level)
+        self.alias = alias
 
     def should_notify(self, result: str) -> bool:
         """Whether a run with ``result`` is at or above this notifier's level."""
@@ -188,17 +193,14 @@ class NotificationHandler(abc.ABC):
         """System check messages about this notifier's configuration."""
         return []
 
+    def close(self) -> None:  # noqa: B027 - optional: most notifiers hold nothing open
+        """Let go of what the notifier holds open; called when the settings change."""
+
 
 def emit_notifications(report: LaunchReport) -> None:
-    """Give the report to every configured notifier; a failing notifier never fails the run."""
-    from eztaskmanager.registry import get_notifiers
-
-    try:
-        notifiers = get_notifiers()
-    except Exception:
-        logger.exception("The notifiers are misconfigured; no notification for %s", report)
-        return
-    for notifier in notifiers:
+    """Give the report to every notifier; a failing (or broken) one never fails the run,
+    nor silences the others."""
+    for notifier in get_notifiers():
         try:
             notifier.handle(report)
         except NotificationError as exc:  # its message already says why
