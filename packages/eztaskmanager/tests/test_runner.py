@@ -154,7 +154,7 @@ def test_inactive_command_cannot_start(task):
     report = t.launchreport_set.get()
     assert (report.invocation_result, report.reason) == (
         "failed",
-        "Not run: the command eztaskmanager: test_livelogging_command is not active.",
+        "Not run: The command eztaskmanager: test_livelogging_command is not active.",
     )
     assert report.get_log_lines()[-1].endswith(report.reason)
 

@@ -236,7 +236,9 @@ def test_a_timeout_above_the_engines_limit_is_a_form_error(task, settings):
     t = task(LIVE, timeout=101)
     with pytest.raises(ValidationError) as caught:
         t.full_clean()
-    assert caught.value.message_dict["timeout"] == ["The queue backend allows at most 100 s."]
+    assert caught.value.message_dict["timeout"] == [
+        "A timeout of 101 s is more than the Limited backend allows (100 s)."
+    ]
     t.timeout = 31 * 24 * 3600
     with pytest.raises(ValidationError) as caught:
         t.full_clean()

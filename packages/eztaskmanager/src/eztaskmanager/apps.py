@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,16 +9,18 @@ class EzTaskManagerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
-
-        from eztaskmanager import checks, registry  # noqa: F401 - register checks and signals
-        from eztaskmanager.models import AppCommand
-        from eztaskmanager.services import aftermath, deactivation
+        # Imported once the models are: the receivers work on them.
+        from eztaskmanager import checks  # noqa: F401 - registers the system checks
+        from eztaskmanager.models import AppCommand, Task
+        from eztaskmanager.services import aftermath, edits
         from eztaskmanager.signals import run_finished
 
         run_finished.connect(aftermath.after_run, dispatch_uid="eztaskmanager.after_run")
         post_save.connect(
-            deactivation.unschedule_tasks_of_inactive_command,
+            edits.unschedule_tasks_of_inactive_command,
             sender=AppCommand,
             dispatch_uid="eztaskmanager.unschedule_inactive",
+        )
+        post_save.connect(
+            edits.rearm_edited_schedule, sender=Task, dispatch_uid="eztaskmanager.rearm_edited"
         )

@@ -1,79 +1,48 @@
-"""Tasks: a command with its arguments and schedule, and the transitions of its status.
+"""Tasks: a command with its arguments and schedule, the task manager's unit of work.
 
-A task's ``status`` is a summary that only :meth:`Task.sync_status` writes, from the
-truth underneath it: its runs that have not ended (:class:`LaunchReport` rows in a
-queued, running or stopping state) and its schedule handle (``scheduled_job_id``).
-Every transition takes the task's row lock first (:meth:`Task.locked`), so transitions
-of one task happen one at a time whatever the number of workers, schedulers and web
-processes; the winner of a race is decided by a conditional UPDATE on the row that
-changes.
+What a task may ask for, and its ``clean()``, are :mod:`~eztaskmanager.models.task_rules`;
+how its status changes (runs queued, schedules armed), :mod:`~eztaskmanager.models.task_lifecycle`.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
-from django.db import IntegrityError, connections, models, router, transaction
+from django.db import models
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager import scheduling
-from eztaskmanager.arguments import InvalidArguments, parse_arguments, split_arguments
-from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
+from eztaskmanager.arguments import parse_arguments, split_arguments
 from eztaskmanager.models.commands import AppCommand, TaskCategory
-from eztaskmanager.validators import is_scheduling_year, validate_scheduling_year
-
-if TYPE_CHECKING:
-    from eztaskmanager.models.reports import LaunchReport
-
-logger = logging.getLogger(__name__)
+from eztaskmanager.models.task_lifecycle import TaskLifecycle
+from eztaskmanager.models.task_rules import (
+    ARGUMENTS_MAX_LENGTH,
+    MAX_REPETITION_RATE,
+    MAX_TIMEOUT,
+    TaskRules,
+)
+from eztaskmanager.validators import validate_scheduling_year
 
 ARGUMENTS_HELP = _(
     'Separate arguments with a comma "," and values inside one argument with a space " ", '
     "e.g. -f, --secondarg param1 param2, --thirdarg=pippo. "
     'Quote values that contain commas or spaces: --title="Hello, world".'
 )
-# The longest timeout a task may ask for: 30 days. Longer runs go without a timeout.
-MAX_TIMEOUT = 30 * 24 * 3600
-# The longest arguments text: longer input belongs in a file that the command reads.
-ARGUMENTS_MAX_LENGTH = 10_000
-# The largest repetition rate: what a small integer column holds on every database.
-MAX_REPETITION_RATE = 32767
-# A one-off scheduling this close to now counts as "now" (the admin's "Now" link, a slow
-# form), not as a mistyped date in the past.
-PAST_SCHEDULING_GRACE = timedelta(minutes=1)
-# The fields that say what a run does and when: changing them on a task that is
-# scheduled or queued changes what runs, which only users who may start tasks may do.
-RUN_FIELDS = (
-    "command",
-    "arguments",
-    "timeout",
-    "scheduling",
-    "repetition_period",
-    "repetition_rate",
-)
-# How long a fired due time is remembered (see Task.claim_due).
-FIRED_DUE_TIMES_KEPT = timedelta(days=2)
+# The fields that say when the task runs, and what: a schedule that is armed is booked
+# again when one of them is saved with a new value (see schedule_changes()).
+SCHEDULE_FIELDS = ("scheduling", "repetition_period", "repetition_rate", "command", "arguments")
+# Those whose new value books a schedule that is not armed, for a user who may start
+# tasks (a stopped schedule stays stopped when only its command or arguments change).
+ARMING_FIELDS = ("scheduling", "repetition_period", "repetition_rate")
 
 
-def _engine_timeout_limit() -> int | None:
-    """The configured backend's longest timeout, if it has one (none when misconfigured)."""
-    from eztaskmanager.exceptions import ConfigurationError
-    from eztaskmanager.registry import get_backend
-
-    try:
-        return get_backend().max_timeout
-    except ConfigurationError:
-        return None
-
-
-class Task(models.Model):
+class Task(TaskRules, TaskLifecycle, models.Model):
     """A management command with its arguments, that can be started now, later or periodically."""
 
     STATUS_IDLE = "idle"
@@ -194,6 +163,39 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        self._remember_schedule()
+
+    # The schedule fields are remembered as last read from, or written to, the database:
+    # a save compares them with what it writes, to tell whether the schedule changed.
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Task:
+        task = super().from_db(db, field_names, values)
+        task._remember_schedule()
+        return task
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._remember_schedule()
+
+    # Schedule changes -----------------------------------------------------------------------
+    def _remember_schedule(self) -> None:
+        self._stored_schedule = {name: self._schedule_value(name) for name in SCHEDULE_FIELDS}
+
+    def _schedule_value(self, name: str) -> Any:
+        field = self._meta.get_field(name)
+        return self.__dict__.get(field.attname)
+
+    def schedule_changes(self, fields: Iterable[str] | None = None) -> set[str]:
+        """The schedule fields (among ``fields``, default all) whose value differs from the
+        database's as last read or written; all that are set for a task never saved."""
+        stored = self.__dict__.get("_stored_schedule")
+        names = set(SCHEDULE_FIELDS) if fields is None else set(SCHEDULE_FIELDS) & set(fields)
+        if stored is None:
+            return {name for name in names if self._schedule_value(name) not in (None, "")}
+        return {name for name in names if self._schedule_value(name) != stored[name]}
+
     # Arguments -------------------------------------------------------------------------
     @property
     def args(self) -> list[str]:
@@ -221,85 +223,6 @@ class Task(models.Model):
     def options(self) -> dict[str, Any]:
         """The options the arguments set, as the command's parser reads them."""
         return parse_arguments(self.command.get_command_class(), self.command.name, self.args)
-
-    def clean(self) -> None:
-        super().clean()
-        errors: dict[str, list[str]] = {}
-        if self.command_id is not None and len(self.arguments or "") <= ARGUMENTS_MAX_LENGTH:
-            try:
-                parse_arguments(self.command.get_command_class(), self.command.name, self.args)
-            except InvalidArguments as exc:
-                errors.setdefault("arguments", []).append(str(exc))
-        if bool(self.repetition_period) != (self.repetition_rate is not None):
-            errors.setdefault("repetition_rate", []).append(
-                str(_("Set both the repetition period and rate, or neither."))
-            )
-        if self.is_periodic and self.scheduling is None:
-            errors.setdefault("scheduling", []).append(
-                str(_("A periodic task needs an initial scheduling."))
-            )
-        if self._is_new_one_off_in_the_past():
-            errors.setdefault("scheduling", []).append(
-                str(
-                    _(
-                        "This date is in the past: choose a future one, or clear it to run "
-                        "the task when it is started."
-                    )
-                )
-            )
-        limit = _engine_timeout_limit()
-        if self.timeout and limit and self.timeout > limit:
-            errors.setdefault("timeout", []).append(
-                str(_("The queue backend allows at most %(limit)d s.") % {"limit": limit})
-            )
-        if errors:
-            raise ValidationError(errors)
-
-    def _is_new_one_off_in_the_past(self) -> bool:
-        """A one-off scheduling typed in the past (a periodic one moves to its next run).
-
-        Only a new or changed scheduling counts: a task whose one-off time has come and
-        gone stays editable.
-        """
-        if self.scheduling is None or self.is_periodic or not is_scheduling_year(self.scheduling):
-            return False
-        if self.scheduling >= timezone.now() - PAST_SCHEDULING_GRACE:
-            return False
-        if self.pk is None:
-            return True
-        stored = (
-            Task.objects.filter(pk=self.pk)
-            .values_list("scheduling", "repetition_period", "repetition_rate")
-            .first()
-        )
-        return stored != (self.scheduling, self.repetition_period, self.repetition_rate)
-
-    def refuse_run_changes(self, changed: list[str] | tuple[str, ...]) -> None:
-        """Refuse changes to :data:`RUN_FIELDS` while a run of the task is arranged.
-
-        For users who may not start tasks (no ``eztaskmanager.run_task``): on a task that
-        is scheduled, or whose run is queued, a new command, arguments, timeout or
-        schedule would be what the engine runs next, so they would make the task run
-        something. Raises :class:`~django.core.exceptions.ValidationError` naming each
-        refused field; anything else (name, note, category) may always change.
-        """
-        refused = [name for name in RUN_FIELDS if name in changed]
-        if not refused or self.pk is None:
-            return
-        fresh = Task.objects.filter(pk=self.pk).values_list("scheduled_job_id", flat=True).first()
-        if fresh:
-            why = _(
-                "The task is scheduled: only a user who may start tasks can change what it "
-                "runs or when. Ask one to stop it, or to make this change."
-            )
-        elif self.active_runs().filter(state="queued").exists():
-            why = _(
-                "A run of the task is queued: only a user who may start tasks can change what "
-                "it runs. Wait until it has started, or ask one to make this change."
-            )
-        else:
-            return
-        raise ValidationError({name: [str(why)] for name in refused})
 
     # Scheduling ------------------------------------------------------------------------
     @property
@@ -336,184 +259,6 @@ class Task(models.Model):
         if not self.is_periodic:
             return self.scheduling if self.scheduling > after else None
         return scheduling.next_run_after(start, self.repetition_period, self.repetition_rate, after)
-
-    # Transitions -------------------------------------------------------------------------
-    # Each one runs in its own transaction, under the task's row lock, and leaves the
-    # status in step with the runs and the schedule.
-
-    @classmethod
-    def locked(cls, pk: int) -> Task | None:
-        """The task read under its row lock, held until the transaction ends; ``None`` if gone.
-
-        Must be called inside ``transaction.atomic()``. Where the database has no row
-        locks (SQLite), a write takes its database-wide write lock instead.
-        """
-        using = router.db_for_write(cls)
-        rows = cls.objects.using(using).filter(pk=pk)
-        if connections[using].features.has_select_for_update:
-            return rows.select_for_update().select_related("command").first()
-        if not rows.update(status=F("status")):
-            return None
-        return rows.select_related("command").first()
-
-    def active_runs(self) -> models.QuerySet[LaunchReport]:
-        """The task's runs that have not ended: queued, running or stopping."""
-        from eztaskmanager.models.reports import LaunchReport
-
-        return LaunchReport.objects.filter(task_id=self.pk).active()
-
-    def sync_status(self) -> str:
-        """Derive the status from the runs and the schedule, and store it (under the lock)."""
-        from eztaskmanager.models.reports import LaunchReport
-
-        states = set(self.active_runs().values_list("state", flat=True))
-        if states & {LaunchReport.STATE_RUNNING, LaunchReport.STATE_STOPPING}:
-            status = self.STATUS_STARTED
-        elif LaunchReport.STATE_QUEUED in states:
-            status = self.STATUS_SPOOLED
-        elif self.scheduled_job_id:
-            status = self.STATUS_SCHEDULED
-        else:
-            status = self.STATUS_IDLE
-        fields: dict[str, Any] = {"status": status}
-        if not self.scheduled_job_id:
-            fields["cached_next_ride"] = None
-        Task.objects.filter(pk=self.pk).update(**fields)
-        for name, value in fields.items():
-            setattr(self, name, value)
-        return status
-
-    def _copy_from(self, fresh: Task) -> None:
-        for name in ("status", "scheduled_job_id", "cached_next_ride"):
-            setattr(self, name, getattr(fresh, name))
-
-    def queue_run(
-        self, job_id: str, timeout: int | None = None, schedule: str | None = None
-    ) -> LaunchReport:
-        """Record a run handed to the queue as ``job_id``; refuse a second one.
-
-        Raises :class:`TaskAlreadyRunning` while another run is queued or going on. A run
-        fired by a schedule names it (``schedule``, the handle): when the schedule was
-        stopped or replaced meanwhile, :class:`TaskNotRunnable` is raised instead.
-        """
-        from eztaskmanager.models.reports import LaunchReport
-
-        with transaction.atomic():
-            fresh = Task.locked(self.pk)
-            if fresh is None:
-                raise Task.DoesNotExist(f"Task {self.pk} no longer exists.")
-            if schedule is not None and fresh.scheduled_job_id != schedule:
-                raise TaskNotRunnable(
-                    _("%(task)s is no longer scheduled (%(handle)s).")
-                    % {"task": fresh, "handle": schedule}
-                )
-            current = fresh.active_runs().values_list("state", flat=True).first()
-            if current is not None:
-                raise TaskAlreadyRunning(
-                    (
-                        _("%(task)s is already queued.")
-                        if current == LaunchReport.STATE_QUEUED
-                        else _("%(task)s is already running.")
-                    )
-                    % {"task": fresh}
-                )
-            now = timezone.now()
-            report = LaunchReport.objects.create(
-                task=fresh,
-                state=LaunchReport.STATE_QUEUED,
-                job_id=job_id,
-                queued_at=now,
-                invocation_datetime=now,
-                timeout=timeout,
-                **fresh.run_snapshot(),
-            )
-            fresh.sync_status()
-        self._copy_from(fresh)
-        return report
-
-    def arm_schedule(self, job_id: str, next_ride: datetime | None) -> None:
-        """Record the engine's handle of the task's schedule, and its next run.
-
-        Raises :class:`TaskNotRunnable` when there is no next run (a schedule beyond the
-        year 9999): a schedule that never fires would leave the task scheduled for ever.
-        """
-        if next_ride is None:
-            raise TaskNotRunnable(
-                _("%(task)s has no future run to schedule: check its scheduling.") % {"task": self}
-            )
-        with transaction.atomic():
-            fresh = Task.locked(self.pk)
-            if fresh is None:
-                raise Task.DoesNotExist(f"Task {self.pk} no longer exists.")
-            Task.objects.filter(pk=self.pk).update(
-                scheduled_job_id=job_id, cached_next_ride=next_ride
-            )
-            fresh.scheduled_job_id, fresh.cached_next_ride = job_id, next_ride
-            fresh.sync_status()
-        self._copy_from(fresh)
-
-    def advance_schedule(
-        self, from_job_id: str, to_job_id: str, next_ride: datetime | None
-    ) -> bool:
-        """Move the schedule on to its next run, if it is still ``from_job_id``'s.
-
-        Returns False (and changes nothing) when the schedule was cancelled or replaced
-        meanwhile: the caller's job must then neither run nor book a successor.
-        """
-        with transaction.atomic():
-            fresh = Task.locked(self.pk)
-            if fresh is None or fresh.scheduled_job_id != from_job_id:
-                return False
-            Task.objects.filter(pk=self.pk).update(
-                scheduled_job_id=to_job_id, cached_next_ride=next_ride
-            )
-            fresh.scheduled_job_id, fresh.cached_next_ride = to_job_id, next_ride
-            fresh.sync_status()
-        self._copy_from(fresh)
-        return True
-
-    def clear_schedule(self, job_id: str | None = None) -> bool:
-        """Forget the schedule (only if it is still ``job_id``, when given); return whether it did."""
-        with transaction.atomic():
-            fresh = Task.locked(self.pk)
-            if fresh is None or (job_id is not None and fresh.scheduled_job_id != job_id):
-                return False
-            Task.objects.filter(pk=self.pk).update(scheduled_job_id="", cached_next_ride=None)
-            fresh.scheduled_job_id, fresh.cached_next_ride = "", None
-            fresh.sync_status()
-        self._copy_from(fresh)
-        return True
-
-    def claim_due(self, due: datetime) -> bool:
-        """Claim one due time of the schedule: True for the first caller, False for any other.
-
-        The database decides (a unique row per task and due time), so a due time fires
-        once however many schedulers, re-armed jobs or restarts see it.
-        """
-        from eztaskmanager.models.schedules import FiredDueTime
-
-        try:
-            with transaction.atomic():
-                FiredDueTime.objects.create(task_id=self.pk, due_at=due)
-        except IntegrityError:
-            logger.info("Task %s: due time %s was fired already.", self.pk, due.isoformat())
-            return False
-        FiredDueTime.objects.filter(task_id=self.pk, due_at__lt=due - FIRED_DUE_TIMES_KEPT).delete()
-        return True
-
-    def release_due(self, due: datetime) -> bool:
-        """Give back a claimed due time whose run could not be handed to the engine.
-
-        Only for a claim that surely led to no run (the engine refused it): a later fire
-        of that due time may then claim it again.
-        """
-        from eztaskmanager.models.schedules import FiredDueTime
-
-        with transaction.atomic():
-            if Task.locked(self.pk) is None:
-                return False
-            deleted, _details = FiredDueTime.objects.filter(task_id=self.pk, due_at=due).delete()
-        return bool(deleted)
 
     # Cached figures ------------------------------------------------------------------------
     def compute_cache(self) -> None:

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 
 from django.db import close_old_connections, connections
 
+from eztaskmanager.models import ProcessHeartbeat
+from eztaskmanager.registry import get_backend
 from eztaskmanager.services.recovery import Every, recover
 
 logger = logging.getLogger(__name__)
@@ -80,8 +82,6 @@ class Lookout:
 
     def beat(self, force: bool = False) -> None:
         """Record that this process is alive."""
-        from eztaskmanager.models import ProcessHeartbeat
-
         if not (self._beat() or force):
             return
         try:
@@ -92,8 +92,6 @@ class Lookout:
 
     def recover(self, force: bool = False, schedules: bool | None = None) -> None:
         """End lost runs and, when due (or asked with ``schedules``), book lost schedules."""
-        from eztaskmanager.registry import get_backend
-
         if not (self._reap() or force):
             return
         if schedules is None:

@@ -10,13 +10,9 @@ and changes a task's or run's state only through the models' transition methods.
 from __future__ import annotations
 
 import abc
-import enum
 import logging
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +21,10 @@ from django.utils.translation import gettext as _
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable, TaskQueueException
 from eztaskmanager.moved import moved_classes
+from eztaskmanager.options import read_options
 from eztaskmanager.registry import get_backend
+from eztaskmanager.services.engine import JobInfo, JobState, StopOutcome, engine_errors
+from eztaskmanager.services.liveness import reap_run
 
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport, Task
@@ -50,6 +49,7 @@ __all__ = [
     "TaskNotRunnable",
     "TaskQueueException",
     "TaskQueueService",
+    "engine_errors",
     "get_task_service",
 ]
 
@@ -57,35 +57,6 @@ __all__ = [
 def get_task_service() -> TaskQueueService:
     """Return the queue backend configured in ``settings.EZTASKMANAGER``."""
     return get_backend()
-
-
-class JobState(str, enum.Enum):
-    """What a queue engine says of one of its jobs."""
-
-    QUEUED = "queued"  # waiting for a worker
-    RUNNING = "running"  # a worker has it
-    ENDED = "ended"  # over: finished, failed or stopped
-    MISSING = "missing"  # the engine does not know it (any more)
-    UNKNOWN = "unknown"  # the engine cannot tell
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    state: JobState
-    detail: str = ""  # the engine's own words, e.g. "failed: work-horse killed (signal 9)"
-
-
-@dataclass
-class StopOutcome:
-    """What a Stop did: runs ended, runs still stopping, a schedule cancelled."""
-
-    stopped: int = 0
-    stopping: int = 0
-    unscheduled: bool = False
-
-    @property
-    def nothing(self) -> bool:
-        return not (self.stopped or self.stopping or self.unscheduled)
 
 
 class TaskQueueService(abc.ABC):
@@ -99,10 +70,7 @@ class TaskQueueService(abc.ABC):
     max_timeout: int | None = None
 
     def __init__(self, **options: Any) -> None:
-        if options:
-            raise TypeError(
-                f"{type(self).__name__} takes no options; got {', '.join(sorted(options))}."
-            )
+        read_options(type(self).__name__, {}, options)
 
     # Public API, called by the admin and by users' code --------------------------------------
     def add(self, task: Task) -> LaunchReport | None:
@@ -145,9 +113,7 @@ class TaskQueueService(abc.ABC):
 
     def remove(self, task: Task) -> None:
         """Cancel what is scheduled for the task; a run that has started goes on."""
-        from eztaskmanager.models import Task
-
-        job_id = Task.objects.filter(pk=task.pk).values_list("scheduled_job_id", flat=True).first()
+        job_id = task.stored_schedule()
         if job_id:
             task.scheduled_job_id = job_id
             with engine_errors(_("cancel the schedule of %(task)s") % {"task": task}):
@@ -162,16 +128,13 @@ class TaskQueueService(abc.ABC):
         engine is asked to kill it too where it can; its report says ``stopped`` once it has
         stopped. A run whose worker is gone ends at once.
         """
-        from eztaskmanager.models import LaunchReport
-        from eztaskmanager.services.recovery import reap_run
-
-        if not self.supports_stop and report.state != LaunchReport.STATE_QUEUED:
+        if not self.supports_stop and report.state != report.STATE_QUEUED:
             raise TaskQueueException(
                 _("The %(backend)s backend cannot stop a running task.")
                 % {"backend": type(self).__name__}
             )
         state = report.request_stop(by)
-        if state == LaunchReport.STATE_FINISHED:
+        if state == report.STATE_FINISHED:
             if report.job_id:
                 try:
                     self.cancel(report.job_id)
@@ -180,7 +143,7 @@ class TaskQueueService(abc.ABC):
                         "Could not take job %s off the queue", report.job_id, exc_info=True
                     )
             return state
-        if state != LaunchReport.STATE_STOPPING:
+        if state != report.STATE_STOPPING:
             return state
         # The run's own helper thread stops it within a heartbeat, writing its last lines;
         # only a run that has not stopped by then is killed by the engine.
@@ -198,12 +161,10 @@ class TaskQueueService(abc.ABC):
 
     @staticmethod
     def _wait_until_finished(report: LaunchReport, seconds: float) -> bool:
-        from eztaskmanager.models import LaunchReport
-
         deadline = time.monotonic() + seconds
         while True:
             report.refresh_from_db(fields=["state", "invocation_result", "finished_at"])
-            if report.state == LaunchReport.STATE_FINISHED:
+            if report.state == report.STATE_FINISHED:
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -214,11 +175,9 @@ class TaskQueueService(abc.ABC):
 
         In this order, a run that cannot be stopped leaves the schedule as it was.
         """
-        from eztaskmanager.models import LaunchReport
-
         outcome = StopOutcome()
         for report in task.active_runs():
-            if self.stop(report, by=by) == LaunchReport.STATE_FINISHED:
+            if self.stop(report, by=by) == report.STATE_FINISHED:
                 outcome.stopped += 1
             else:
                 outcome.stopping += 1
@@ -238,30 +197,18 @@ class TaskQueueService(abc.ABC):
             return None
         return task.next_run_after()
 
-    def run_timeout(self, task: Task) -> int | None:
-        """Seconds a run of ``task`` may last: the task's own timeout, else the backend's."""
-        return task.timeout or self.default_timeout
-
     # The backend's default run timeout in seconds (None: runs may last for ever).
     default_timeout: int | None = None
 
-    def check(self) -> list[CheckMessage]:
-        """System check messages about this backend (engine reachable, options...)."""
-        return []
+    def run_timeout(self, task: Task) -> int | None:
+        """Seconds a run of ``task`` may last: the task's own timeout, else the backend's.
 
-    def validate(self, task: Task) -> None:
-        """Refuse what cannot run: an inactive command, a timeout too long, a task already running.
-
-        A run that blocks the task but whose process is gone is ended first (lost).
+        The one precedence rule of timeouts: the runner gives a run what this says.
         """
-        from eztaskmanager.models import LaunchReport
-        from eztaskmanager.services.recovery import reap_run
+        return task.timeout or self.default_timeout
 
-        if not task.command.active:
-            raise TaskNotRunnable(
-                _("The command %(command)s is not active.") % {"command": task.command}
-            )
-        timeout = self.run_timeout(task)
+    def refuse_timeout(self, timeout: int | None) -> None:
+        """Raise :class:`TaskNotRunnable` for a timeout longer than the engine allows."""
         if timeout and self.max_timeout and timeout > self.max_timeout:
             raise TaskNotRunnable(
                 _(
@@ -269,16 +216,24 @@ class TaskQueueService(abc.ABC):
                 )
                 % {"timeout": timeout, "backend": type(self).__name__, "max": self.max_timeout}
             )
+
+    def check(self) -> list[CheckMessage]:
+        """System check messages about this backend (engine reachable, options...)."""
+        return []
+
+    def close(self) -> None:  # noqa: B027 - optional: a backend that holds nothing open
+        """Let go of the engine's connections; called when the settings change."""
+
+    def validate(self, task: Task) -> None:
+        """Refuse what cannot run: an inactive command, a timeout too long, a task already running.
+
+        A run that blocks the task but whose process is gone is ended first (lost).
+        """
+        task.refuse_inactive_command()
+        self.refuse_timeout(self.run_timeout(task))
         for report in task.active_runs():
             reap_run(report, self)
-        current = task.active_runs().values_list("state", flat=True).first()
-        if current is not None:
-            message = (
-                _("%(task)s is already queued.")
-                if current == LaunchReport.STATE_QUEUED
-                else _("%(task)s is already running.")
-            )
-            raise TaskAlreadyRunning(message % {"task": task})
+        task.refuse_second_run()
 
     # Engine-specific parts ---------------------------------------------------------------------
     def new_job_id(self) -> str:
@@ -319,19 +274,6 @@ class TaskQueueService(abc.ABC):
         """Book the schedule of ``task`` again after the engine lost it (see ``resync``)."""
         self.remove(task)
         self.add(task)
-
-
-@contextmanager
-def engine_errors(action: str) -> Iterator[None]:
-    """Turn a queue engine's own exceptions into a :class:`TaskQueueException` saying ``action``."""
-    try:
-        yield
-    except TaskQueueException:
-        raise
-    except Exception as exc:
-        raise TaskQueueException(
-            _("Could not %(action)s: %(error)s") % {"action": action, "error": exc}
-        ) from exc
 
 
 __getattr__ = moved_classes(__name__, SEED_SERVICES, "backend")

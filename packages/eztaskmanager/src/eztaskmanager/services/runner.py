@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 
 from eztaskmanager.models import LaunchReport, RunBlocked
 from eztaskmanager.processes import this_process
+from eztaskmanager.registry import get_backend
+from eztaskmanager.services.liveness import reap_run
 from eztaskmanager.services.logger import DatabaseLogHandler, LogStream
 from eztaskmanager.services.monitor import (
     Interrupter,
@@ -65,9 +67,6 @@ def run_management_command(
 
 def _start(task_id: int, job_id: str, worker: str) -> LaunchReport | None:
     """Mark the run started, after ending a blocking run whose process is gone."""
-    from eztaskmanager.registry import get_backend
-    from eztaskmanager.services.recovery import reap_run
-
     backend = get_backend()
     process = this_process(worker)
     for attempt in (1, 2):

@@ -1,0 +1,230 @@
+"""The transitions of a run, each one a conditional UPDATE under its task's row lock.
+
+A run's ``state`` goes ``queued`` -> ``running`` -> (``stopping`` ->) ``finished``, or
+straight from ``queued`` to ``finished`` when it is stopped or lost before it starts.
+Each transition names the states it leaves: the first final state wins, and a later one
+(an orphaned process ending after its run was declared lost) changes nothing.
+
+:class:`RunStarts` is a base class of ``LaunchReport.objects``' queryset and
+:class:`RunLifecycle` one of :class:`~eztaskmanager.models.LaunchReport`: their methods
+are theirs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from eztaskmanager.exceptions import TaskNotRunnable
+from eztaskmanager.models.logs import write_log_rows
+from eztaskmanager.models.states import ACTIVE, QUEUED, RUNNING
+from eztaskmanager.models.tasks import Task
+from eztaskmanager.signals import run_finished
+
+logger = logging.getLogger(__name__)
+
+
+class RunBlocked(Exception):
+    """A run cannot start because another run of the task has not ended (``report``)."""
+
+    def __init__(self, report: models.Model) -> None:
+        super().__init__(f"Run {report.pk} of task {report.task_id} has not ended.")
+        self.report = report
+
+
+class RunStarts:
+    """The start of a run: ``LaunchReport.objects.start_run()`` (the core runner's)."""
+
+    def start_run(
+        self,
+        task_id: int,
+        job_id: str = "",
+        *,
+        worker: str = "",
+        pid: int | None = None,
+        host_key: str = "",
+        timeout_for: Callable[[Task], int | None] | None = None,
+    ) -> models.Model | None:
+        """Mark the run of ``job_id`` started in this process; return its report.
+
+        The run is the one queued as ``job_id``; a job with no queued run (a schedule's
+        job, or a direct call) gets a new report. Returns ``None`` when there is nothing
+        to run: the task is gone, or its run was stopped or lost before it started, or
+        its command is not active (the run fails, the schedule ends). Raises
+        :class:`RunBlocked` when another run of the task has not ended. ``timeout_for``
+        gives the run's timeout in seconds (the backend's rule).
+        """
+        now = timezone.now()
+        with transaction.atomic():
+            task = Task.locked(task_id)
+            if task is None:
+                logger.warning("Task %s no longer exists; its job %s is dropped.", task_id, job_id)
+                return None
+            report = task.launchreport_set.filter(job_id=job_id).first() if job_id else None
+            if report is not None and report.state != QUEUED:
+                logger.warning(
+                    "Run %s of task %s (job %s) ended before it started (%s); not run.",
+                    report.pk,
+                    task_id,
+                    job_id,
+                    report.invocation_result or report.state,
+                )
+                return None
+            if report is None:
+                blocking = task.active_runs().first()
+                if blocking is not None:
+                    raise RunBlocked(blocking)
+                report = self.model.objects.create(
+                    task=task,
+                    state=QUEUED,
+                    job_id=job_id or "",
+                    **task.run_snapshot(),
+                )
+            try:
+                task.refuse_inactive_command()
+            except TaskNotRunnable as exc:
+                report.finish(report.RESULT_FAILED, gettext("Not run: %(why)s") % {"why": exc})
+                if task.clear_schedule():
+                    logger.warning(
+                        "Task %s: its command %s is not active; its schedule ends.",
+                        task_id,
+                        task.command,
+                    )
+                return None
+            fields = {
+                "state": RUNNING,
+                "invocation_datetime": now,
+                "heartbeat_at": now,
+                "worker": worker[:255],
+                "pid": pid,
+                "host_key": host_key[:255],
+                "timeout": timeout_for(task) if timeout_for else task.timeout,
+                # What the run runs: the task's command and arguments as they are now.
+                **task.run_snapshot(),
+            }
+            self.model.objects.filter(pk=report.pk).update(**fields)
+            for name, value in fields.items():
+                setattr(report, name, value)
+            report.task = task
+            task.sync_status()
+        return report
+
+
+class RunLifecycle:
+    """The transitions of :class:`~eztaskmanager.models.LaunchReport` after its start."""
+
+    def heartbeat(self) -> str:
+        """Record that the run's process is alive; return the run's state.
+
+        One UPDATE while the run goes on. Anything but ``running`` tells the run to end:
+        ``stopping`` (a stop was asked for) or ``finished`` (it was declared lost, or the
+        task was deleted).
+        """
+        now = timezone.now()
+        for state in self.RUNNING_STATES:
+            if type(self).objects.filter(pk=self.pk, state=state).update(heartbeat_at=now):
+                return state
+        return self.STATE_FINISHED
+
+    def request_stop(self, by: str = "") -> str:
+        """Ask the run to stop; return its state afterwards.
+
+        A queued run ends ``stopped`` at once (its worker will not start it); a running
+        one becomes ``stopping`` until its process has stopped.
+        """
+        who = by or gettext("a stop request")
+        with transaction.atomic():
+            if Task.locked(self.task_id) is None:
+                return self.STATE_FINISHED
+            state = type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
+            if state == self.STATE_QUEUED:
+                self.finish(
+                    self.RESULT_STOPPED,
+                    gettext("Stopped by %(who)s before it started.") % {"who": who},
+                    states=(self.STATE_QUEUED,),
+                )
+                return self.STATE_FINISHED
+            if state == self.STATE_RUNNING:
+                type(self).objects.filter(pk=self.pk, state=self.STATE_RUNNING).update(
+                    state=self.STATE_STOPPING
+                )
+                write_log_rows(
+                    self.pk,
+                    [
+                        (
+                            time.time(),
+                            "WARNING",
+                            gettext("Stop requested by %(who)s.") % {"who": who},
+                        )
+                    ],
+                    counted=False,
+                )
+                self.state = self.STATE_STOPPING
+                return self.STATE_STOPPING
+        return state or self.STATE_FINISHED
+
+    def finish(self, result: str, reason: str = "", *, states: tuple[str, ...] = ACTIVE) -> bool:
+        """End the run with ``result``, once: return False if it had ended already.
+
+        ``reason`` says why it ended (timed out, stopped, lost...) and becomes its last
+        log line. Only a run in one of ``states`` is ended.
+        """
+        return self._end(lambda state: result if state in states else None, reason)
+
+    def lost(self, reason: str) -> bool:
+        """End a run whose process is gone: ``stopped`` if a stop was asked for, else ``failed``."""
+
+        def decide(state: str) -> str | None:
+            if state == self.STATE_STOPPING:
+                return self.RESULT_STOPPED
+            return self.RESULT_FAILED if state in self.ACTIVE_STATES else None
+
+        return self._end(decide, reason)
+
+    def _end(self, decide: Callable[[str], str | None], reason: str) -> bool:
+        with transaction.atomic():
+            task = Task.locked(self.task_id)
+            current = type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
+            result = decide(current) if current is not None and task is not None else None
+            if result is None:
+                logger.info(
+                    "Run %s was not ended as %r (%s): it is %s.",
+                    self.pk,
+                    decide(self.STATE_RUNNING),
+                    reason or "no reason given",
+                    current or "gone",
+                )
+                return False
+            if reason:
+                level = "INFO" if result == self.RESULT_OK else "WARNING"
+                write_log_rows(self.pk, [(time.time(), level, reason)], counted=False)
+            now = timezone.now()
+            type(self).objects.filter(pk=self.pk, state=current).update(
+                state=self.STATE_FINISHED,
+                invocation_result=result,
+                finished_at=now,
+                reason=reason[:255],
+            )
+            self.refresh_from_db()
+            self.task = task
+            task.compute_cache()
+            task.sync_status()
+        # Outside the lock: receivers send notifications, which may take a while.
+        run_finished.send(sender=type(self), report=self)
+        return True
+
+    def discard(self) -> bool:
+        """Delete a queued run whose job never reached the queue engine."""
+        with transaction.atomic():
+            task = Task.locked(self.task_id)
+            deleted, _details = (
+                type(self).objects.filter(pk=self.pk, state=self.STATE_QUEUED).delete()
+            )
+            if task is not None:
+                task.sync_status()
+        return bool(deleted)

@@ -1,0 +1,221 @@
+"""The transitions of a task: its runs queued, its schedule armed, moved on and cleared.
+
+A task's ``status`` is a summary that only :meth:`TaskLifecycle.sync_status` writes, from
+the truth underneath it: its runs that have not ended (reports in a queued, running or
+stopping state) and its schedule handle (``scheduled_job_id``). Every transition takes
+the task's row lock first (:meth:`TaskLifecycle.locked`), so transitions of one task
+happen one at a time whatever the number of workers, schedulers and web processes; the
+winner of a race is decided by a conditional UPDATE on the row that changes.
+
+:class:`TaskLifecycle` is a base class of :class:`~eztaskmanager.models.Task`: its methods
+are the task's.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
+from eztaskmanager.models.schedules import FiredDueTime
+from eztaskmanager.models.states import QUEUED, STARTED
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+# How long a fired due time is remembered (see claim_due).
+FIRED_DUE_TIMES_KEPT = timedelta(days=2)
+
+
+class TaskLifecycle:
+    """The transitions of :class:`~eztaskmanager.models.Task` (see the module's docstring).
+
+    Each one runs in its own transaction, under the task's row lock, and leaves the
+    status in step with the runs and the schedule.
+    """
+
+    @classmethod
+    def locked(cls, pk: int) -> Self | None:
+        """The task read under its row lock, held until the transaction ends; ``None`` if gone.
+
+        Must be called inside ``transaction.atomic()``. Where the database has no row
+        locks (SQLite), a write takes its database-wide write lock instead.
+        """
+        using = router.db_for_write(cls)
+        rows = cls.objects.using(using).filter(pk=pk)
+        if connections[using].features.has_select_for_update:
+            return rows.select_for_update().select_related("command").first()
+        if not rows.update(status=F("status")):
+            return None
+        return rows.select_related("command").first()
+
+    def active_runs(self) -> models.QuerySet:
+        """The task's runs that have not ended: queued, running or stopping."""
+        return self.launchreport_set.active()
+
+    def stored_schedule(self) -> str:
+        """The schedule's handle as stored now (another process may have changed it)."""
+        stored = type(self).objects.filter(pk=self.pk).values_list("scheduled_job_id", flat=True)
+        return stored.first() or ""
+
+    def refuse_inactive_command(self) -> None:
+        """Raise :class:`TaskNotRunnable` when the task's command is not active."""
+        if not self.command.active:
+            raise TaskNotRunnable(
+                _("The command %(command)s is not active.") % {"command": self.command}
+            )
+
+    def refuse_second_run(self) -> None:
+        """Raise :class:`TaskAlreadyRunning` while a run of the task is queued or going on."""
+        current = self.active_runs().values_list("state", flat=True).first()
+        if current is not None:
+            message = (
+                _("%(task)s is already queued.")
+                if current == QUEUED
+                else _("%(task)s is already running.")
+            )
+            raise TaskAlreadyRunning(message % {"task": self})
+
+    def sync_status(self) -> str:
+        """Derive the status from the runs and the schedule, and store it (under the lock)."""
+        current = set(self.active_runs().values_list("state", flat=True))
+        if current & set(STARTED):
+            status = self.STATUS_STARTED
+        elif QUEUED in current:
+            status = self.STATUS_SPOOLED
+        elif self.scheduled_job_id:
+            status = self.STATUS_SCHEDULED
+        else:
+            status = self.STATUS_IDLE
+        fields: dict[str, Any] = {"status": status}
+        if not self.scheduled_job_id:
+            fields["cached_next_ride"] = None
+        type(self).objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return status
+
+    def _copy_from(self, fresh: Self) -> None:
+        for name in ("status", "scheduled_job_id", "cached_next_ride"):
+            setattr(self, name, getattr(fresh, name))
+
+    def _fresh(self) -> Self:
+        """The task under its row lock (inside a transaction); ``Task.DoesNotExist`` if gone."""
+        fresh = self.locked(self.pk)
+        if fresh is None:
+            raise type(self).DoesNotExist(f"Task {self.pk} no longer exists.")
+        return fresh
+
+    def queue_run(
+        self, job_id: str, timeout: int | None = None, schedule: str | None = None
+    ) -> models.Model:
+        """Record a run handed to the queue as ``job_id`` (its queued report); refuse a second one.
+
+        Raises :class:`TaskAlreadyRunning` while another run is queued or going on. A run
+        fired by a schedule names it (``schedule``, the handle): when the schedule was
+        stopped or replaced meanwhile, :class:`TaskNotRunnable` is raised instead.
+        """
+        with transaction.atomic():
+            fresh = self._fresh()
+            if schedule is not None and fresh.scheduled_job_id != schedule:
+                raise TaskNotRunnable(
+                    _("%(task)s is no longer scheduled (%(handle)s).")
+                    % {"task": fresh, "handle": schedule}
+                )
+            fresh.refuse_second_run()
+            now = timezone.now()
+            report = fresh.launchreport_set.create(
+                state=QUEUED,
+                job_id=job_id,
+                queued_at=now,
+                invocation_datetime=now,
+                timeout=timeout,
+                **fresh.run_snapshot(),
+            )
+            fresh.sync_status()
+        self._copy_from(fresh)
+        return report
+
+    def arm_schedule(self, job_id: str, next_ride: datetime | None) -> None:
+        """Record the engine's handle of the task's schedule, and its next run.
+
+        Raises :class:`TaskNotRunnable` when there is no next run (a schedule beyond the
+        year 9999): a schedule that never fires would leave the task scheduled for ever.
+        """
+        if next_ride is None:
+            raise TaskNotRunnable(
+                _("%(task)s has no future run to schedule: check its scheduling.") % {"task": self}
+            )
+        with transaction.atomic():
+            fresh = self._fresh()
+            fresh._set_schedule(job_id, next_ride)
+        self._copy_from(fresh)
+
+    def advance_schedule(
+        self, from_job_id: str, to_job_id: str, next_ride: datetime | None
+    ) -> bool:
+        """Move the schedule on to its next run, if it is still ``from_job_id``'s.
+
+        Returns False (and changes nothing) when the schedule was cancelled or replaced
+        meanwhile: the caller's job must then neither run nor book a successor.
+        """
+        with transaction.atomic():
+            fresh = self.locked(self.pk)
+            if fresh is None or fresh.scheduled_job_id != from_job_id:
+                return False
+            fresh._set_schedule(to_job_id, next_ride)
+        self._copy_from(fresh)
+        return True
+
+    def clear_schedule(self, job_id: str | None = None) -> bool:
+        """Forget the schedule (only if it is still ``job_id``, when given); return whether it did."""
+        with transaction.atomic():
+            fresh = self.locked(self.pk)
+            if fresh is None or (job_id is not None and fresh.scheduled_job_id != job_id):
+                return False
+            fresh._set_schedule("", None)
+        self._copy_from(fresh)
+        return True
+
+    def _set_schedule(self, job_id: str, next_ride: datetime | None) -> None:
+        """Store the schedule's handle and next run, and the status that follows (under the lock)."""
+        type(self).objects.filter(pk=self.pk).update(
+            scheduled_job_id=job_id, cached_next_ride=next_ride
+        )
+        self.scheduled_job_id, self.cached_next_ride = job_id, next_ride
+        self.sync_status()
+
+    def claim_due(self, due: datetime) -> bool:
+        """Claim one due time of the schedule: True for the first caller, False for any other.
+
+        The database decides (a unique row per task and due time), so a due time fires
+        once however many schedulers, re-armed jobs or restarts see it.
+        """
+        try:
+            with transaction.atomic():
+                FiredDueTime.objects.create(task_id=self.pk, due_at=due)
+        except IntegrityError:
+            logger.info("Task %s: due time %s was fired already.", self.pk, due.isoformat())
+            return False
+        FiredDueTime.objects.filter(task_id=self.pk, due_at__lt=due - FIRED_DUE_TIMES_KEPT).delete()
+        return True
+
+    def release_due(self, due: datetime) -> bool:
+        """Give back a claimed due time whose run could not be handed to the engine.
+
+        Only for a claim that surely led to no run (the engine refused it): a later fire
+        of that due time may then claim it again.
+        """
+        with transaction.atomic():
+            if self.locked(self.pk) is None:
+                return False
+            deleted, _details = FiredDueTime.objects.filter(task_id=self.pk, due_at=due).delete()
+        return bool(deleted)

@@ -1,0 +1,125 @@
+"""What a task may ask for: the limits of its fields, and the rules a form checks on save.
+
+:class:`TaskRules` is a base class of :class:`~eztaskmanager.models.Task`: ``clean()``
+and ``refuse_run_changes()`` are the task's. The timeout's bound is the configured
+backend's own rule (``TaskQueueService.refuse_timeout``), so that a form and a Start
+refuse the same timeouts in the same words.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from eztaskmanager.arguments import InvalidArguments, parse_arguments
+from eztaskmanager.exceptions import ConfigurationError, TaskNotRunnable
+from eztaskmanager.registry import get_backend
+from eztaskmanager.validators import is_scheduling_year
+
+# The longest timeout a task may ask for: 30 days. Longer runs go without a timeout.
+MAX_TIMEOUT = 30 * 24 * 3600
+# The longest arguments text: longer input belongs in a file that the command reads.
+ARGUMENTS_MAX_LENGTH = 10_000
+# The largest repetition rate: what a small integer column holds on every database.
+MAX_REPETITION_RATE = 32767
+# A one-off scheduling this close to now counts as "now" (the admin's "Now" link, a slow
+# form), not as a mistyped date in the past.
+PAST_SCHEDULING_GRACE = timedelta(minutes=1)
+# The fields that say what a run does and when: changing them on a task that is
+# scheduled or queued changes what runs, which only users who may start tasks may do.
+RUN_FIELDS = (
+    "command",
+    "arguments",
+    "timeout",
+    "scheduling",
+    "repetition_period",
+    "repetition_rate",
+)
+
+
+class TaskRules:
+    """The checks of :class:`~eztaskmanager.models.Task` (see the module's docstring)."""
+
+    def clean(self) -> None:
+        """Raise a :class:`ValidationError` naming each field that cannot run as it is."""
+        super().clean()
+        errors: dict[str, list[str]] = {}
+        if self.command_id is not None and len(self.arguments or "") <= ARGUMENTS_MAX_LENGTH:
+            try:
+                parse_arguments(self.command.get_command_class(), self.command.name, self.args)
+            except InvalidArguments as exc:
+                errors.setdefault("arguments", []).append(str(exc))
+        if bool(self.repetition_period) != (self.repetition_rate is not None):
+            errors.setdefault("repetition_rate", []).append(
+                str(_("Set both the repetition period and rate, or neither."))
+            )
+        if self.is_periodic and self.scheduling is None:
+            errors.setdefault("scheduling", []).append(
+                str(_("A periodic task needs an initial scheduling."))
+            )
+        if self._is_new_one_off_in_the_past():
+            errors.setdefault("scheduling", []).append(
+                str(
+                    _(
+                        "This date is in the past: choose a future one, or clear it to run "
+                        "the task when it is started."
+                    )
+                )
+            )
+        try:
+            get_backend().refuse_timeout(self.timeout)
+        except TaskNotRunnable as exc:
+            errors.setdefault("timeout", []).append(str(exc))
+        except ConfigurationError:
+            pass  # no backend to ask: the system checks say so
+        if errors:
+            raise ValidationError(errors)
+
+    def _is_new_one_off_in_the_past(self) -> bool:
+        """A one-off scheduling typed in the past (a periodic one moves to its next run).
+
+        Only a new or changed scheduling counts: a task whose one-off time has come and gone
+        stays editable.
+        """
+        if self.scheduling is None or self.is_periodic or not is_scheduling_year(self.scheduling):
+            return False
+        if self.scheduling >= timezone.now() - PAST_SCHEDULING_GRACE:
+            return False
+        if self.pk is None:
+            return True
+        stored = (
+            type(self)
+            .objects.filter(pk=self.pk)
+            .values_list("scheduling", "repetition_period", "repetition_rate")
+            .first()
+        )
+        return stored != (self.scheduling, self.repetition_period, self.repetition_rate)
+
+    def refuse_run_changes(self, changed: list[str] | tuple[str, ...]) -> None:
+        """Refuse changes to :data:`RUN_FIELDS` while a run of the task is arranged.
+
+        For users who may not start tasks (no ``eztaskmanager.run_task``): on a task that is
+        scheduled, or whose run is queued, a new command, arguments, timeout or schedule
+        would be what the engine runs next, so they would make the task run something.
+        Raises :class:`~django.core.exceptions.ValidationError` naming each refused field;
+        anything else (name, note, category) may always change.
+        """
+        refused = [name for name in RUN_FIELDS if name in changed]
+        if not refused or self.pk is None:
+            return
+        if self.stored_schedule():
+            why = _(
+                "The task is scheduled: only a user who may start tasks can change what it "
+                "runs or when. Ask one to stop it, or to make this change."
+            )
+        elif self.active_runs().queued().exists():
+            why = _(
+                "A run of the task is queued: only a user who may start tasks can change what "
+                "it runs. Wait until it has started, or ask one to make this change."
+            )
+        else:
+            return
+        raise ValidationError({name: [str(why)] for name in refused})
