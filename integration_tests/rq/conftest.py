@@ -14,9 +14,10 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
-from eztaskmanager.models import AppCommand, Task
+from eztaskmanager.models import Task
 from eztaskmanager.registry import get_backend
 from testsupport.processes import ManagedProcess, wait_until
+from testsupport.tasks import make_task
 
 from .cluster import Cluster, RedisServer
 
@@ -113,12 +114,7 @@ def backend(cluster):
 @pytest.fixture
 def task(transactional_db) -> Callable[..., Task]:
     def make(arguments: str = "--limit=3, --sleep=0", **fields) -> Task:
-        command, _ = AppCommand.objects.get_or_create(
-            name="test_livelogging_command", app_name="eztaskmanager", defaults={"active": True}
-        )
-        return Task.objects.create(
-            name="live logging", command=command, arguments=arguments, **fields
-        )
+        return make_task("test_livelogging_command", arguments, name="live logging", **fields)
 
     return make
 

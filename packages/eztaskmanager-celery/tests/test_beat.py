@@ -14,8 +14,8 @@ from django.utils import timezone
 from eztaskmanager.models import FiredDueTime, LaunchReport, ProcessHeartbeat, Task
 from eztaskmanager.services.queues import get_task_service
 from eztaskmanager_celery.beat import TaskScheduler
-from eztaskmanager_celery.timetable import run_job_id
 from eztaskmanager_celery.tasks import run_management_command
+from eztaskmanager_celery.timetable import run_job_id
 from testsupport.clock import fast_schedules
 from testsupport.net import free_port
 

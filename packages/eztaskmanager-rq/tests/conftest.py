@@ -3,8 +3,9 @@ import uuid
 import pytest
 from redis import Redis
 
-from eztaskmanager.models import AppCommand, Task
+from eztaskmanager.models import Task
 from eztaskmanager.registry import get_backend
+from testsupport.tasks import make_task
 
 
 @pytest.fixture
@@ -34,11 +35,6 @@ def task(db):
     def make(
         name: str = "test_livelogging_command", arguments: str = "--limit=3, --sleep=0", **fields
     ) -> Task:
-        command, _ = AppCommand.objects.get_or_create(
-            name=name, app_name="eztaskmanager", defaults={"active": True}
-        )
-        return Task.objects.create(
-            name=f"{name} task", command=command, arguments=arguments, **fields
-        )
+        return make_task(name, arguments, **fields)
 
     return make
