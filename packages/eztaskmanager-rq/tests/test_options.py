@@ -2,10 +2,12 @@
 
 import pytest
 
-from eztaskmanager.exceptions import ConfigurationError, TaskNotRunnable
+from eztaskmanager.exceptions import InvalidOptions, TaskNotRunnable
 from eztaskmanager.registry import build_backend, get_backend
 from eztaskmanager_rq import RQBackend
-from eztaskmanager_rq.backend import JOB_TIMEOUT_GRACE
+from eztaskmanager_rq.backend import JOB_TIMEOUT_GRACE, MAX_TIMEOUT
+
+TIMEOUTS = f"a number of seconds up to {MAX_TIMEOUT}, or -1 for none"
 
 
 def test_rq_name_builds_the_backend(backend, queue_name):
@@ -15,19 +17,43 @@ def test_rq_name_builds_the_backend(backend, queue_name):
 
 
 @pytest.mark.parametrize(
-    ("options", "words"),
+    ("options", "message"),
     [
-        ({"queue": ""}, "'queue' must be"),
-        ({"url": "localhost:6379"}, "'url' must be a Redis URL"),
-        ({"timeout": 0}, "'timeout' must be"),
-        ({"timeout": "10"}, "'timeout' must be"),
-        ({"result_ttl": -5}, "'result_ttl' must be"),
-        ({"colour": "red"}, "colour"),
+        ({"queue": ""}, "'queue' must be a queue name, not ''."),
+        ({"queue": None}, "'queue' must be a queue name, not None."),
+        (
+            {"url": "localhost:6379"},
+            "'url' must be a Redis URL such as redis://localhost:6379/0, not 'localhost:6379'.",
+        ),
+        ({"timeout": 0}, f"'timeout' must be {TIMEOUTS}, not 0."),
+        ({"timeout": "10"}, f"'timeout' must be {TIMEOUTS}, not '10'."),
+        ({"timeout": True}, f"'timeout' must be {TIMEOUTS}, not True."),
+        ({"timeout": 2**31}, f"'timeout' must be {TIMEOUTS}, not {2**31}."),
+        (
+            {"result_ttl": -5},
+            "'result_ttl' must be a number of seconds, or -1 to keep results for ever, not -5.",
+        ),
+        (
+            {"colour": "red"},
+            "unknown option 'colour'; the options are queue, url, timeout, result_ttl.",
+        ),
     ],
 )
-def test_bad_options_are_configuration_errors(options, words):
-    with pytest.raises(ConfigurationError, match=words):
+def test_bad_options_are_refused_in_the_core_style(options, message):
+    with pytest.raises(InvalidOptions) as refused:
         build_backend({"BACKEND": "rq", "OPTIONS": options})
+    assert str(refused.value) == f'EZTASKMANAGER["OPTIONS"]: rq: {message}'
+
+
+def test_good_options(redis_url):
+    backend = RQBackend(queue="q", url=redis_url, timeout=-1, result_ttl=-1)
+    assert (backend.queue_name, backend.url, backend.timeout, backend.result_ttl) == (
+        "q",
+        redis_url,
+        -1,
+        -1,
+    )
+    assert RQBackend().queue_name == "default"
 
 
 def test_bad_options_are_reported_by_the_core_check(settings):
@@ -49,6 +75,16 @@ def test_url_option_when_queue_not_in_rq_queues(settings, redis_url):
     assert backend.queue_config is None
     assert backend.connection.ping()
     assert backend.check() == []
+
+
+def test_close_lets_go_of_the_client_made_from_the_url(redis_url):
+    backend = RQBackend(queue="other", url=redis_url)
+    made = backend.connection
+    assert made.ping() and backend.own_client is made
+    backend.close()
+    assert backend.own_client is None
+    assert backend.connection is not made  # a new one, made when needed again
+    backend.close()
 
 
 @pytest.mark.parametrize(
@@ -86,8 +122,7 @@ def test_a_timeout_beyond_what_rq_can_arm_is_refused(backend, task):
     t.timeout = backend.max_timeout + 1  # more than the model allows, as an old row might hold
     with pytest.raises(TaskNotRunnable, match="more than the RQBackend backend allows"):
         backend.add(t)
-    with pytest.raises(ConfigurationError, match="'timeout' must be at most"):
-        build_backend({"BACKEND": "rq", "OPTIONS": {"timeout": 2**31}})
+    assert RQBackend(timeout=backend.max_timeout).timeout == backend.max_timeout
 
 
 def test_the_seeds_flat_setting_selects_this_backend(settings, redis_url):

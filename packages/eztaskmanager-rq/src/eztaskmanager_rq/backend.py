@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.options import Option, read_options
 from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueService
 
 # db registers the fork hook in the process that builds the backend: in a worker, before
@@ -57,6 +58,28 @@ NO_TIMEOUT = -1
 JOB_TIMEOUT_GRACE = 30
 # The longest timeout RQ can enforce: it arms signal.alarm(), which takes a C int.
 SIGNAL_ALARM_MAX = 2**31 - 1
+# The longest run timeout: RQ's alarm, minus the grace it gives the core's own deadline.
+MAX_TIMEOUT = SIGNAL_ALARM_MAX - JOB_TIMEOUT_GRACE
+
+# What EZTASKMANAGER["OPTIONS"] may hold for this backend.
+OPTIONS = {
+    "queue": Option("a queue name", default="default", types=str, blank=False),
+    "url": Option(
+        "a Redis URL such as redis://localhost:6379/0",
+        types=str,
+        valid=lambda url: url.startswith(URL_SCHEMES),
+    ),
+    "timeout": Option(
+        f"a number of seconds up to {MAX_TIMEOUT}, or -1 for none",
+        types=int,
+        minimum=1,
+        maximum=MAX_TIMEOUT,
+        also=(NO_TIMEOUT,),
+    ),
+    "result_ttl": Option(
+        "a number of seconds, or -1 to keep results for ever", types=int, minimum=-1
+    ),
+}
 
 
 class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
@@ -72,35 +95,14 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
     # Stops a running task: the worker kills the work-horse running it.
     supports_stop = True
     # RQ's alarm, minus the grace it gives the core's own deadline.
-    max_timeout = SIGNAL_ALARM_MAX - JOB_TIMEOUT_GRACE
+    max_timeout = MAX_TIMEOUT
 
-    def __init__(
-        self,
-        queue: str = "default",
-        url: str | None = None,
-        timeout: int | None = None,
-        result_ttl: int | None = None,
-    ) -> None:
-        if not isinstance(queue, str) or not queue:
-            raise ValueError(f"rq: 'queue' must be a queue name, not {queue!r}.")
-        if url is not None and (not isinstance(url, str) or not url.startswith(URL_SCHEMES)):
-            raise ValueError(
-                f"rq: 'url' must be a Redis URL such as redis://localhost:6379/0, not {url!r}."
-            )
-        if timeout is not None and timeout != NO_TIMEOUT and not _is_int(timeout, 1):
-            raise ValueError(
-                f"rq: 'timeout' must be a number of seconds (or -1 for none), not {timeout!r}."
-            )
-        if timeout is not None and timeout > self.max_timeout:
-            raise ValueError(f"rq: 'timeout' must be at most {self.max_timeout} seconds.")
-        if result_ttl is not None and not _is_int(result_ttl, -1):
-            raise ValueError(
-                f"rq: 'result_ttl' must be a number of seconds (-1: forever), not {result_ttl!r}."
-            )
-        self.queue_name = queue
-        self.url = url
-        self.timeout = timeout
-        self.result_ttl = result_ttl
+    def __init__(self, **options: Any) -> None:
+        values = read_options("rq", OPTIONS, options)
+        self.queue_name: str = values["queue"]
+        self.url: str | None = values["url"]
+        self.timeout: int | None = values["timeout"]
+        self.result_ttl: int | None = values["result_ttl"]
 
     # Timeouts -------------------------------------------------------------------------------
     @property

@@ -41,6 +41,8 @@ class RedisAccess:
 
     queue_name: str
     url: str | None
+    # The client this backend made from ``url`` (django-rq's are django-rq's to close).
+    own_client: Redis | None = None
 
     @property
     def queue_config(self) -> dict[str, Any] | None:
@@ -55,7 +57,8 @@ class RedisAccess:
 
             return get_connection(self.queue_name)
         if self.url:
-            return Redis.from_url(self.url, socket_connect_timeout=5)
+            self.own_client = Redis.from_url(self.url, socket_connect_timeout=5)
+            return self.own_client
         raise ImproperlyConfigured(
             f"rq: the queue '{self.queue_name}' is not in RQ_QUEUES and no 'url' option is set. "
             f'Add RQ_QUEUES = {{"{self.queue_name}": {{"URL": "redis://localhost:6379/0"}}}} '
@@ -70,6 +73,14 @@ class RedisAccess:
     def scheduler(self) -> compat.Scheduler:
         """rq-scheduler's client, to book jobs (its loop is ``manage.py rqscheduler``)."""
         return compat.Scheduler(queue_name=self.queue_name, connection=self.connection)
+
+    def close(self) -> None:
+        """Forget the clients, and close the one made from ``url`` (when the settings change)."""
+        for name in ("connection", "queue", "scheduler"):
+            self.__dict__.pop(name, None)
+        client, self.own_client = self.own_client, None
+        if client is not None:
+            client.close()
 
     def describe_connection(self) -> str:
         """Where Redis is expected, for error messages (never with the password)."""
