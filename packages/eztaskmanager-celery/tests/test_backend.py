@@ -8,7 +8,7 @@ from celery import Celery
 from django.test import override_settings
 from django.utils import timezone
 
-from eztaskmanager.exceptions import ConfigurationError
+from eztaskmanager.exceptions import InvalidOptions
 from eztaskmanager.models import MAX_TIMEOUT, LaunchReport, Task
 from eztaskmanager.registry import build_backend
 from eztaskmanager.services.queues import JobState, TaskQueueException, get_task_service
@@ -220,17 +220,41 @@ def test_only_schedules_of_another_backend_are_lost(app, task):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"queue": ""}, "queue must be a queue name"),
-        ({"connect_timeout": 0}, "connect_timeout must be a positive number"),
-        ({"app": "nowhere.celery:app"}, "cannot import the Celery app 'nowhere.celery:app'"),
-        ({"app": "tests.settings:DATABASES"}, "app must be a Celery app"),
-        ({"stop_signal": "SIGNOPE"}, "stop_signal must be a signal name"),
-        ({"colour": "blue"}, "unexpected keyword argument 'colour'"),
+        ({"queue": ""}, "'queue' must be a queue name, not ''."),
+        (
+            {"apply_async_options": []},
+            "'apply_async_options' must be a dict of apply_async() keywords, not [].",
+        ),
+        ({"connect_timeout": 0}, "'connect_timeout' must be a positive number of seconds, not 0."),
+        (
+            {"connect_timeout": "3"},
+            "'connect_timeout' must be a positive number of seconds, not '3'.",
+        ),
+        (
+            {"stop_signal": "SIGNOPE"},
+            "'stop_signal' must be a signal name like 'SIGKILL', not 'SIGNOPE'.",
+        ),
+        ({"app": 7}, "'app' must be a Celery app or its dotted path (proj.celery:app), not 7."),
+        (
+            {"app": "nowhere.celery:app"},
+            "'app' must be a Celery app or its dotted path; 'nowhere.celery:app' does not import: "
+            "No module named 'nowhere'",
+        ),
+        (
+            {"app": "tests.settings:DATABASES"},
+            "'app' must be a Celery app or its dotted path; 'tests.settings:DATABASES' is a dict.",
+        ),
+        (
+            {"colour": "blue"},
+            "unknown option 'colour'; the options are app, queue, apply_async_options, "
+            "connect_timeout, stop_signal.",
+        ),
     ],
 )
-def test_bad_options_are_configuration_errors(options, message):
+def test_bad_options_are_refused_in_the_core_style(options, message):
     with (
         override_settings(EZTASKMANAGER={"BACKEND": "celery", "OPTIONS": options}),
-        pytest.raises(ConfigurationError, match=message),
+        pytest.raises(InvalidOptions) as refused,
     ):
         build_backend()
+    assert str(refused.value) == f'EZTASKMANAGER["OPTIONS"]: celery: {message}'

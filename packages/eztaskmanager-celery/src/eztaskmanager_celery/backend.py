@@ -26,6 +26,7 @@ from django.core.checks import CheckMessage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from eztaskmanager.options import Option, read_options
 from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueException, TaskQueueService
 from eztaskmanager_celery import checks, timetable
 from eztaskmanager_celery.connection import BrokerAccess, load_app
@@ -57,6 +58,19 @@ JOB_STATES: dict[str, JobState] = {
 # only catch a command stuck where the core cannot interrupt it (in C code).
 SOFT_LIMIT_GRACE = 5
 HARD_LIMIT_GRACE = 15
+
+# What EZTASKMANAGER["OPTIONS"] may hold for this backend.
+OPTIONS = {
+    "app": Option("a Celery app or its dotted path (proj.celery:app)", types=(str, Celery)),
+    "queue": Option("a queue name", types=str, blank=False),
+    "apply_async_options": Option("a dict of apply_async() keywords", types=dict),
+    "connect_timeout": Option(
+        "a positive number of seconds", default=3.0, types=(int, float), valid=lambda s: s > 0
+    ),
+    "stop_signal": Option(
+        "a signal name like 'SIGKILL'", default="SIGKILL", types=str, valid=signals.signum
+    ),
+}
 # The backend's name in the heartbeats of the workers and the beat.
 BACKEND_NAME = "celery"
 
@@ -71,34 +85,14 @@ class CeleryBackend(BrokerAccess, TaskQueueService):
     # Celery's time limits take any number of seconds: the task's own bound applies.
     max_timeout = None
 
-    def __init__(
-        self,
-        app: str | Celery | None = None,
-        queue: str | None = None,
-        apply_async_options: dict[str, Any] | None = None,
-        connect_timeout: float = 3.0,
-        stop_signal: str = "SIGKILL",
-    ) -> None:
+    def __init__(self, **options: Any) -> None:
         """Options come from ``EZTASKMANAGER["OPTIONS"]``; see the how-to page for each."""
-        if queue is not None and (not isinstance(queue, str) or not queue):
-            raise ValueError(f"queue must be a queue name, not {queue!r}.")
-        if apply_async_options is not None and not isinstance(apply_async_options, dict):
-            raise ValueError("apply_async_options must be a dict of apply_async() keywords.")
-        if not isinstance(connect_timeout, (int, float)) or connect_timeout <= 0:
-            raise ValueError(
-                f"connect_timeout must be a positive number of seconds, not {connect_timeout!r}."
-            )
-        try:
-            signals.signum(stop_signal)
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise ValueError(
-                f"stop_signal must be a signal name like 'SIGKILL', not {stop_signal!r}."
-            ) from exc
-        self.app = load_app(app)
-        self.queue = queue
-        self.apply_async_options = dict(apply_async_options or {})
-        self.connect_timeout = float(connect_timeout)
-        self.stop_signal = stop_signal
+        values = read_options("celery", OPTIONS, options)
+        self.app = load_app(values["app"])
+        self.queue: str | None = values["queue"]
+        self.apply_async_options: dict[str, Any] = dict(values["apply_async_options"] or {})
+        self.connect_timeout = float(values["connect_timeout"])
+        self.stop_signal: str = values["stop_signal"]
 
     # The engine hooks of TaskQueueService ------------------------------------------------
     def enqueue(self, task: Task, job_id: str) -> None:

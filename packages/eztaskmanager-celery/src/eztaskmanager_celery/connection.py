@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from celery import Celery, current_app
 from celery.utils.imports import symbol_by_name
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
+from eztaskmanager.exceptions import InvalidOptions
 from eztaskmanager.services.queues import TaskQueueException
 
 if TYPE_CHECKING:
@@ -30,14 +30,14 @@ def load_app(app: str | Celery | None) -> Celery:
         return current_app._get_current_object()
     if isinstance(app, Celery):
         return app
-    if isinstance(app, str):
-        try:
-            loaded = symbol_by_name(app)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ImproperlyConfigured(f"app: cannot import the Celery app '{app}': {exc}") from exc
-        if isinstance(loaded, Celery):
-            return loaded
-    raise ImproperlyConfigured(f"app must be a Celery app or its dotted path, not {app!r}.")
+    expected = "celery: 'app' must be a Celery app or its dotted path"
+    try:
+        loaded = symbol_by_name(app)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise InvalidOptions(f"{expected}; {app!r} does not import: {exc}") from exc
+    if not isinstance(loaded, Celery):
+        raise InvalidOptions(f"{expected}; {app!r} is a {type(loaded).__name__}.")
+    return loaded
 
 
 class BrokerAccess:
