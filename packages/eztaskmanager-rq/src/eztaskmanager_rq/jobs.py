@@ -12,6 +12,8 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+import django
+from django.apps import apps
 from rq import get_current_job
 
 from eztaskmanager_rq.occurrences import scheduled_at
@@ -100,9 +102,5 @@ def _worker_name(job: Job) -> str:
 
 
 def _setup_django() -> None:
-    from django.apps import apps
-
     if not apps.ready:
-        import django
-
         django.setup()
