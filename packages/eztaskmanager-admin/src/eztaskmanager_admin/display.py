@@ -8,8 +8,9 @@ time on hover.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.urls import reverse
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.html import format_html, format_html_join
@@ -19,6 +20,7 @@ from django.utils.translation import ngettext
 
 from eztaskmanager.conf import get_setting
 from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager_admin.pages import page_url
 
 # The stylesheet and script of every admin page of the package.
 ADMIN_CSS = {"all": ["eztaskmanager_admin/admin.css"]}
@@ -38,8 +40,9 @@ ACTIVE_STATUSES = (Task.STATUS_SPOOLED, Task.STATUS_STARTED)
 
 def log_url(admin_site_name: str, report_id: int, live: bool = False) -> str:
     """The admin's log viewer URL of a report."""
-    name = "live_log_viewer" if live else "log_viewer"
-    return reverse(f"{admin_site_name}:eztaskmanager_launchreport_{name}", args=[report_id])
+    return page_url(
+        admin_site_name, LaunchReport, "live_log_viewer" if live else "log_viewer", report_id
+    )
 
 
 def show_log_links() -> bool:
@@ -92,6 +95,15 @@ def run_badge(report: LaunchReport, admin_site_name: str) -> SafeString | str:
         log_url(admin_site_name, report.pk, live=True),
         _("Follow the run live"),
         label,
+    )
+
+
+def run_result_html(report: LaunchReport, admin_site_name: str) -> SafeString:
+    """A run's badge (its result, or its state while it goes on) with its counts."""
+    return format_html(
+        "{}{}",
+        run_badge(report, admin_site_name),
+        counts_html(report.n_log_errors, report.n_log_warnings),
     )
 
 
@@ -191,6 +203,20 @@ def status_badge(
 def refresh_fragment(key: str, content: SafeString | str, tag: str = "span") -> SafeString:
     """A piece of a page that ``refresh.js`` replaces with its newer copy while runs go on."""
     return format_html('<{} data-eztm-refresh="{}">{}</{}>', tag, key, content, tag)
+
+
+def refresh_config(tasks: list[Task]) -> dict[str, Any]:
+    """What ``refresh.js`` needs: whether a run is going on, when the next one comes due."""
+    due = [t.cached_next_ride for t in tasks if t.cached_next_ride is not None]
+    return {
+        "active": any(t.status in ACTIVE_STATUSES for t in tasks),
+        "due": int(min(due).timestamp() * 1000) if due else None,
+    }
+
+
+def is_refresh(request: HttpRequest) -> bool:
+    """A request of ``refresh.js`` for a newer copy of the page it shows."""
+    return request.headers.get("X-EZTM-Refresh") == "1"
 
 
 def stack(*lines: SafeString | str) -> SafeString:

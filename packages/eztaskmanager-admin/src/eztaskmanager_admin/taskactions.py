@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -26,6 +25,7 @@ from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.services.queues import StopOutcome, get_task_service
 from eztaskmanager_admin.access import can_run_tasks, can_view_logs
 from eztaskmanager_admin.display import local_datetime, log_url
+from eztaskmanager_admin.pages import page_url
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def redirect_back(request: HttpRequest, admin_site_name: str) -> HttpResponseRed
             candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             return HttpResponseRedirect(candidate)
-    return HttpResponseRedirect(reverse(f"{admin_site_name}:eztaskmanager_task_changelist"))
+    return HttpResponseRedirect(page_url(admin_site_name, Task, "changelist"))
 
 
 def _task_for_run(request: HttpRequest, pk: int) -> Task:

@@ -1,0 +1,87 @@
+"""Read-only lists of related rows on a page: a task's last reports, a category's tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager_admin import display
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown, never added nor edited here."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LaunchReportInline(ReadOnlyInline):
+    """The task's last reports, newest first, with the tail of each log."""
+
+    model = LaunchReport
+    can_delete = True
+    fields = ("result_display", "started_display", "duration_display", "log_tail_display")
+    readonly_fields = fields
+    ordering = ("-invocation_datetime",)
+    verbose_name_plural = _("reports")
+
+    @admin.display(description=_("result"))
+    def result_display(self, obj: LaunchReport) -> SafeString | str:
+        return display.run_result_html(obj, self.admin_site.name)
+
+    @admin.display(description=_("started"))
+    def started_display(self, obj: LaunchReport) -> SafeString | str:
+        return display.when_html(obj.invocation_datetime)
+
+    @admin.display(description=_("duration"))
+    def duration_display(self, obj: LaunchReport) -> str:
+        return display.format_duration(display.run_duration(obj))
+
+    @admin.display(description=_("log tail"))
+    def log_tail_display(self, obj: LaunchReport) -> SafeString:
+        tail = display.report_tail(obj)
+        if not display.show_log_links():
+            return tail
+        link = format_html(
+            '<a class="eztm-log-link" href="{}">{}</a>',
+            display.log_url(self.admin_site.name, obj.pk, live=obj.is_active),
+            _("Show the log messages"),
+        )
+        return format_html("{}{}", tail, link)
+
+
+class CategoryTaskInline(ReadOnlyInline):
+    """A category's tasks, on its page, with their status and last result (read only)."""
+
+    model = Task
+    show_change_link = True
+    fields = ("name", "command", "status_words", "last_result")
+    readonly_fields = fields
+    verbose_name_plural = _("tasks")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("command", "cached_last_report")
+
+    @admin.display(description=_("status"))
+    def status_words(self, obj: Task) -> str:
+        return display.STATUS_LABELS.get(obj.status, obj.status)
+
+    @admin.display(description=_("last result"))
+    def last_result(self, obj: Task) -> SafeString | str:
+        return display.result_badge(
+            obj.cached_last_invocation_result, obj.cached_last_report_id, self.admin_site.name
+        )

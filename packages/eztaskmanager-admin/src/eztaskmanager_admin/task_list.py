@@ -1,0 +1,175 @@
+"""The task list: its columns (two lines each, so that it fits a laptop with the sidebar
+open), filters, bulk actions and Start/Stop buttons, and the runs of its rows read at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import F, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager_admin import display, health, history, taskactions
+from eztaskmanager_admin.access import can_run_tasks
+from eztaskmanager_admin.filters import (
+    CategoryFilter,
+    ResultFilter,
+    StatusFilter,
+    UsedRelatedFilter,
+)
+from eztaskmanager_admin.pages import page_url
+
+
+def can_start(task: Task) -> bool:
+    """Start does something: no run is queued or going on (on a scheduled task it books
+    the schedule again from the task's fields)."""
+    return task.status in (Task.STATUS_IDLE, Task.STATUS_SCHEDULED)
+
+
+def can_stop(task: Task) -> bool:
+    """Stop does something: a run is queued or going on, or a schedule is booked."""
+    return task.status != Task.STATUS_IDLE
+
+
+class TaskChangeList(ChangeList):
+    """The task list, with the last runs of the page's tasks read in one query."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        tasks = list(self.result_list)  # evaluated once; the template reads the same rows
+        runs = history.recent_runs(task.pk for task in tasks)
+        for task in tasks:
+            task.eztm_runs = runs.get(task.pk, [])
+        self.eztm_refresh = display.refresh_config(tasks)
+
+
+class TaskList:
+    """The list page of :class:`~eztaskmanager_admin.task_admin.TaskAdmin` (a base class of it)."""
+
+    list_display = ("name_display", "status_display", "last_result_display", "history_display")
+    list_display_links = ("name_display",)
+    # The last report comes along (one join) for the reason its run ended, shown on hover.
+    list_select_related = ("command", "category", "cached_last_report")
+    list_filter = (
+        ("category", CategoryFilter),
+        StatusFilter,
+        ResultFilter,
+        ("command", UsedRelatedFilter),
+    )
+    search_fields = ("name", "note", "command__name")
+    actions = ["start_selected", "stop_selected"]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return TaskChangeList
+
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        """Who may use the Start/Stop actions (Django asks ``has_<name>_permission``)."""
+        return can_run_tasks(request)
+
+    @admin.action(description=_("Start selected tasks"), permissions=["run"])
+    def start_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        taskactions.start_selected(self, request, queryset)
+
+    @admin.action(description=_("Stop selected tasks"), permissions=["run"])
+    def stop_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        taskactions.stop_selected(self, request, queryset)
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        columns = tuple(super().get_list_display(request))
+        return (*columns, "run_buttons") if can_run_tasks(request) else columns
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_display(self, obj: Task) -> SafeString:
+        where = f"{obj.command.name} · {obj.category}" if obj.category else obj.command.name
+        return format_html(
+            '<span class="eztm-name" title="{}">'
+            '<span class="eztm-line eztm-title">{}</span>'
+            '<span class="eztm-line eztm-quiet">{}</span></span>',
+            obj.note,
+            obj.name,
+            where,
+        )
+
+    @admin.display(description=_("status"), ordering=F("cached_next_ride").asc(nulls_last=True))
+    def status_display(self, obj: Task) -> SafeString:
+        """The status badge (a link to the live log while a run goes on), and the next run."""
+        runs = self._runs(obj)
+        active = history.active_run(runs)
+        badge = display.status_badge(obj, self.admin_site.name, active.pk if active else None)
+        nxt = ""
+        if obj.cached_next_ride:
+            nxt = format_html("{} {}", _("next"), display.when_html(obj.cached_next_ride))
+        return display.refresh_fragment(
+            f"status-{obj.pk}", display.stack(badge, display.quiet(nxt))
+        )
+
+    @admin.display(description=_("last run"), ordering="cached_last_invocation_datetime")
+    def last_result_display(self, obj: Task) -> SafeString:
+        """The last finished run: its result (a link to its log), counts, and when it ran."""
+        last = obj.cached_last_report
+        if not obj.cached_last_invocation_result:
+            content = display.quiet(_("never run"))
+        else:
+            badge = display.result_badge(
+                obj.cached_last_invocation_result,
+                obj.cached_last_report_id,
+                self.admin_site.name,
+                reason=last.reason if last is not None else "",
+            )
+            counts = display.counts_html(
+                obj.cached_last_invocation_n_errors, obj.cached_last_invocation_n_warnings
+            )
+            content = display.stack(
+                format_html("{}{}", badge, counts),
+                display.quiet(display.when_html(obj.cached_last_invocation_datetime)),
+            )
+        return display.refresh_fragment(f"result-{obj.pk}", content)
+
+    @admin.display(description=_("history"))
+    def history_display(self, obj: Task) -> SafeString:
+        return display.refresh_fragment(
+            f"history-{obj.pk}", history.sparkline(self._runs(obj), self.admin_site.name)
+        )
+
+    @admin.display(description=_("run"))
+    def run_buttons(self, obj: Task) -> SafeString:
+        # The row sits inside the changelist form (nested forms are invalid): each button
+        # posts that form, with its CSRF token, to its own action URL. Only the buttons
+        # that do something in the task's state are shown.
+        buttons = []
+        if can_start(obj):
+            buttons.append(("start", "button eztm-start", _("Start")))
+        if can_stop(obj):
+            buttons.append(("stop", "button eztm-stop", _("Stop")))
+        html = format_html_join(
+            "",
+            '<button type="submit" class="{}" formmethod="post" formaction="{}">{}</button>',
+            ((css, self._action_url(action, obj.pk), label) for action, css, label in buttons),
+        )
+        return display.refresh_fragment(
+            f"buttons-{obj.pk}", format_html('<span class="eztm-run-buttons">{}</span>', html)
+        )
+
+    def _runs(self, obj: Task) -> list[LaunchReport]:
+        """The task's last runs: read for the whole list page, or for the task's own page."""
+        runs = getattr(obj, "eztm_runs", None)
+        if runs is None:
+            runs = obj.eztm_runs = history.task_runs(obj.pk)
+        return runs
+
+    def _action_url(self, action: str, pk: int) -> str:
+        return page_url(self.admin_site.name, Task, action, pk)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None):
+        """The list, with a warning when scheduled tasks have no scheduler to start them."""
+        extra_context = dict(extra_context or {})
+        if request.method == "GET":
+            extra_context.update(health.warning_context(request, self.admin_site))
+        if display.is_refresh(request):
+            extra_context["messages"] = []  # they wait for the next page the user opens
+        return super().changelist_view(request, extra_context)
