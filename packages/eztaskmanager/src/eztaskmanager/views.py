@@ -1,5 +1,9 @@
 """Seed compatibility: ``eztaskmanager.views`` names the log viewer views of the admin package.
 
+They are loaded by their dotted path on first use, so that the core never imports the
+UI: ``AjaxReadLogLines`` is ``eztaskmanager_admin.views.LogLinesView``, ``LogViewerView``
+is the admin's, and ``LiveLogViewerView`` follows a running run. When the admin package
+is not installed, the import fails naming the extra to install.
 :class:`OldViewerAddress` answers at django-eztaskmanager 0.5's viewer addresses (see
 ``eztaskmanager.urls``).
 """
@@ -8,23 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.views.generic import RedirectView
 
-try:
-    from eztaskmanager_admin.views import LogLinesView as AjaxReadLogLines
-    from eztaskmanager_admin.views import LogViewerView
-except ImportError as exc:
-    raise ImproperlyConfigured(
-        'The log viewer needs the admin package: pip install "django-eztaskmanager[admin]"'
-    ) from exc
+from eztaskmanager.moved import moved_classes
 
-
-class LiveLogViewerView(LogViewerView):
-    """The log viewer following a running run."""
-
-    live = True
+# The seed's view names, and where they live now.
+SEED_VIEWS = {
+    "AjaxReadLogLines": ("eztaskmanager_admin.views", "LogLinesView", "admin"),
+    "LogViewerView": ("eztaskmanager_admin.views", "LogViewerView", "admin"),
+}
+_moved = moved_classes(__name__, SEED_VIEWS, "package")
+# Every name this module gives on first use.
+LAZY_NAMES = (*SEED_VIEWS, "LiveLogViewerView")
 
 
 class OldViewerAddress(RedirectView):
@@ -46,4 +46,24 @@ class OldViewerAddress(RedirectView):
         return f"{url}?{query}" if query else url
 
 
-__all__ = ["AjaxReadLogLines", "LiveLogViewerView", "LogViewerView", "OldViewerAddress"]
+def __getattr__(name: str) -> type:
+    if name != "LiveLogViewerView":
+        return _moved(name)
+    live = type(
+        name,
+        (_moved("LogViewerView"),),
+        {
+            "live": True,
+            "__module__": __name__,
+            "__doc__": "The log viewer following a running run.",
+        },
+    )
+    globals()[name] = live  # built once
+    return live
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+__all__ = [*LAZY_NAMES, "OldViewerAddress"]
