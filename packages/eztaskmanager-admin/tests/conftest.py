@@ -1,4 +1,5 @@
-"""Users for the permission matrix, and factories of commands, tasks and reports."""
+"""Users for the permission matrix, and a factory of reports (commands and tasks: the shared
+``command`` and ``task`` fixtures of ``testsupport.fixtures``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from eztaskmanager.models import AppCommand, LaunchReport, Task, write_log_rows
+from eztaskmanager.models import LaunchReport, write_log_rows
 
 ROLES = ["anonymous", "nonstaff", "staff", "permitted", "superuser"]
 
@@ -44,27 +45,6 @@ def client_as(db):
         if user is not None:
             client.force_login(user)
         return client
-
-    return make
-
-
-@pytest.fixture
-def command(db):
-    def make(name: str = "test_livelogging_command", active: bool = True) -> AppCommand:
-        return AppCommand.objects.get_or_create(
-            name=name, app_name="eztaskmanager", defaults={"active": active}
-        )[0]
-
-    return make
-
-
-@pytest.fixture
-def task(command):
-    def make(
-        name: str = "Live logging test", arguments: str = "--limit=3,--sleep=0", **fields
-    ) -> Task:
-        cmd = fields.pop("command", None) or command()
-        return Task.objects.create(name=name, command=cmd, arguments=arguments, **fields)
 
     return make
 

@@ -1,6 +1,7 @@
 """0.5's bulk actions on the task list, and the category page's list of its tasks."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
@@ -20,7 +21,7 @@ def act(client, action, tasks):
 
 
 def test_start_selected_starts_each_and_says_so(client_as, task):
-    first, second = task("first"), task("second")
+    first, second = task(name="first"), task(name="second")
     response = act(client_as("superuser"), "start_selected", [first, second])
     assert response.status_code == 200
     for t in (first, second):
@@ -31,7 +32,7 @@ def test_start_selected_starts_each_and_says_so(client_as, task):
 
 
 def test_stop_selected_says_what_each_had(client_as, task):
-    idle = task("idle one")
+    idle = task(name="idle one")
     response = act(client_as("superuser"), "stop_selected", [idle])
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "idle one had nothing to stop."
@@ -40,7 +41,7 @@ def test_stop_selected_says_what_each_had(client_as, task):
 
 @pytest.mark.parametrize("role", ["staff", "permitted"])
 def test_the_actions_need_run_task(client_as, task, role):
-    task("listed")  # the admin offers actions only on a list with rows
+    task(name="listed")  # the admin offers actions only on a list with rows
     client = client_as(role)
     page = client.get(reverse(CHANGELIST))
     if role == "staff":  # no view permission even: no list at all
@@ -50,11 +51,9 @@ def test_the_actions_need_run_task(client_as, task, role):
 
 
 def test_without_run_task_the_actions_are_not_offered(client_as, task, django_user_model):
-    from django.contrib.auth.models import Permission
-
     user = django_user_model.objects.create_user("viewer", is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=["view_task", "change_task"]))
-    t = task("not for you")
+    t = task(name="not for you")
     client = client_as("anonymous")
     client.force_login(user)
     page = client.get(reverse(CHANGELIST))
@@ -66,8 +65,8 @@ def test_without_run_task_the_actions_are_not_offered(client_as, task, django_us
 
 def test_a_category_page_lists_its_tasks(client_as, task):
     category = TaskCategory.objects.create(name="Imports")
-    task("nightly import", category=category)
-    task("elsewhere")
+    task(name="nightly import", category=category)
+    task(name="elsewhere")
     page = client_as("superuser").get(
         reverse("admin:eztaskmanager_taskcategory_change", args=[category.pk])
     )
