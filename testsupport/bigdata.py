@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
 
 def populate_tasks(n_tasks: int, reports_per_task: int) -> None:
     """``n_tasks`` tasks with ``reports_per_task`` finished reports each, caches filled in."""
-    from django.db.models import OuterRef, Subquery
-    from django.utils import timezone
-
+    # The models import once Django is set up: benchmarks import this module before.
     from eztaskmanager.models import AppCommand, LaunchReport, Task, TaskCategory
 
     commands = AppCommand.objects.bulk_create(

@@ -1,5 +1,6 @@
 """Backends for the admin's tests: an unreachable engine, and an in-memory scheduler."""
 
+from eztaskmanager.services import run_management_command
 from eztaskmanager.services.queues import TaskQueueService
 
 
@@ -29,8 +30,6 @@ class SchedulingBackend(TaskQueueService):
     jobs: dict[str, object] = {}
 
     def enqueue(self, task, job_id):
-        from eztaskmanager.services import run_management_command
-
         run_management_command(task.pk, job_id)
 
     def schedule(self, task):

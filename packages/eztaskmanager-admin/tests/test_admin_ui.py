@@ -3,10 +3,12 @@ filters in words, one clock, the report page, the run history and pages that ref
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.test import override_settings
 from django.urls import reverse
@@ -108,8 +110,6 @@ def test_saving_a_new_periodic_task_books_its_schedule_and_says_when(client_as, 
 
 @override_settings(EZTASKMANAGER=SCHEDULING)
 def test_a_user_who_may_not_start_tasks_is_told_who_books_the_schedule(client_as, command):
-    from django.contrib.auth.models import Permission, User
-
     client = client_as("permitted")
     user = User.objects.get(username="permitted")
     user.user_permissions.remove(Permission.objects.get(codename="run_task"))
@@ -319,8 +319,6 @@ def test_a_sparkline_puts_the_newest_run_on_the_right():
 
 # Pages that update themselves -----------------------------------------------------------------
 def refresh_config(html: str) -> dict:
-    import json
-
     found = re.search(
         r'<script id="eztm-refresh-config" type="application/json">(.*?)</script>', html
     )

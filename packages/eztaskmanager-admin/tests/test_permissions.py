@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission, User
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -276,7 +277,6 @@ def test_a_changer_may_add_a_scheduled_task_which_stays_idle(client_as, command)
 @pytest.mark.parametrize("role", ["changer", "permitted"])
 def test_the_changelist_applies_the_same_rule(client_as, scheduled_task, role, monkeypatch):
     """Were the list made editable, a changer could not change a scheduled task there either."""
-    from django.contrib import admin
 
     task_admin = admin.site._registry[Task]
     monkeypatch.setattr(task_admin, "list_editable", ("arguments",))

@@ -1,8 +1,10 @@
 import pytest
+from django.contrib.sites.models import Site
 from django.core import mail
 from django.test import override_settings
 
 from eztaskmanager.exceptions import NotificationError
+from eztaskmanager.models import LaunchReport
 from eztaskmanager.registry import get_notifiers
 from eztaskmanager.services.notifications import split_list
 from eztaskmanager.services.queues import get_task_service
@@ -59,8 +61,6 @@ def test_levels_filter_what_is_sent():
 
 
 def test_a_stopped_or_lost_run_is_emailed_with_the_reason():
-    from eztaskmanager.models import LaunchReport
-
     task = make_task(LIVE)
     report = LaunchReport.objects.create(task=task)
     report.lost("Worker lost: no heartbeat for 75 s (w1 (pid 7)).")
@@ -82,8 +82,6 @@ def test_a_stopped_or_lost_run_is_emailed_with_the_reason():
     }
 )
 def test_level_ok_sends_every_result_and_no_link_without_base_url():
-    from django.contrib.sites.models import Site
-
     Site.objects.all().delete()  # no Sites row either: no link, and no failure
     Site.objects.clear_cache()
     run(LIVE, "--limit=3,--sleep=0")
@@ -94,8 +92,6 @@ def test_level_ok_sends_every_result_and_no_link_without_base_url():
 
 
 def test_without_base_url_the_link_uses_the_sites_framework():
-    from django.contrib.sites.models import Site
-
     Site.objects.filter(pk=1).update(domain="tasks.example.org")
     Site.objects.clear_cache()
     config = {

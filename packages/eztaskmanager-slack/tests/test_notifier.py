@@ -10,6 +10,7 @@ from eztaskmanager.registry import get_notifiers
 from eztaskmanager.services.notifications import split_list
 from eztaskmanager.services.queues import get_task_service
 from eztaskmanager_slack import SlackNotifier
+from testsupport.httpserver import Answer, LoopbackHTTPServer
 from testsupport.net import free_port
 from testsupport.tasks import make_task
 
@@ -156,8 +157,6 @@ def test_emit_without_token_raises(slack):
 
 
 def test_a_proxy_error_page_is_reported_briefly(notify):
-    from testsupport.httpserver import Answer, LoopbackHTTPServer
-
     page = b"<html>" + b"Bad gateway " * 100 + b"</html>"
     with LoopbackHTTPServer(lambda request: Answer(502, page)) as proxy:
         notifier = SlackNotifier("xoxb-good", "#ops", base_url=f"{proxy.url}/api/")

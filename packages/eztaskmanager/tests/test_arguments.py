@@ -2,6 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from eztaskmanager.arguments import InvalidArguments, split_arguments
+from eztaskmanager.models import Task
 
 SPLITS = [
     ("", []),
@@ -77,8 +78,6 @@ def test_options_and_args(task):
 
 @pytest.mark.django_db
 def test_missing_command_module_is_a_form_error(command):
-    from eztaskmanager.models import Task
-
     missing = command("does_not_exist", app_name="tests.testapp")
     t = Task(name="x", command=missing, arguments="")
     with pytest.raises(ValidationError) as excinfo:

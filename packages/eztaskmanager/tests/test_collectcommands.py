@@ -1,3 +1,5 @@
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 
@@ -7,8 +9,6 @@ pytestmark = pytest.mark.django_db
 
 
 def collect(*args):
-    from io import StringIO
-
     out = StringIO()
     call_command("collectcommands", *args, stdout=out)
     return out.getvalue()

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from eztaskmanager.exceptions import TaskAlreadyRunning
+from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models import FiredDueTime, LaunchReport, RunBlocked, Task, write_log_rows
 from eztaskmanager.notifiers import locmem
 from eztaskmanager.signals import run_finished
@@ -268,8 +268,6 @@ def test_concurrent_ends_let_one_win(task):
 
 
 def test_a_run_fired_by_a_schedule_that_was_stopped_meanwhile_is_refused(task):
-    from eztaskmanager.exceptions import TaskNotRunnable
-
     t = task(LIVE)
     t.arm_schedule("beat:1", timezone.now())
     t.queue_run("fire-1", schedule="beat:1").finish("ok")

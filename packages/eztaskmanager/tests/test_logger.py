@@ -3,7 +3,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from eztaskmanager.models import LaunchReport, Log
@@ -127,7 +127,6 @@ def test_verbosity2loglevel(verbosity, level):
 
 def break_the_connection():
     """Make the next query on this thread's connection fail, as a database restart would."""
-    from django.db import connections
 
     if connection.vendor == "postgresql":
         pid = connection.cursor().connection.info.backend_pid

@@ -10,9 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.models import LaunchReport, ProcessHeartbeat, Task
 from eztaskmanager.notifiers import locmem
 from eztaskmanager.processes import host_key, process_is_gone
+from eztaskmanager.services.lookout import Lookout
 from eztaskmanager.services.queues import JobInfo, JobState
 from eztaskmanager.services.recovery import reap, resync
 
@@ -184,9 +185,6 @@ def test_a_run_asked_to_stop_whose_process_is_gone_ends_stopped(task):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_lookout_beats_and_recovers_each_at_most_so_often(task, settings):
-    from eztaskmanager.models import ProcessHeartbeat
-    from eztaskmanager.services.lookout import Lookout
-
     settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
     lookout = Lookout(
         "unit", ProcessHeartbeat.KIND_SCHEDULER, "s1", beat_every=3600, reap_every=3600

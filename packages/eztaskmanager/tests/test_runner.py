@@ -7,7 +7,7 @@ from django.utils import timezone
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.notifiers import locmem
-from eztaskmanager.services import run_management_command
+from eztaskmanager.services import run_management_command, runner
 from eztaskmanager.services.queues import get_task_service
 
 pytestmark = pytest.mark.django_db
@@ -167,8 +167,6 @@ def test_deleted_task_is_dropped(task):
 
 
 def test_task_deleted_during_its_run(task, monkeypatch):
-    from eztaskmanager.services import runner
-
     t = task("test_stdout_command")
     real_execute = runner.execute
 

@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable, TaskQueueException
 from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.registry import get_backend
 from eztaskmanager.services import queues
 from eztaskmanager.services.queues import JobInfo, JobState
 
@@ -33,8 +36,6 @@ def running(task, seconds_since_heartbeat=0, **fields):
 
 
 def with_status(task):
-    from django.db import transaction
-
     with transaction.atomic():
         Task.locked(task.pk).sync_status()
     task.refresh_from_db()
@@ -216,7 +217,6 @@ def test_run_timeout_prefers_the_tasks_own(task):
 
 def test_deactivating_a_command_takes_its_tasks_off_the_schedule(task, settings):
     settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
-    from eztaskmanager.registry import get_backend
 
     backend = get_backend()
     start = timezone.now() + timedelta(minutes=10)
@@ -230,8 +230,6 @@ def test_deactivating_a_command_takes_its_tasks_off_the_schedule(task, settings)
 
 
 def test_a_timeout_above_the_engines_limit_is_a_form_error(task, settings):
-    from django.core.exceptions import ValidationError
-
     settings.EZTASKMANAGER = {"BACKEND": "tests.test_service.Limited"}
     t = task(LIVE, timeout=101)
     with pytest.raises(ValidationError) as caught:

@@ -22,7 +22,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from eztaskmanager import checks, conf, registry
-from eztaskmanager.models import LaunchReport, Log, write_log_rows
+from eztaskmanager.models import AppCommand, LaunchReport, Log, Task, TaskCategory, write_log_rows
 from eztaskmanager.models.logs import LogTail, RunEndedError
 
 OLD = [("eztaskmanager", "0003_alter_task_cached_next_ride_alter_task_scheduling")]
@@ -102,8 +102,6 @@ def fill_as_0_5(apps):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_0_5_database_migrates_and_its_rows_are_filled(old_schema):
-    from eztaskmanager.models import AppCommand, Task, TaskCategory
-
     old = fill_as_0_5(old_schema)
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes("eztaskmanager"))
 

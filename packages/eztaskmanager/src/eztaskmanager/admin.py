@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
+from django.apps import apps
+
 from eztaskmanager.utils import format_local_dt
 
 # 0.5 kept this name "for backward compatibility"; so do we.
@@ -33,7 +35,6 @@ __all__ = [*NAMES, "convert_to_local_dt"]
 def __getattr__(name: str) -> type:
     if name not in NAMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from django.apps import apps
 
     if not apps.is_installed("eztaskmanager_admin"):
         if importlib.util.find_spec("eztaskmanager_admin") is None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from eztaskmanager import conf
+
 
 def __getattr__(name: str) -> Any:
-    from eztaskmanager import conf
-
     key = conf.FLAT_SETTINGS.get(name)
     if key is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -20,6 +20,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    from eztaskmanager import conf
-
     return sorted([*globals(), *conf.FLAT_SETTINGS])
