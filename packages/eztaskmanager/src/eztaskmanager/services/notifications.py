@@ -68,7 +68,7 @@ def get_base_url() -> str | None:
     if base_url:
         return str(base_url).rstrip("/")
     if apps.is_installed("django.contrib.sites"):
-        from django.contrib.sites.models import Site
+        from django.contrib.sites.models import Site  # importable only where it is installed
 
         try:
             return f"https://{Site.objects.get_current().domain}"
