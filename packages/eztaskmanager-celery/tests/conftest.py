@@ -10,7 +10,6 @@ from kombu import Connection, Exchange, Queue
 
 from eztaskmanager.registry import reset
 from tests.celery_app import app as celery_app
-from testsupport.tasks import make_task
 
 QUEUES = ("eztm-unit", "eztm-unit-default", "eztm-other")
 
@@ -56,9 +55,3 @@ def queued(redis_url):
 
     yield read
     client.close()
-
-
-@pytest.fixture
-def task(db):
-    """Factory of saved tasks (their AppCommand is created active)."""
-    return make_task

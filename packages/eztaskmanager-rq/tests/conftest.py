@@ -3,9 +3,7 @@ import uuid
 import pytest
 from redis import Redis
 
-from eztaskmanager.models import Task
 from eztaskmanager.registry import get_backend
-from testsupport.tasks import make_task
 
 
 @pytest.fixture
@@ -26,15 +24,3 @@ def rq_settings(settings, redis_url, queue_name):
 @pytest.fixture
 def backend(rq_settings):
     return get_backend()
-
-
-@pytest.fixture
-def task(db):
-    """Factory of saved tasks of the core's test commands."""
-
-    def make(
-        name: str = "test_livelogging_command", arguments: str = "--limit=3, --sleep=0", **fields
-    ) -> Task:
-        return make_task(name, arguments, **fields)
-
-    return make
