@@ -93,3 +93,18 @@ ADMIN_SITE = {
     ],
     "STATIC_URL": "/static/",
 }
+
+
+# The settings of a project checked in a Django process of its own (``manage.py check`` on
+# a fresh interpreter, say): an in-memory database, and what the admin's checks ask for.
+FRESH_PROJECT = {
+    **BASE,
+    "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    "TEMPLATES": ADMIN_SITE["TEMPLATES"],
+    "MIDDLEWARE": ADMIN_SITE["MIDDLEWARE"],
+}
+
+
+def settings_source(settings: dict[str, Any]) -> str:
+    """The text of a settings module that sets each of ``settings`` (its value's ``repr``)."""
+    return "".join(f"{name} = {value!r}\n" for name, value in settings.items())

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from testsupport.settings import FRESH_PROJECT, settings_source
+
 ADMIN_INSTALLED = importlib.util.find_spec("eztaskmanager_admin") is not None
 CONTRIB = [
     "django.contrib.admin",
@@ -24,26 +26,8 @@ CONTRIB = [
     "django.contrib.sessions",
     "django.contrib.messages",
 ]
-BASE_SETTINGS = """
-SECRET_KEY = "checks-test"
-USE_TZ = True
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-        "django.contrib.messages.context_processors.messages",
-    ]},
-}]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-ROOT_URLCONF = "project_urls"
-"""
+CORE_ONLY = ["django.contrib.auth", "django.contrib.contenttypes", "eztaskmanager"]
+IMMEDIATE = {"BACKEND": "immediate"}
 SEED_URLS = """
 from django.contrib import admin
 from django.urls import include, path
@@ -61,9 +45,10 @@ urlpatterns = [path("admin/", admin.site.urls)]
 """
 
 
-def manage_check(directory: Path, settings: str, urls: str = "urlpatterns = []\n") -> str:
+def manage_check(directory: Path, settings: dict, urls: str = "urlpatterns = []\n") -> str:
     """Run ``manage.py check`` on a project made of ``settings`` and ``urls``; its output."""
-    (directory / "project_settings.py").write_text(BASE_SETTINGS + textwrap.dedent(settings))
+    project = {**FRESH_PROJECT, "ROOT_URLCONF": "project_urls", **settings}
+    (directory / "project_settings.py").write_text(settings_source(project))
     (directory / "project_urls.py").write_text(textwrap.dedent(urls))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env["DJANGO_SETTINGS_MODULE"] = "project_settings"
@@ -85,10 +70,10 @@ def manage_check(directory: Path, settings: str, urls: str = "urlpatterns = []\n
 def test_a_project_set_up_as_the_seed_documents_is_told_to_add_the_admin_app(tmp_path):
     output = manage_check(
         tmp_path,
-        f"""
-        INSTALLED_APPS = {[*CONTRIB, "eztaskmanager"]!r}
-        EZTASKMANAGER_QUEUE_SERVICE_TYPE = "immediate"
-        """,
+        {
+            "INSTALLED_APPS": [*CONTRIB, "eztaskmanager"],
+            "EZTASKMANAGER_QUEUE_SERVICE_TYPE": "immediate",
+        },
         SEED_URLS,
     )
     assert "(eztaskmanager.W002)" in output
@@ -100,10 +85,7 @@ def test_a_project_set_up_as_the_seed_documents_is_told_to_add_the_admin_app(tmp
 def test_an_admin_without_the_eztaskmanager_admin_app_is_warned(tmp_path):
     output = manage_check(
         tmp_path,
-        f"""
-        INSTALLED_APPS = {[*CONTRIB, "eztaskmanager"]!r}
-        EZTASKMANAGER = {{"BACKEND": "immediate"}}
-        """,
+        {"INSTALLED_APPS": [*CONTRIB, "eztaskmanager"], "EZTASKMANAGER": IMMEDIATE},
         ADMIN_ONLY_URLS,
     )
     assert "(eztaskmanager.W002)" in output
@@ -116,10 +98,10 @@ def test_an_admin_without_the_eztaskmanager_admin_app_is_warned(tmp_path):
 def test_no_warning_once_the_admin_app_is_installed(tmp_path):
     output = manage_check(
         tmp_path,
-        f"""
-        INSTALLED_APPS = {[*CONTRIB, "eztaskmanager", "eztaskmanager_admin"]!r}
-        EZTASKMANAGER = {{"BACKEND": "immediate"}}
-        """,
+        {
+            "INSTALLED_APPS": [*CONTRIB, "eztaskmanager", "eztaskmanager_admin"],
+            "EZTASKMANAGER": IMMEDIATE,
+        },
         SEED_URLS,
     )
     assert "System check identified no issues" in output
@@ -127,13 +109,7 @@ def test_no_warning_once_the_admin_app_is_installed(tmp_path):
 
 def test_no_warning_for_a_project_without_any_admin(tmp_path):
     """Tasks run from code only (no admin, no log viewer): nothing to warn about."""
-    output = manage_check(
-        tmp_path,
-        """
-        INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "eztaskmanager"]
-        EZTASKMANAGER = {"BACKEND": "immediate"}
-        """,
-    )
+    output = manage_check(tmp_path, {"INSTALLED_APPS": CORE_ONLY, "EZTASKMANAGER": IMMEDIATE})
     assert "System check identified no issues" in output
 
 
@@ -149,28 +125,23 @@ def test_notifier_packages_in_installed_apps_and_configured(tmp_path, apps):
     for app in apps:
         if importlib.util.find_spec(app) is None:
             pytest.skip(f"{app} is not installed here")
+    notifiers = {
+        "mail": {"BACKEND": "email", "OPTIONS": {"recipients": ["ops@example.com"]}},
+        "chat": {"BACKEND": "slack", "OPTIONS": {"token": "xoxb-1", "channel": "#ops"}},
+    }
+    both = apps == ["eztaskmanager_email", "eztaskmanager_slack"]
     output = manage_check(
         tmp_path,
-        f"""
-        INSTALLED_APPS = {["django.contrib.auth", "django.contrib.contenttypes", "eztaskmanager", *apps]!r}
-        EZTASKMANAGER = {{
-            "BACKEND": "immediate",
-            "NOTIFIERS": {{
-                "mail": {{"BACKEND": "email", "OPTIONS": {{"recipients": ["ops@example.com"]}}}},
-                "chat": {{"BACKEND": "slack", "OPTIONS": {{"token": "xoxb-1", "channel": "#ops"}}}},
-            }} if {apps!r} == ["eztaskmanager_email", "eztaskmanager_slack"] else {{}},
-        }}
-        """,
+        {
+            "INSTALLED_APPS": [*CORE_ONLY, *apps],
+            "EZTASKMANAGER": {**IMMEDIATE, "NOTIFIERS": notifiers if both else {}},
+        },
     )
     assert "System check identified no issues" in output
 
 
 def test_a_wrong_backend_is_a_check_error_in_a_fresh_process(tmp_path):
     output = manage_check(
-        tmp_path,
-        """
-        INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "eztaskmanager"]
-        EZTASKMANAGER = {"BACKEND": "carrier-pigeon"}
-        """,
+        tmp_path, {"INSTALLED_APPS": CORE_ONLY, "EZTASKMANAGER": {"BACKEND": "carrier-pigeon"}}
     )
     assert "(eztaskmanager.E001)" in output and "carrier-pigeon" in output

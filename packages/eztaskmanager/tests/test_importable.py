@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from testsupport.settings import FRESH_PROJECT, settings_source
+
 PACKAGES = [
     "eztaskmanager",
     "eztaskmanager_rq",
@@ -114,18 +116,13 @@ def settings_module(directory: Path) -> str:
     if "eztaskmanager_rq" in INSTALLED:
         apps.append("django_rq")
     apps += INSTALLED
-    (directory / "all_apps_settings.py").write_text(
-        textwrap.dedent(
-            f"""
-            SECRET_KEY = "import-test"
-            USE_TZ = True
-            INSTALLED_APPS = {apps!r}
-            DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}}}
-            RQ_QUEUES = {{"default": {{"URL": "redis://127.0.0.1:1/0"}}}}
-            EZTASKMANAGER = {{"BACKEND": "immediate"}}
-            """
-        )
-    )
+    settings = {
+        **FRESH_PROJECT,
+        "INSTALLED_APPS": apps,
+        "RQ_QUEUES": {"default": {"URL": "redis://127.0.0.1:1/0"}},
+        "EZTASKMANAGER": {"BACKEND": "immediate"},
+    }
+    (directory / "all_apps_settings.py").write_text(settings_source(settings))
     return "all_apps_settings"
 
 
@@ -190,31 +187,8 @@ def test_each_package_is_harmless_in_installed_apps(tmp_path, package):
     apps = ["django.contrib.auth", "django.contrib.contenttypes", "eztaskmanager", package]
     if package == "eztaskmanager_admin":
         apps[:0] = ["django.contrib.admin", "django.contrib.sessions", "django.contrib.messages"]
-    (tmp_path / "one_app_settings.py").write_text(
-        textwrap.dedent(
-            f"""
-            SECRET_KEY = "import-test"
-            USE_TZ = True
-            INSTALLED_APPS = {apps!r}
-            DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}}}
-            EZTASKMANAGER = {{"BACKEND": "immediate"}}
-            TEMPLATES = [{{
-                "BACKEND": "django.template.backends.django.DjangoTemplates",
-                "APP_DIRS": True,
-                "OPTIONS": {{"context_processors": [
-                    "django.template.context_processors.request",
-                    "django.contrib.auth.context_processors.auth",
-                    "django.contrib.messages.context_processors.messages",
-                ]}},
-            }}]
-            MIDDLEWARE = [
-                "django.contrib.sessions.middleware.SessionMiddleware",
-                "django.contrib.auth.middleware.AuthenticationMiddleware",
-                "django.contrib.messages.middleware.MessageMiddleware",
-            ]
-            """
-        )
-    )
+    settings = {**FRESH_PROJECT, "INSTALLED_APPS": apps, "EZTASKMANAGER": {"BACKEND": "immediate"}}
+    (tmp_path / "one_app_settings.py").write_text(settings_source(settings))
     result = subprocess.run(
         [sys.executable, "-m", "django", "check", "--fail-level", "ERROR"],
         env=bare_env(tmp_path, "one_app_settings"),
