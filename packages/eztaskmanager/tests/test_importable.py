@@ -33,7 +33,8 @@ INSTALLED = [name for name in PACKAGES if importlib.util.find_spec(name) is not 
 
 # What must import with Django not set up at all: every package (and so its version), its
 # app config and checks, the settings, registry and pure modules of the core, the seed's
-# import paths of the service and notifier base classes, and the notifier packages whole.
+# import paths of the service and notifier base classes and what they stand on (a backend
+# package imports them at its top), and the notifier packages whole.
 BARE = {
     *INSTALLED,
     *(f"{name}.__about__" for name in INSTALLED),
@@ -49,6 +50,9 @@ BARE = {
     "eztaskmanager.services",
     "eztaskmanager.services.notifications",
     "eztaskmanager.services.queues",
+    "eztaskmanager.services.engine",
+    "eztaskmanager.services.liveness",
+    "eztaskmanager.options",
     "eztaskmanager.notifiers.locmem",
 }
 # An import that fails for want of Django's settings or app registry says one of these.
