@@ -91,3 +91,39 @@ def test_saving_the_form_leaves_the_status_and_schedule_to_the_core(client_as, t
     assert target.note == "edited"
     assert target.status == Task.STATUS_SCHEDULED
     assert list(SchedulingBackend.jobs) == [target.scheduled_job_id]
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+@override_settings(EZTASKMANAGER={"BACKEND": "tests.backends.SchedulingBackend"})
+def test_saving_says_what_became_of_the_schedule(client_as, task):
+    later = (timezone.now() + timedelta(days=1)).replace(microsecond=0)
+    target = task(scheduling=later)
+    client = client_as("superuser")
+    change = reverse("admin:eztaskmanager_task_change", args=[target.pk])
+    for when in (later + timedelta(hours=1), later + timedelta(hours=2)):
+        # Booked by the save (a new first run), then booked again by the core (armed).
+        response = client.post(change, form_data(target, when))
+        words = date_format(timezone.localtime(when), "DATETIME_FORMAT")
+        assert f"{target} is scheduled; next run: {words}." in messages_of(response)
+        assert list(SchedulingBackend.jobs.values()) == [when]
+
+    response = client.post(change, form_data(target, None))
+    assert f"{target} is no longer scheduled." in messages_of(response)
+    assert SchedulingBackend.jobs == {}
+
+
+def test_an_engine_that_refuses_the_new_schedule_is_told(client_as, task, settings):
+    later = (timezone.now() + timedelta(days=1)).replace(microsecond=0)
+    target = task(scheduling=later)
+    settings.EZTASKMANAGER = {"BACKEND": "tests.backends.SchedulingBackend"}
+    get_task_service().add(target)
+    settings.EZTASKMANAGER = {"BACKEND": "tests.backends.UnreachableBackend"}
+    change = reverse("admin:eztaskmanager_task_change", args=[target.pk])
+    response = client_as("superuser").post(change, form_data(target, later + timedelta(hours=1)))
+    refused = f"The schedule of {target} could not be updated: Could not cancel the schedule"
+    assert any(message.startswith(refused) for message in messages_of(response))
+    target.refresh_from_db()
+    assert target.scheduling == later + timedelta(hours=1)  # the fields are saved all the same
