@@ -2,6 +2,9 @@ from django.apps import AppConfig
 from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
+from eztaskmanager import checks  # noqa: F401 - registers the system checks
+from eztaskmanager.signals import run_finished
+
 
 class EzTaskManagerConfig(AppConfig):
     name = "eztaskmanager"
@@ -10,10 +13,8 @@ class EzTaskManagerConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the models are: the receivers work on them.
-        from eztaskmanager import checks  # noqa: F401 - registers the system checks
         from eztaskmanager.models import AppCommand, Task
         from eztaskmanager.services import aftermath, edits
-        from eztaskmanager.signals import run_finished
 
         run_finished.connect(aftermath.after_run, dispatch_uid="eztaskmanager.after_run")
         post_save.connect(
