@@ -26,10 +26,6 @@ from eztaskmanager.models import LaunchReport
 from eztaskmanager_admin import logreader
 from eztaskmanager_admin.access import can_view_logs, is_staff
 
-# URL names of the views; the admin's set prefixes them with ``ADMIN_URL_PREFIX``.
-URL_NAMES = ("log_viewer", "live_log_viewer", "ajax_read_log_lines", "log_text")
-ADMIN_URL_PREFIX = "eztaskmanager_launchreport_"
-
 
 class ReportAccessMixin:
     """Refuse anyone but staff with the view permission on reports; build sibling URLs."""
