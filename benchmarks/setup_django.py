@@ -22,7 +22,8 @@ LIBPQ = {key.lower(): value for key, value in PG.items()}
 @contextmanager
 def django_project(database: str, apps: list[str], **extra) -> Iterator[None]:
     """Set up Django with a fresh database named for the benchmark, migrate, and drop it after."""
-    name = "eztm_bench"
+    # One database per process: two benchmarks on one machine never share it.
+    name = f"eztm_bench_{os.getpid()}"
     if database == "postgres":
         import psycopg
 
