@@ -8,16 +8,15 @@ pool, one process), then measures, side by side with a bare Celery task that cal
   ``send_task``) to the first line of the command (median and p95);
 - throughput: 200 trivial runs sent at once, until the last one has finished.
 
-Prints a table; asserts nothing. Usage::
+Prints each figure beside the bare task's from the same run; asserts nothing. Usage::
 
-    hatch run bench:python benchmarks/dispatch_celery.py [--runs 50] [--burst 200] [--db sqlite]
+    hatch run bench:python benchmarks/dispatch_celery.py [--db sqlite|postgres] [--quick] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,20 +24,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.dispatch import Run, figures, sizes  # noqa: E402
+from benchmarks.results import add_options, report  # noqa: E402
+
 BARE_TASK = "integration_tests.celery.probe.tasks.call_probe"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(round(fraction * (len(ordered) - 1)), len(ordered) - 1)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=50, help="sequential runs for the latency")
-    parser.add_argument("--burst", type=int, default=200, help="runs for the throughput")
+    parser.add_argument("--runs", type=int, help="sequential runs for the latency (50; 15 quick)")
+    parser.add_argument("--burst", type=int, help="runs for the throughput (200; 60 quick)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    add_options(parser)
     args = parser.parse_args()
+    args.runs, args.burst = sizes(args)
 
     from testsupport.redis import running_redis
 
@@ -46,7 +45,8 @@ def main() -> None:
         os.environ.update(
             DJANGO_SETTINGS_MODULE="integration_tests.celery.settings",
             EZTASKMANAGER_TEST_DB=args.db,
-            EZTASKMANAGER_TEST_DB_NAME="bench_eztm_dispatch_celery",
+            # One database per process: two benchmarks on one machine never share it.
+            EZTASKMANAGER_TEST_DB_NAME=f"bench_eztm_dispatch_celery_{os.getpid()}",
             EZTM_CELERY_BROKER_URL=redis_url,
             EZTM_CELERY_RESULT_BACKEND=redis_url,
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -96,8 +96,8 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
         # Latency, one run at a time ------------------------------------------------------
         # A run is over when Celery has its result: the runner has written everything by
         # then, so the next run's database writes do not queue behind this one's.
-        def until_finished(start_call, key: str) -> tuple[float, float]:
-            """Run once; return (start call -> first line, the start call alone)."""
+        def until_finished(start_call, key: str) -> Run:
+            """Run once; time the start call -> first line, and the start call alone."""
             started = time.time()
             job_id = start_call()
             called = time.time()
@@ -106,14 +106,14 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
             if popped is None:
                 raise SystemExit(f"the probe never ran; worker output:\n{worker.output[-3000:]}")
             AsyncResult(job_id, app=app).get(timeout=30, propagate=False)
-            return float(popped[1]) - started, called - started
+            return {"total": float(popped[1]) - started, "call": called - started}
 
-        def eztm_run(i: int) -> tuple[float, float]:
+        def eztm_run(i: int) -> Run:
             key = f"probe:eztm:{i}"
             task = Task.objects.create(name=f"probe {i}", command=command, arguments=key)
             return until_finished(lambda: backend.add(task).job_id, key)
 
-        def bare_run(i: int) -> tuple[float, float]:
+        def bare_run(i: int) -> Run:
             key = f"probe:bare:{i}"
             return until_finished(
                 lambda: app.send_task(BARE_TASK, args=(key,), queue=settings.QUEUE).id, key
@@ -149,25 +149,17 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
     finally:
         worker.stop()
 
-    def median(runs: list[tuple[float, float]], column: int) -> float:
-        return statistics.median(run[column] for run in runs) * 1000
-
-    def p95(runs: list[tuple[float, float]]) -> float:
-        return percentile([run[0] for run in runs], 0.95) * 1000
-
-    print(f"\nDispatch on one idle Celery worker ({args.db}, {args.runs} runs, burst {args.burst})")
-    print(f"{'':32} {'median ms':>9} {'p95 ms':>7} {'runs/s':>7} {'call ms':>8}")
-    for name, runs, rate in (
-        ("bare Celery task + call_command", bare, bare_rate),
-        ("eztaskmanager celery backend", eztm, eztm_rate),
-    ):
-        print(
-            f"{name:32} {median(runs, 0):9.1f} {p95(runs):7.1f} {rate:7.1f} {median(runs, 1):8.1f}"
-        )
-    print(f"{'overhead (median)':32} {median(eztm, 0) - median(bare, 0):9.1f}")
-    print(
-        "median: from add(task) / send_task() to the command's first line; call: that call "
-        "alone (add() records the queued run, then publishes it)."
+    report(
+        f"Dispatch on one idle Celery prefork worker ({args.db}, {args.runs} runs, "
+        f"burst {args.burst})",
+        figures(
+            eztm,
+            bare,
+            (eztm_rate, bare_rate),
+            ("add()", "send_task()"),
+            "bare Celery task + call_command",
+        ),
+        args.json,
     )
 
 

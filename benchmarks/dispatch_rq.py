@@ -7,16 +7,15 @@ measures, side by side with a bare RQ job that calls ``call_command`` itself:
   ``queue.enqueue``) to the first line of the command (median and p95);
 - throughput: 200 trivial runs enqueued at once, until the last one has finished.
 
-Prints a table; asserts nothing. Usage::
+Prints each figure beside the bare job's from the same run; asserts nothing. Usage::
 
-    hatch run bench:python benchmarks/dispatch_rq.py [--runs 50] [--burst 200] [--db sqlite]
+    hatch run bench:python benchmarks/dispatch_rq.py [--db sqlite|postgres] [--quick] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -26,10 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(round(fraction * (len(ordered) - 1)), len(ordered) - 1)]
+from benchmarks.dispatch import Run, figures, sizes  # noqa: E402
+from benchmarks.results import add_options, report  # noqa: E402
 
 
 def wait(condition, timeout: float, what: str, worker, interval: float) -> None:
@@ -44,10 +41,12 @@ def wait(condition, timeout: float, what: str, worker, interval: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=50, help="sequential runs for the latency")
-    parser.add_argument("--burst", type=int, default=200, help="runs for the throughput")
+    parser.add_argument("--runs", type=int, help="sequential runs for the latency (50; 15 quick)")
+    parser.add_argument("--burst", type=int, help="runs for the throughput (200; 60 quick)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    add_options(parser)
     args = parser.parse_args()
+    args.runs, args.burst = sizes(args)
 
     from testsupport.redis import running_redis
 
@@ -56,7 +55,8 @@ def main() -> None:
         os.environ.update(
             DJANGO_SETTINGS_MODULE="integration_tests.rq.settings",
             EZTASKMANAGER_TEST_DB=args.db,
-            EZTASKMANAGER_TEST_DB_NAME="bench_eztm_dispatch_rq",
+            # One database per process: two benchmarks on one machine never share it.
+            EZTASKMANAGER_TEST_DB_NAME=f"bench_eztm_dispatch_rq_{os.getpid()}",
             EZTASKMANAGER_RQ_REDIS_URL=redis_url,
             EZTASKMANAGER_RQ_QUEUE=queue,
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -101,8 +101,8 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
         # writes from queueing behind this one's, and keeps SQLite readers out of the way.
         finished = FinishedJobRegistry(queue, connection=redis)
 
-        def until_finished(start_call, key: str, job_id) -> tuple[float, float, float]:
-            """Run once; return (start call -> first line, the start call, job start -> first line)."""
+        def until_finished(start_call, key: str, job_id) -> Run:
+            """Run once; time the start call -> first line, the call, job start -> first line."""
             before = finished.count
             started = time.time()
             handle = start_call()
@@ -115,9 +115,13 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
             wait(lambda: finished.count > before, 30, "the end of the job", worker, 0.005)
             job = Job.fetch(job_id(handle), connection=redis)
             job_start = job.started_at.replace(tzinfo=timezone.utc).timestamp()
-            return first_line - started, called - started, first_line - job_start
+            return {
+                "total": first_line - started,
+                "call": called - started,
+                "in_job": first_line - job_start,
+            }
 
-        def eztm_run(i: int) -> tuple[float, float, float]:
+        def eztm_run(i: int) -> Run:
             key = f"probe:eztm:{i}"
             task = Task.objects.create(name=f"probe {i}", command=command, arguments=key)
             return until_finished(
@@ -126,7 +130,7 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
                 lambda _: LaunchReport.objects.get(task=task).job_id,
             )
 
-        def bare_run(i: int) -> tuple[float, float, float]:
+        def bare_run(i: int) -> Run:
             key = f"probe:bare:{i}"
             return until_finished(
                 lambda: bare_queue.enqueue("integration_tests.rq.probe.jobs.call_probe", key),
@@ -168,26 +172,16 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
     finally:
         worker.stop()
 
-    def median(runs: list[tuple[float, float, float]], column: int) -> float:
-        return statistics.median(run[column] for run in runs) * 1000
-
-    def p95(runs: list[tuple[float, float, float]]) -> float:
-        return percentile([run[0] for run in runs], 0.95) * 1000
-
-    print(f"\nDispatch on one idle RQ worker ({args.db}, {args.runs} runs, burst {args.burst})")
-    print(f"{'':28} {'median ms':>9} {'p95 ms':>7} {'runs/s':>7} {'call ms':>8} {'in job ms':>9}")
-    for name, runs, rate in (
-        ("bare RQ job + call_command", bare, bare_rate),
-        ("eztaskmanager rq backend", eztm, eztm_rate),
-    ):
-        print(
-            f"{name:28} {median(runs, 0):9.1f} {p95(runs):7.1f} {rate:7.1f} "
-            f"{median(runs, 1):8.1f} {median(runs, 2):9.1f}"
-        )
-    print(f"{'overhead (median)':28} {median(eztm, 0) - median(bare, 0):9.1f}")
-    print(
-        "median: from add(task) / queue.enqueue() to the command's first line; call: that "
-        "call alone;\nin job: from the job's start in the work-horse to the first line."
+    report(
+        f"Dispatch on one idle RQ worker ({args.db}, {args.runs} runs, burst {args.burst})",
+        figures(
+            eztm,
+            bare,
+            (eztm_rate, bare_rate),
+            ("add()", "queue.enqueue()"),
+            "bare RQ job + call_command",
+        ),
+        args.json,
     )
 
 

@@ -1,0 +1,100 @@
+"""What the two dispatch benchmarks (RQ, Celery) share: run sizes and their figures.
+
+Each run is timed as a dict of columns in seconds: ``total`` (from the call that starts
+it to the command's first line), ``call`` (that call alone) and, where the engine says
+when the job started, ``in_job`` (from there to the first line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+from benchmarks.results import Figure
+
+# What issue 14 asks of a dispatch: at most this much later than the bare job, and at
+# least this share of its throughput.
+OVERHEAD_MS = 10.0
+THROUGHPUT_SHARE = 0.6
+# Sequential runs and burst size: full, and --quick.
+SIZES = {False: (50, 200), True: (15, 60)}
+
+Run = dict[str, float]
+
+
+def sizes(args: argparse.Namespace) -> tuple[int, int]:
+    """Sequential runs and burst size: the options when given, else the mode's default."""
+    runs, burst = SIZES[args.quick]
+    return args.runs or runs, args.burst or burst
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(round(fraction * (len(ordered) - 1)), len(ordered) - 1)]
+
+
+def figures(
+    eztm: list[Run],
+    bare: list[Run],
+    rates: tuple[float, float],
+    call_names: tuple[str, str],
+    floor_name: str,
+) -> list[Figure]:
+    """The figures of one run, each beside the bare job's measured in the same run."""
+
+    def median(runs: list[Run], column: str) -> float:
+        return statistics.median(run[column] for run in runs) * 1000
+
+    def p95(runs: list[Run]) -> float:
+        return percentile([run["total"] for run in runs], 0.95) * 1000
+
+    ours, floor = median(eztm, "total"), median(bare, "total")
+    overhead = ours - floor
+    rows = [
+        Figure(
+            f"{call_names[0]} to first line, median",
+            ours,
+            "ms",
+            floor,
+            floor_name,
+            f"<= floor + {OVERHEAD_MS:.0f} ms",
+            overhead <= OVERHEAD_MS,
+        ),
+        Figure(
+            "overhead over the floor, median",
+            overhead,
+            "ms",
+            target=f"<= {OVERHEAD_MS:.0f} ms",
+            met=overhead <= OVERHEAD_MS,
+        ),
+        Figure(f"{call_names[0]} to first line, p95", p95(eztm), "ms", p95(bare), floor_name),
+        Figure(
+            f"{call_names[0]} alone (floor: {call_names[1]})",
+            median(eztm, "call"),
+            "ms",
+            median(bare, "call"),
+            call_names[1],
+        ),
+    ]
+    if "in_job" in eztm[0]:
+        rows.append(
+            Figure(
+                "job start to first line, median",
+                median(eztm, "in_job"),
+                "ms",
+                median(bare, "in_job"),
+                floor_name,
+            )
+        )
+    rows.append(
+        Figure(
+            "throughput, a burst at once",
+            rates[0],
+            "/s",
+            rates[1],
+            floor_name,
+            f">= {THROUGHPUT_SHARE}x floor",
+            rates[0] >= THROUGHPUT_SHARE * rates[1],
+        )
+    )
+    return rows
