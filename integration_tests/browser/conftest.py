@@ -9,12 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from integration_tests.browser.backend import SubprocessBackend
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls of the test
 # itself are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# A run starts in a child process that imports Django first: seconds on a loaded 2-core
+# machine. Waiting longer than Playwright's 5 s for a page to show it changes no verdict.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
