@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from eztaskmanager.models import Log
+from eztaskmanager.models.logs import format_line, format_time, read_lines, read_rows, text_lines
 from eztaskmanager_admin import logreader
 
 
@@ -39,21 +44,88 @@ def test_offset_log_size_minus_one_gives_the_last_line(client_as, report):
     assert client.get(lines_url(target.pk, offset=5)).json()["new_log_lines"] == []
 
 
-def test_long_logs_come_in_pages_of_at_least_1000_lines(client_as, report):
+@pytest.mark.parametrize(("limit", "page"), [("", 1000), ("10", 100), ("500", 500)])
+def test_long_logs_come_in_pages_of_1000_lines_or_the_size_asked(client_as, report, limit, page):
     target = report([("DEBUG", f"line {i}") for i in range(2500)])
     client = client_as("permitted")
     seen, offset = [], 0
     while True:
-        data = client.get(lines_url(target.pk, offset=offset, limit=10)).json()
+        data = client.get(lines_url(target.pk, offset=offset, limit=limit)).json()
         if not data["new_log_lines"]:
             break
-        assert len(data["new_log_lines"]) == min(1000, 2500 - offset)  # limit 10 -> 1000
+        assert len(data["new_log_lines"]) == min(page, 2500 - offset)  # 10 -> at least 100
         seen += [line["message"] for line in data["new_log_lines"]]
         offset += len(data["new_log_lines"])
         assert data["next_offset"] == offset
     assert seen == [f"line {i}" for i in range(2500)]
     big = client.get(lines_url(target.pk, offset=0, limit=100000)).json()
     assert len(big["new_log_lines"]) == 2500  # capped at MAX_PAGE_SIZE, above 2500
+
+
+TRICKY = [
+    ("INFO", 'quotes " and \\ backslashes'),
+    ("WARNING", "two\nlines\tand a tab, \x00 a NUL and \u2028"),
+    ("ERROR", "</script><script>alert(1)</script>"),
+    ("DEBUG", "àccents, 漢字 and 🎉"),
+    ("CRITICAL", ""),
+    ("CUSTOM", "a level of its own"),
+]
+
+
+def test_the_compact_page_holds_what_the_seed_page_holds(client_as, report):
+    target = report(TRICKY)
+    client = client_as("permitted")
+    full = client.get(lines_url(target.pk, offset=0)).json()
+    compact = client.get(lines_url(target.pk, offset=0, compact=1)).json()
+    assert [list(line.values()) for line in full["new_log_lines"]] == compact["new_log_lines"]
+    assert list(full["new_log_lines"][0]) == ["line", "timestamp", "level", "message"]
+    full.pop("new_log_lines"), compact.pop("new_log_lines")
+    assert full == compact
+
+
+def test_every_message_comes_back_as_it_was_written(client_as, report, settings):
+    target = report(TRICKY)
+    response = client_as("permitted").get(lines_url(target.pk, offset=0))
+    assert response["Content-Type"] == "application/json"
+    assert "no-store" in response["Cache-Control"]
+    data = response.json()
+    # PostgreSQL text cannot hold NUL: the core writes U+FFFD in its place.
+    nul = "\ufffd" if connection.vendor == "postgresql" else "\x00"
+    written = [(level, message.replace("\x00", nul)) for level, message in TRICKY]
+    assert [(line["level"], line["message"]) for line in data["new_log_lines"]] == written
+    assert [line["line"] for line in data["new_log_lines"]] == list(range(len(TRICKY)))
+    assert data["page_level_counts"] == {level: 1 for level, _message in TRICKY}
+
+
+@pytest.mark.parametrize("zone", ["Europe/Rome", "America/New_York", "UTC", "Asia/Kolkata"])
+def test_times_read_as_text_are_those_of_the_one_line_format(report, settings, zone):
+    settings.TIME_ZONE = zone
+    target = report([("INFO", "placeholder")])
+    # Lines a few milliseconds apart and across seconds, days and a daylight-saving change.
+    stamps = [
+        datetime(2026, 3, 29, 0, 59, 59, 999_999, tzinfo=dt_timezone.utc),
+        datetime(2026, 3, 29, 1, 0, 0, tzinfo=dt_timezone.utc),
+        datetime(2026, 3, 29, 1, 0, 0, 5_000, tzinfo=dt_timezone.utc),
+        datetime(2026, 10, 25, 0, 30, 0, 1, tzinfo=dt_timezone.utc),
+        datetime(2026, 10, 25, 1, 30, 0, tzinfo=dt_timezone.utc),
+        datetime(2026, 12, 31, 23, 59, 59, 500_000, tzinfo=dt_timezone.utc),
+    ]
+    Log.objects.filter(launch_report=target).delete()
+    Log.objects.bulk_create(
+        Log(launch_report=target, line=n, timestamp=stamp, level="INFO", message=f"m{n}")
+        for n, stamp in enumerate(stamps)
+    )
+    with timezone.override(zone):
+        lines = read_lines(target.pk, 0, len(stamps))
+        expected = [
+            (n, format_time(stamp), level, message)
+            for n, stamp, level, message in read_rows(target.pk, 0, len(stamps))
+        ]
+        assert lines == expected
+        assert [stamp for _n, stamp, _l, _m in lines] == [format_time(s) for s in stamps]
+        assert text_lines(target.pk, 0, len(stamps)) == [
+            format_line(s, "INFO", f"m{n}") for n, s in enumerate(stamps)
+        ]
 
 
 def test_a_page_is_read_by_keyset_with_the_same_queries_at_any_offset(report):

@@ -103,21 +103,22 @@ class LogViewerView(ReportAccessMixin, TemplateView):
 
 
 class LogLinesView(ReportAccessMixin, View):
-    """``GET ?offset=N[&limit=M]``: the lines from ``offset`` on, as JSON (seed contract)."""
+    """``GET ?offset=N[&limit=M][&compact=1]``: the lines from ``offset`` on, as JSON (seed contract)."""
 
     json_errors = True
 
-    def get(self, request: HttpRequest, pk: int) -> JsonResponse:
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
             offset = max(int(request.GET.get("offset", 0)), 0)
         except ValueError:
             return JsonResponse({"error": _("offset must be a whole number.")}, status=400)
         limit = logreader.clamp_page_size(request.GET.get("limit"))
+        compact = request.GET.get("compact") == "1"
         try:
-            page = logreader.read_page(pk, offset, limit)
+            page = logreader.page_json(pk, offset, limit, compact=compact)
         except LaunchReport.DoesNotExist:
             return JsonResponse({"error": _("No such report.")}, status=404)
-        response = JsonResponse(page)
+        response = HttpResponse(page, content_type="application/json")
         response["Cache-Control"] = "no-store"
         return response
 

@@ -18,15 +18,21 @@ line 999,000 costs what a page from line 0 does.
 
 from __future__ import annotations
 
-import time
+import json
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, tzinfo
 from datetime import timezone as dt_timezone
+from itertools import count, repeat
+from operator import methodcaller
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, models, router, transaction
-from django.db.models import F
+from django.db.models import F, TextField
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.exceptions import EzTaskManagerError
@@ -37,8 +43,12 @@ WARNING_LEVELS = ("WARNING",)
 COLUMNS = ("launch_report_id", "line", "timestamp", "level", "message")
 MAX_ROWS_PER_STATEMENT = 1000
 
-# A line as it is read: (line number, timestamp, level, message).
+# A line as it is read: (line number, timestamp, level, message); with its time as text.
 Row = tuple[int, datetime, str, str]
+TextRow = tuple[int, str, str, str]
+# Databases whose timestamps read as ISO text (``YYYY-MM-DD HH:MM:SS...``), in the zone of
+# Django's connection.
+ISO_TEXT_VENDORS = ("postgresql", "sqlite")
 
 
 class Log(models.Model):
@@ -145,32 +155,79 @@ def format_time(value: datetime, tz: tzinfo | None = None) -> str:
 
 def format_line(stamp: datetime, level: str, message: str, tz: tzinfo | None = None) -> str:
     """The one text form of a log line: ``time - LEVEL - message``."""
-    return f"{format_time(stamp, tz)} - {level} - {message}"
+    return line_text(format_time(stamp, tz), level, message)
+
+
+def line_text(time_text: str, level: str, message: str) -> str:
+    """:func:`format_line` of a line whose time is already text (see :func:`read_lines`)."""
+    return f"{time_text} - {level} - {message}"
 
 
 # Reading -------------------------------------------------------------------------------------
-def read_rows(report_id: int, start: int, end: int) -> list[Row]:
-    """Lines ``start`` to ``end - 1`` of a report, by keyset, as tuples.
+def _page(report_id: int, start: int, end: int) -> models.QuerySet:
+    """Lines ``start`` to ``end - 1`` of a report, by keyset, in order.
 
     Lines are numbered densely from 0, so bounding both ends keeps the read at one page
     whatever plan the database picks (with stale statistics PostgreSQL may otherwise
     choose a bitmap scan plus sort of every line after ``start``).
     """
+    return Log.objects.filter(
+        launch_report_id=report_id, line__gte=max(start, 0), line__lt=end
+    ).order_by("line")
+
+
+def read_rows(report_id: int, start: int, end: int) -> list[Row]:
+    """Lines ``start`` to ``end - 1`` of a report, by keyset, as tuples."""
     if end <= start:
         return []
-    return list(
-        Log.objects.filter(launch_report_id=report_id, line__gte=max(start, 0), line__lt=end)
-        .order_by("line")
-        .values_list("line", "timestamp", "level", "message")
+    return list(_page(report_id, start, end).values_list("line", "timestamp", "level", "message"))
+
+
+def read_lines(report_id: int, start: int, end: int, tz: tzinfo | None = None) -> list[TextRow]:
+    """Lines ``start`` to ``end - 1`` as tuples whose time is already text (:func:`format_time`).
+
+    What the viewer and the raw text read, thousands of lines at a time: on PostgreSQL
+    and SQLite the database sends each timestamp's second as text, which is parsed and
+    formatted once per second of the log, not once per line (a datetime per line costs
+    more than the read itself).
+    """
+    if end <= start:
+        return []
+    tz = tz or timezone.get_current_timezone()
+    connection = connections[router.db_for_read(Log)]
+    if connection.vendor not in ISO_TEXT_VENDORS:
+        return [
+            (line, format_time(stamp, tz), level, message)
+            for line, stamp, level, message in read_rows(report_id, start, end)
+        ]
+    # "YYYY-MM-DD HH:MM:SS" in the connection's zone: UTC, or DATABASES' TIME_ZONE.
+    second = Substr(Cast("timestamp", TextField()), 1, 19)
+    rows = (
+        _page(report_id, start, end)
+        .annotate(second=second)
+        .values_list("line", "second", "level", "message")
     )
+    formatted: dict[str, str] = {}
+    stored_zone = connection.timezone
+
+    def clock(text: str) -> str:
+        value = parse_datetime(text)
+        if value is None:
+            raise ValueError(f"Unexpected timestamp text from the database: {text!r}")
+        if stored_zone is not None:
+            value = timezone.make_aware(value, stored_zone)
+        formatted[text] = format_time(value, tz)
+        return formatted[text]
+
+    return [
+        (line, formatted.get(text) or clock(text), level, message)
+        for line, text, level, message in rows
+    ]
 
 
 def text_lines(report_id: int, start: int, end: int) -> list[str]:
     """Lines ``start`` to ``end - 1`` as text, without their newlines."""
-    tz = timezone.get_current_timezone()
-    return [
-        format_line(stamp, lvl, msg, tz) for _n, stamp, lvl, msg in read_rows(report_id, start, end)
-    ]
+    return [line_text(*row[1:]) for row in read_lines(report_id, start, end)]
 
 
 def tail(report_id: int, size: int, n_lines: int) -> LogTail:
@@ -183,8 +240,8 @@ def iter_text(report_id: int, size: int, chunk: int = 10_000) -> Iterator[str]:
     """Every line of a ``size``-line log as text (with its newline), read in keyset chunks."""
     tz = timezone.get_current_timezone()  # once: it is a context-local lookup
     for start in range(0, size, chunk):
-        for _line, stamp, level, message in read_rows(report_id, start, start + chunk):
-            yield format_line(stamp, level, message, tz) + "\n"
+        for _line, stamp, level, message in read_lines(report_id, start, start + chunk, tz):
+            yield line_text(stamp, level, message) + "\n"
 
 
 # Writing -------------------------------------------------------------------------------------
@@ -200,10 +257,11 @@ def write_log_rows(
     if not rows:
         return True
     using = router.db_for_write(Log)
+    created, levels, messages = zip(*rows, strict=True)
     return _append(
         report_id,
-        [level for _created, level, _message in rows],
-        lambda start: _insert_rows(connections[using], report_id, start, rows),
+        levels,
+        lambda start: _insert_rows(connections[using], report_id, start, created, levels, messages),
         counted=counted,
         using=using,
     )
@@ -211,7 +269,7 @@ def write_log_rows(
 
 def _append(
     report_id: int,
-    levels: list[str],
+    levels: Sequence[str],
     write: Callable[[int], None],
     counted: bool = True,
     using: str | None = None,
@@ -221,8 +279,9 @@ def _append(
     Returns False, calling nothing, when the report has ended or does not exist.
     """
     report_model = Log._meta.get_field("launch_report").related_model
-    errors = sum(1 for level in levels if level in ERROR_LEVELS) if counted else 0
-    warnings = sum(1 for level in levels if level in WARNING_LEVELS) if counted else 0
+    counts = Counter(levels) if counted else Counter()
+    errors = sum(counts[level] for level in ERROR_LEVELS)
+    warnings = sum(counts[level] for level in WARNING_LEVELS)
     reports = report_model.objects.using(using) if using else report_model.objects
     with transaction.atomic(using=using):
         start = (
@@ -244,63 +303,124 @@ def _append(
 
 
 def _insert_rows(
-    connection: Any, report_id: int, first_line: int, rows: Sequence[tuple[float, str, str]]
+    connection: Any,
+    report_id: int,
+    first_line: int,
+    created: Sequence[float],
+    levels: Sequence[str],
+    messages: Sequence[str],
 ) -> None:
-    """Insert the rows as lines ``first_line``... in as few statements as the database allows."""
+    """Insert the lines ``first_line``... in as few statements as the database allows.
+
+    Each line is handled by C code only (no Python function call per line): that is
+    what keeps a busy command's logging close to the cost of logging to nowhere.
+    """
     ops = connection.ops
     table = ops.quote_name(Log._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in COLUMNS)
-    adapt = _timestamp_adapter(connection)
-    params = [
-        (report_id, line, adapt(created), level, message)
-        for line, (created, level, message) in enumerate(rows, start=first_line)
-    ]
-    if connection.vendor == "postgresql":
-        # PostgreSQL text cannot hold NUL; one such byte would lose the whole batch.
-        params = [
-            row if "\x00" not in row[4] else (*row[:4], row[4].replace("\x00", "\ufffd"))
-            for row in params
-        ]
-    placeholders = "(%s, %s, %s, %s, %s)"
+    stamps = _timestamps(connection, created)
     with connection.cursor() as cursor:
-        if hasattr(cursor.cursor, "copy"):  # psycopg 3: by far PostgreSQL's fastest way in
+        if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):  # psycopg 3
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in params:
-                    copy.write_row(row)
+                copy.write(_copy_text(report_id, first_line, stamps, levels, messages))
             return
-        if connection.vendor == "sqlite":  # one prepared statement, looped in C
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES {placeholders}", params)
+        if (
+            connection.vendor == "sqlite"
+            and connection.features.supports_json_field
+            and not _has_nul(messages)
+        ):
+            # One statement: SQLite unpacks the JSON and inserts every row without
+            # returning to Python (executemany would, and take the GIL back, per row).
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT %s, %s + key, json_extract(value, '$[0]'),"
+                " json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(%s)",
+                [
+                    report_id,
+                    first_line,
+                    json.dumps(list(zip(stamps, levels, messages, strict=True))),
+                ],
+            )
+            return
+        params = list(zip(repeat(report_id), count(first_line), stamps, levels, messages))
+        if connection.vendor == "sqlite":
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)", params
+            )
             return
         max_params = connection.features.max_query_params or 1_000_000
         chunk = max(1, min(MAX_ROWS_PER_STATEMENT, max_params // len(COLUMNS)))
         for begin in range(0, len(params), chunk):
             part = params[begin : begin + chunk]
-            values = ", ".join([placeholders] * len(part))
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(part))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {values}",
                 [value for row in part for value in row],
             )
 
 
-def _timestamp_adapter(connection: Any) -> Callable[[float], object]:
-    """Turn a record's ``created`` (epoch seconds) into what the database stores, fast.
+def _timestamps(connection: Any, created: Sequence[float]) -> Sequence[Any]:
+    """The records' ``created`` (epoch seconds) as the database stores them.
 
-    Equivalent to ``connection.ops.adapt_datetimefield_value()`` on an aware datetime:
-    SQLite stores naive UTC text, PostgreSQL reads UTC text with its offset. Records come
-    in bursts within one second, so the date and time are formatted once per second.
+    What ``connection.ops.adapt_datetimefield_value()`` gives for the same instant, made
+    with C-level maps: PostgreSQL reads UTC text with its offset; SQLite stores naive
+    text in the connection's zone (UTC unless ``DATABASES[...]["TIME_ZONE"]`` says
+    otherwise; local time without ``USE_TZ``).
     """
-    if connection.vendor not in ("sqlite", "postgresql"):
-        adapt = connection.ops.adapt_datetimefield_value
-        return lambda created: adapt(datetime.fromtimestamp(created, dt_timezone.utc))
-    suffix = "+00" if connection.vendor == "postgresql" else ""
-    cache: dict[int, str] = {}
+    if connection.vendor == "postgresql":
+        aware = map(datetime.fromtimestamp, created, repeat(dt_timezone.utc))
+        return list(map(_ISO_MICROSECONDS, aware))
+    if connection.vendor == "sqlite":
+        zone = connection.timezone
+        if zone is None:
+            naive = map(datetime.fromtimestamp, created)
+        else:
+            naive = map(_NAIVE, map(datetime.fromtimestamp, created, repeat(zone)))
+        return list(map(_ISO_MICROSECONDS, naive))
+    adapt = connection.ops.adapt_datetimefield_value
+    zone = dt_timezone.utc if settings.USE_TZ else None
+    return [adapt(datetime.fromtimestamp(stamp, zone)) for stamp in created]
 
-    def text(created: float) -> str:
-        second = int(created)
-        prefix = cache.get(second)
-        if prefix is None:
-            cache.clear()
-            prefix = cache[second] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
-        return f"{prefix}.{int((created - second) * 1_000_000):06d}{suffix}"
 
-    return text
+_ISO_MICROSECONDS = methodcaller("isoformat", " ", "microseconds")
+_NAIVE = methodcaller("replace", tzinfo=None)
+# COPY's text format: backslash, tab, newline and carriage return are escaped; NUL cannot
+# be stored in PostgreSQL text at all (one would lose the whole batch).
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+_COPY_ROW = "{}\t{}\t{}\t{}\t{}\n".format
+
+
+def _has_nul(texts: Sequence[str]) -> bool:
+    return "\x00" in "".join(texts)
+
+
+def _copy_text(
+    report_id: int,
+    first_line: int,
+    stamps: Sequence[str],
+    levels: Sequence[str],
+    messages: Sequence[str],
+) -> str:
+    """The rows in COPY's text format, escaped in a few passes over the joined text."""
+    if _has_nul(messages):
+        messages = [message.replace("\x00", "\ufffd") for message in messages]
+    if _has_nul(levels):
+        levels = [level.replace("\x00", "\ufffd") for level in levels]
+    return "".join(
+        map(
+            _COPY_ROW,
+            repeat(report_id),
+            count(first_line),
+            stamps,
+            _copy_escaped(levels),
+            _copy_escaped(messages),
+        )
+    )
+
+
+def _copy_escaped(texts: Sequence[str]) -> list[str]:
+    """``texts`` escaped for COPY: joined at NUL (which none holds), escaped, split again."""
+    joined = "\x00".join(texts)
+    for char, escaped in _COPY_ESCAPES:
+        if char in joined:
+            joined = joined.replace(char, escaped)
+    return joined.split("\x00")

@@ -1,0 +1,99 @@
+"""How fast is the admin's task list on 10,000 tasks with 100,000 reports?
+
+The task list (name, status, last run, history sparkline, Start/Stop buttons, filters,
+the scheduler warning) beside its floor: the same tasks in a plain ``ModelAdmin`` with
+``list_display = ("name",)`` on its own admin site, in the same run, through Django's
+full request cycle with the test client. Also the SQL queries of each page, on the first
+page and on a later one (they must not grow with the rows or the page).
+
+Usage: ``python benchmarks/task_changelist.py --db sqlite|postgres [--quick] [--json FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.log_viewer import APPS, SETTINGS, paired
+from benchmarks.results import Figure, add_options, report
+from benchmarks.setup_django import django_project
+from testsupport.bigdata import populate_tasks
+
+
+def queries(client, url: str, **params: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params).status_code == 200
+    return len(captured)
+
+
+def measure(client, n_tasks: int, repeat: int) -> list[Figure]:
+    from django.urls import reverse
+
+    populate_tasks(n_tasks, 10)
+    url = reverse("admin:eztaskmanager_task_changelist")
+    plain_url = reverse("plain:eztaskmanager_task_changelist")
+
+    def get(target: str, **params: str):
+        return lambda: client.get(target, params)
+
+    floor, value = paired(get(plain_url), get(url), repeat)
+    later_floor, later = paired(get(plain_url, p="7"), get(url, p="7"), repeat)
+    first_queries, later_queries = queries(client, url), queries(client, url, p="7")
+    plain_queries = queries(client, plain_url)
+    return [
+        Figure(
+            "task list, first page",
+            value,
+            "ms",
+            floor,
+            "plain changelist",
+            "<= 1.3x plain changelist",
+            value <= 1.3 * floor,
+        ),
+        Figure(
+            "task list, page 8",
+            later,
+            "ms",
+            later_floor,
+            "plain changelist",
+            "<= 1.3x plain changelist",
+            later <= 1.3 * later_floor,
+        ),
+        Figure(
+            "SQL queries, first page / page 8",
+            first_queries,
+            "",
+            plain_queries,
+            "plain changelist",
+            "the same on every page",
+            first_queries == later_queries,
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    add_options(parser)
+    args = parser.parse_args()
+    n_tasks, repeat = (2_000, 5) if args.quick else (10_000, 15)
+    settings = {**SETTINGS, "ROOT_URLCONF": "benchmarks.changelist_urls"}
+    with django_project(args.db, APPS, **settings):
+        from django.contrib.auth.models import User
+        from django.test import Client
+
+        client = Client()
+        client.force_login(User.objects.create_superuser("bench", "bench@example.com", "pw"))
+        figures = measure(client, n_tasks, repeat)
+    title = f"task changelist, {n_tasks:,} tasks / {n_tasks * 10:,} reports, {args.db}"
+    report(title, figures, args.json)
+
+
+if __name__ == "__main__":
+    main()
