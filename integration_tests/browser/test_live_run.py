@@ -201,7 +201,7 @@ def test_a_run_that_takes_a_while_to_stop_shows_stopping_then_stopped(page: Page
     the pages show STOPPING, and STOPPED once the command has stopped."""
     command = AppCommand.objects.create(name="browser_log_command", app_name=APP, active=True)
     task = Task.objects.create(
-        name="Careful export", command=command, arguments="--lines=600, --cleanup=6"
+        name="Careful export", command=command, arguments="--lines=600, --cleanup=10"
     )
     page.goto(f"/admin/eztaskmanager/task/{task.pk}/change/")
     page.click("button.eztm-start")
@@ -213,10 +213,11 @@ def test_a_run_that_takes_a_while_to_stop_shows_stopping_then_stopped(page: Page
     page = viewer.context.new_page()
     page.goto(f"/admin/eztaskmanager/task/{task.pk}/change/")
     page.click("button.eztm-stop")
+    # The viewer first: it must see STOPPING within the command's 10 s of clean-up.
+    expect(viewer.locator("#eztm-status")).to_have_text("STOPPING")
     message = page.locator(".messagelist .warning")
     expect(message).to_have_text("Careful export is stopping.")
     expect(page.locator("#launchreport_set-group a.eztm-state-stopping")).to_have_text("STOPPING")
-    expect(viewer.locator("#eztm-status")).to_have_text("STOPPING")
 
     expect(viewer.locator("#eztm-status")).to_have_text("STOPPED", timeout=45_000)
     expect(viewer.locator("#eztm-log-viewer")).to_have_attribute("data-state", "done")
