@@ -33,6 +33,10 @@ def test_a_million_lines_never_freeze_the_viewer(page: Page, screenshot):
     report.finish("errors")
 
     page.add_init_script(f"({WATCHDOG})()")
+    asked = []
+    page.on(
+        "request", lambda request: asked.append(request.url) if "/lines/" in request.url else None
+    )
     page.goto(f"/admin/eztaskmanager/launchreport/{report.pk}/log/")
     # The first lines are on screen long before the last page has come.
     expect(page.locator(".eztm-window .eztm-msg").first).to_have_text(
@@ -42,6 +46,10 @@ def test_a_million_lines_never_freeze_the_viewer(page: Page, screenshot):
         "data-state", "done", timeout=150_000
     )
     expect(page.locator("#eztm-loaded")).to_have_text(f"{N_LINES:,}")
+    # A small first page paints the first screen; the largest pages fill the rest.
+    assert "limit=500" in asked[0] and "compact=1" in asked[0]
+    assert all("limit=10000" in url for url in asked[1:])
+    assert len(asked) == 1 + -(-(N_LINES - 500) // 10_000)
     expect(page.locator('.eztm-level[data-level="ERROR"] .eztm-count')).to_have_text("10,000")
 
     # Only the rows in sight are in the DOM.

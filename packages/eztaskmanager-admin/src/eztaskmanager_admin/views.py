@@ -94,6 +94,7 @@ class LogViewerView(ReportAccessMixin, TemplateView):
             viewer_config={
                 "linesUrl": self.sibling_url("ajax_read_log_lines", report.pk),
                 "live": self.live,
+                "firstPageSize": logreader.FIRST_PAGE_SIZE,
                 "pageSize": logreader.MAX_PAGE_SIZE,
                 "pollInterval": 1000,
                 "finished": report.state == LaunchReport.STATE_FINISHED,

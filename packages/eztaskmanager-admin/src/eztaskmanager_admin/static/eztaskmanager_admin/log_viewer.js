@@ -1,8 +1,10 @@
 /*
  * The log viewer of django-eztaskmanager: loads a report's lines page by page from the
  * JSON endpoint, keeps them in compact arrays and renders only the rows in sight (a
- * virtual list), so a million-line log never puts a million nodes in the DOM. In live
- * mode it polls for new lines only, and stops when the run has ended.
+ * virtual list), so a million-line log never puts a million nodes in the DOM. It asks
+ * first for a small page, what the screen shows, then fills the rest in large pages in
+ * the background. In live mode it polls for new lines only, and stops when the run has
+ * ended.
  *
  * Log text always goes into the page through textContent, never as HTML.
  */
@@ -238,15 +240,29 @@
   };
 
   // The log --------------------------------------------------------------------------------
+  /* Lines as the endpoint sends them: [line, timestamp, level, message] arrays (what the
+   * viewer asks for), {line, timestamp, level, message} objects, or plain strings. */
   LogViewer.prototype.append = function (lines) {
     for (var k = 0; k < lines.length; k++) {
       var line = lines[k];
-      var message = typeof line === "string" ? line : String(line.message);
-      var levelName = typeof line === "string" ? "" : String(line.level || "");
+      var stamp = "";
+      var levelName = "";
+      var message;
+      if (Array.isArray(line)) {
+        stamp = String(line[1]);
+        levelName = String(line[2] || "");
+        message = String(line[3]);
+      } else if (typeof line === "string") {
+        message = line;
+      } else {
+        stamp = String(line.timestamp || "");
+        levelName = String(line.level || "");
+        message = String(line.message);
+      }
       var index = this.messages.length;
       var code = LEVEL_CODES[levelName] || 0;
       this.messages.push(message);
-      this.stamps.push(typeof line === "string" ? "" : String(line.timestamp || ""));
+      this.stamps.push(stamp);
       this.levelNames.push(levelName);
       this.levels.push(code);
       this.rows.push(countRows(message));
@@ -432,10 +448,11 @@
     }
   };
 
-  LogViewer.prototype.fetchPage = function () {
+  LogViewer.prototype.fetchPage = function (limit) {
     var url = new URL(this.config.linesUrl, window.location.href);
     url.searchParams.set("offset", String(this.messages.length));
-    url.searchParams.set("limit", String(this.config.pageSize));
+    url.searchParams.set("limit", String(limit));
+    url.searchParams.set("compact", "1");
     return fetch(url.toString(), {
       credentials: "same-origin",
       headers: { Accept: "application/json" },
@@ -455,9 +472,14 @@
         setTimeout(resolve, ms);
       });
     };
+    // The first page is what the screen shows, so that it paints at once; then the
+    // largest pages, to fill the rest with as few requests as possible.
+    var limit = this.config.firstPageSize || this.config.pageSize;
     var step = function () {
+      var asked = limit;
+      limit = self.config.pageSize;
       return self
-        .fetchPage()
+        .fetchPage(asked)
         .then(function (data) {
           self.append(data.new_log_lines);
           self.logSize = data.log_size;
