@@ -7,6 +7,8 @@ the warning about scheduled tasks without a scheduler (``test_health.py`` counts
 
 from __future__ import annotations
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from eztaskmanager.models import LaunchReport, Task
@@ -46,3 +48,35 @@ def test_the_task_list_of_10000_tasks_needs_no_per_row_query(
     assert changelist_queries(client, django_assert_max_num_queries) == full
     assert filtered <= full + 1
     assert full >= 4, "the queries were not captured"
+
+
+def test_every_page_of_the_task_list_costs_the_same_queries(client_as, django_assert_num_queries):
+    """Pages of different rows (running, never run, no category, scheduled) read alike."""
+    populate_tasks(350, 3)
+    tasks = list(Task.objects.order_by("-pk").values_list("pk", flat=True))  # the list's order
+    # Page 2: running tasks with an active run; page 3: never run, no category; page 4
+    # (50 rows): scheduled tasks.
+    running = tasks[100:200]
+    Task.objects.filter(pk__in=running).update(status=Task.STATUS_STARTED)
+    for pk in running[:20]:
+        LaunchReport.objects.create(task_id=pk, state=LaunchReport.STATE_RUNNING)
+    never = tasks[200:300]
+    LaunchReport.objects.filter(task_id__in=never).delete()
+    Task.objects.filter(pk__in=never).update(
+        category=None,
+        cached_last_report=None,
+        cached_last_invocation_result="",
+        cached_last_invocation_datetime=None,
+    )
+    Task.objects.filter(pk__in=tasks[300:]).update(status=Task.STATUS_SCHEDULED)
+    client = client_as("superuser")
+    url = reverse("admin:eztaskmanager_task_changelist")
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(url).status_code == 200
+    expected = len(first.captured_queries)
+    for page in ("1", "2", "3"):
+        with django_assert_num_queries(expected):
+            response = client.get(url, {"p": page})
+        assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('<svg class="eztm-sparkline"') == 50  # the last page's rows
