@@ -6,7 +6,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
@@ -283,3 +284,58 @@ def test_a_due_time_given_back_can_be_claimed_again(task):
     assert t.claim_due(due)
     assert t.release_due(due)
     assert t.claim_due(due)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_stopped_while_its_start_waits_for_the_lock_does_not_start(task):
+    """The start reads the queued run, waits for the task's lock held by a Stop, then finds
+    the run ended: the conditional UPDATE refuses it, and the command never runs."""
+    t = task(LIVE)
+    report = t.queue_run("job-1")
+    locked = threading.Event()
+    started = []
+
+    def start():
+        try:
+            locked.wait()
+            started.append(LaunchReport.objects.start_run(t.pk, "job-1", worker="w"))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    with transaction.atomic():
+        Task.locked(t.pk)
+        locked.set()
+        time.sleep(0.3)  # the start reaches the lock meanwhile (or later: the same outcome)
+        assert report.finish("stopped", "Stopped before it started.", states=("queued",))
+    thread.join()
+    assert started == [None]
+    report.refresh_from_db()
+    assert (report.state, report.invocation_result, report.worker) == ("finished", "stopped", "")
+    assert status_of(t) == "idle"
+
+
+def statements(call):
+    """``call()``'s result and the SQL statements it ran (savepoints aside)."""
+    with CaptureQueriesContext(connection) as captured:
+        result = call()
+    return result, [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+def test_queueing_and_starting_a_run_take_few_statements(task):
+    """Round trips are most of a dispatch: the queued run's status needs no read of the
+    runs, and a start reads the run, its task and command in the statement that locks."""
+    t = task(LIVE)
+    # Where the database cannot lock a row, the lock is an UPDATE before the read.
+    lock_extra = 0 if connection.features.has_select_for_update else 1
+    report, sql = statements(lambda: t.queue_run("job-1"))
+    # Lock the task, look for a run going on, insert the queued run, store the status.
+    assert len(sql) == 4 + lock_extra, sql
+    assert (report.state, status_of(t)) == ("queued", "spooled")
+    started, sql = statements(lambda: LaunchReport.objects.start_run(t.pk, "job-1", worker="w"))
+    # Lock the task reading the run; mark it running; store the status.
+    one_read = connection.features.has_select_for_update_of
+    assert len(sql) == (3 if one_read else 4 + lock_extra), sql
+    assert (started.pk, started.state, status_of(t)) == (report.pk, "running", "started")
+    assert started.task.command.name == LIVE

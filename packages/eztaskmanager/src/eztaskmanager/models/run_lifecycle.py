@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -61,19 +61,12 @@ class RunStarts:
         """
         now = timezone.now()
         with transaction.atomic():
-            task = Task.locked(task_id)
+            task, report = self._locked_with_run(task_id, job_id)
             if task is None:
                 logger.warning("Task %s no longer exists; its job %s is dropped.", task_id, job_id)
                 return None
-            report = task.launchreport_set.filter(job_id=job_id).first() if job_id else None
             if report is not None and report.state != QUEUED:
-                logger.warning(
-                    "Run %s of task %s (job %s) ended before it started (%s); not run.",
-                    report.pk,
-                    task_id,
-                    job_id,
-                    report.invocation_result or report.state,
-                )
+                self._not_started(report, job_id)
                 return None
             if report is None:
                 blocking = task.active_runs().first()
@@ -107,12 +100,53 @@ class RunStarts:
                 # What the run runs: the task's command and arguments as they are now.
                 **task.run_snapshot(),
             }
-            self.model.objects.filter(pk=report.pk).update(**fields)
+            # The row carries the condition: a run stopped while this one waited for the
+            # lock (its state read before the wait) is not started.
+            if not self.model.objects.filter(pk=report.pk, state=QUEUED).update(**fields):
+                report.refresh_from_db(fields=["state", "invocation_result"])
+                self._not_started(report, job_id)
+                return None
             for name, value in fields.items():
                 setattr(report, name, value)
             report.task = task
-            task.sync_status()
+            # This run is running now: the task is started, whatever else is active.
+            task.sync_status(active_states={RUNNING})
         return report
+
+    def _locked_with_run(
+        self, task_id: int, job_id: str
+    ) -> tuple[Task | None, models.Model | None]:
+        """The task under its row lock, and its run queued as ``job_id`` (if any).
+
+        One statement where the database can lock the task's row through a join (the run,
+        its task and command read at once); the run's state may have changed while the
+        statement waited for the lock, which the caller's conditional UPDATE catches.
+        """
+        using = router.db_for_write(self.model)
+        if job_id and connections[using].features.has_select_for_update_of:
+            report = (
+                self.model.objects.using(using)
+                .select_related("task__command")
+                .select_for_update(of=("task",))
+                .filter(task_id=task_id, job_id=job_id)
+                .first()
+            )
+            if report is not None:
+                return report.task, report
+        task = Task.locked(task_id)
+        if task is None or not job_id:
+            return task, None
+        return task, task.launchreport_set.filter(job_id=job_id).first()
+
+    @staticmethod
+    def _not_started(report: models.Model, job_id: str) -> None:
+        logger.warning(
+            "Run %s of task %s (job %s) ended before it started (%s); not run.",
+            report.pk,
+            report.task_id,
+            job_id,
+            report.invocation_result or report.state,
+        )
 
 
 class RunLifecycle:

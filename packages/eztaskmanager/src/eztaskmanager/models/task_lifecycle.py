@@ -84,12 +84,17 @@ class TaskLifecycle:
             )
             raise TaskAlreadyRunning(message % {"task": self})
 
-    def sync_status(self) -> str:
-        """Derive the status from the runs and the schedule, and store it (under the lock)."""
-        current = set(self.active_runs().values_list("state", flat=True))
-        if current & set(STARTED):
+    def sync_status(self, active_states: set[str] | None = None) -> str:
+        """Derive the status from the runs and the schedule, and store it (under the lock).
+
+        ``active_states``: the states of the task's runs that have not ended, when the
+        caller knows them under the lock (one query less); read from the runs otherwise.
+        """
+        if active_states is None:
+            active_states = set(self.active_runs().values_list("state", flat=True))
+        if active_states & set(STARTED):
             status = self.STATUS_STARTED
-        elif QUEUED in current:
+        elif QUEUED in active_states:
             status = self.STATUS_SPOOLED
         elif self.scheduled_job_id:
             status = self.STATUS_SCHEDULED
@@ -140,7 +145,8 @@ class TaskLifecycle:
                 timeout=timeout,
                 **fresh.run_snapshot(),
             )
-            fresh.sync_status()
+            # No other run is active (refused above): this queued one is the only one.
+            fresh.sync_status(active_states={QUEUED})
         self._copy_from(fresh)
         return report
 

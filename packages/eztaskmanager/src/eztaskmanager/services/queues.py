@@ -231,9 +231,9 @@ class TaskQueueService(abc.ABC):
         """
         task.refuse_inactive_command()
         self.refuse_timeout(self.run_timeout(task))
-        for report in task.active_runs():
-            reap_run(report, self)
-        task.refuse_second_run()
+        # One query when nothing blocks the task (queue_run checks again under the lock).
+        if [report for report in task.active_runs() if not reap_run(report, self, refresh=False)]:
+            task.refuse_second_run()
 
     # Engine-specific parts ---------------------------------------------------------------------
     def new_job_id(self) -> str:
