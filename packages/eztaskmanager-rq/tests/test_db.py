@@ -1,6 +1,8 @@
 """A forked work-horse forgets its parent's database connections instead of closing them."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 from django.db import connection
@@ -45,3 +47,31 @@ def test_warming_the_orm_before_fork_opens_no_connection(monkeypatch):
     assert db.warm_orm() is True
     assert db.warm_orm() is False  # once per process
     assert all(conn.connection is None for conn in connections.all(initialized_only=True))
+
+
+def test_the_worker_imports_the_runner_before_it_forks():
+    """What a work-horse imports is imported again in the next one: the worker's fork hook
+    imports the runner (its log handler and helper thread) once, in a fresh process."""
+    code = (
+        "import sys, django; django.setup()\n"
+        "from eztaskmanager_rq import db\n"
+        "assert 'eztaskmanager.services.runner' not in sys.modules\n"
+        "assert db.warm_orm()\n"
+        "missing = [name for name in ('runner', 'logger', 'monitor')\n"
+        "           if f'eztaskmanager.services.{name}' not in sys.modules]\n"
+        "assert not missing, missing\n"
+    )
+    # This process's import path: the test project and the repository's testsupport.
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr

@@ -15,7 +15,9 @@ forks: the system checks build the backend, and the app's ``ready()`` imports it
   first use. Filled in a work-horse, they die with it, and every run pays for them again
   (measured: 20-40 ms and ~2,900 page faults before the first query of each run). So
   the parent fills them once, by compiling the runner's queries and building the
-  connection parameters, without touching the database.
+  connection parameters, without touching the database. It imports the runner (and
+  builds the notifiers) once too: imported in a work-horse, a module is imported again
+  in the next one.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def warm_orm() -> bool:
     _warmed = True
     try:
         from eztaskmanager.models import AppCommand, LaunchReport, Log, Task
+        from eztaskmanager.registry import get_notifiers
+        from eztaskmanager.services import runner  # noqa: F401 - imported for the horses
 
         for model in (AppCommand, Task, LaunchReport, Log):
             model._meta.get_fields()
@@ -64,8 +68,10 @@ def warm_orm() -> bool:
         for queryset in (
             Task.objects.select_related("command").filter(pk=0),
             LaunchReport.objects.filter(task_id=0).order_by("-invocation_datetime"),
+            LaunchReport.objects.select_related("task__command").filter(task_id=0, job_id=""),
         ):
             queryset.query.get_compiler(queryset.db).as_sql()
+        get_notifiers()
         for conn in connections.all():
             # Builds (and caches) what connecting needs, e.g. psycopg's adapters; no I/O.
             conn.get_connection_params()
