@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import redis
 from celery import Celery
 from django.test import override_settings
 from django.utils import timezone
@@ -95,6 +96,26 @@ def test_broker_down_raises_fast_and_leaves_task_unchanged(task):
     assert "CELERY_BROKER_URL" in str(info.value)
     t.refresh_from_db()
     assert (t.status, t.scheduled_job_id, t.launchreport_set.count()) == (Task.STATUS_IDLE, "", 0)
+
+
+def test_starts_keep_one_broker_connection_and_survive_the_broker_dropping_it(
+    app, task, queued, redis_url
+):
+    """Connecting for each start cost more than the publish: the connection is kept, and
+    one the broker dropped meanwhile is replaced at once, the run published all the same."""
+    backend = get_task_service()
+    backend.add(task(LIVE))
+    broker = redis.Redis.from_url(redis_url)
+    connections = broker.info("stats")["total_connections_received"]
+    backend.add(task(LIVE))
+    assert broker.info("stats")["total_connections_received"] == connections
+    broker.client_kill_filter(_type="normal", skipme=True)  # the broker drops its clients
+    third = backend.add(task(LIVE))
+    broker.close()
+    published = [message.headers["id"] for message in queued("eztm-unit")]
+    assert len(published) == 3 and published[-1] == third.job_id
+    third.refresh_from_db()
+    assert third.state == LaunchReport.STATE_QUEUED
 
 
 def test_schedule_sends_nothing_and_hands_the_task_to_the_beat(app, task, queued):

@@ -178,7 +178,13 @@ class CeleryBackend(BrokerAccess, TaskQueueService):
             signature.apply_async(task_id=job_id, **options)
             return job_id
         with self.connection(app) as conn:
-            signature.apply_async(task_id=job_id, connection=conn, retry=False, **options)
+            signature.apply_async(
+                task_id=job_id,
+                connection=conn,
+                retry=True,
+                retry_policy=self.PUBLISH_RETRY,
+                **options,
+            )
         return job_id
 
     def send_options(self, task: Task) -> dict[str, Any]:

@@ -7,6 +7,8 @@ when the broker does not answer.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -22,6 +24,10 @@ from eztaskmanager.services.queues import TaskQueueException
 
 if TYPE_CHECKING:
     from kombu import Connection
+    from kombu.connection import ConnectionPool
+
+# Guards the creation of the connection pools (web servers publish from many threads).
+_pools_lock = threading.Lock()
 
 
 def load_app(app: str | Celery | None) -> Celery:
@@ -46,12 +52,32 @@ class BrokerAccess:
     app: Celery
     connect_timeout: float
     stop_signal: str
+    # This process's broker connections by app, kept from one publish to the next.
+    _pools: dict[tuple[int, int], tuple[Celery, ConnectionPool]]
+
+    # A publish on a kept connection that the broker dropped meanwhile is sent again once,
+    # on a new connection; a broker that is down fails within ``connect_timeout``.
+    PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+
+    def connection_pool(self, app: Celery) -> ConnectionPool:
+        """The broker connections of ``app`` in this process (a forked child makes its own)."""
+        key = (os.getpid(), id(app))
+        with _pools_lock:
+            pools = self.__dict__.setdefault("_pools", {})
+            if key not in pools:
+                first = app.connection_for_write(connect_timeout=self.connect_timeout)
+                pools[key] = (app, first.Pool(limit=app.conf.broker_pool_limit))
+            return pools[key][1]
 
     @contextmanager
     def connection(self, app: Celery | None = None, max_retries: int = 1) -> Iterator[Connection]:
-        """A broker connection that gives up after ``connect_timeout``, with a clear error."""
+        """A broker connection that gives up after ``connect_timeout``, with a clear error.
+
+        Taken from this process's pool and given back after: connecting anew for each
+        start cost more than the publish itself.
+        """
         app = app or self.app
-        conn = app.connection_for_write(connect_timeout=self.connect_timeout)
+        conn = self.connection_pool(app).acquire(block=True)
         errors = (OperationalError, OSError, *conn.connection_errors)
         try:
             conn.ensure_connection(
@@ -62,6 +88,7 @@ class BrokerAccess:
             )
             yield conn
         except errors as exc:
+            conn.collect()  # not kept: the next one connects afresh
             raise TaskQueueException(
                 _(
                     "Cannot reach the Celery broker at %(url)s (%(error)s). Start the broker, "
@@ -71,6 +98,14 @@ class BrokerAccess:
             ) from exc
         finally:
             conn.release()
+
+    def close(self) -> None:
+        """Close this process's kept broker connections (when the settings change)."""
+        with _pools_lock:
+            pools = self.__dict__.pop("_pools", {})
+        for (pid, _app_id), (_app, pool) in pools.items():
+            if pid == os.getpid():
+                pool.force_close_all()
 
     def revoke(self, job_id: str, terminate: bool) -> None:
         """Tell the workers to drop the job, and with ``terminate`` to kill its process."""
