@@ -18,6 +18,8 @@ import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -198,30 +200,52 @@ def routing(kind: str) -> dict[str, int]:
     }
 
 
-def measure(kinds: list[str], prefix: str, counts: list[int], chunk: int) -> list[dict]:
-    from django.conf import settings
-    from redis import Redis
-
-    redis = Redis.from_url(settings.REDIS_URL)
+def start_pairs(kinds: list[str], prefix: str, redis: Any) -> list[Pair]:
+    """Start the workers of ``kinds`` and wait until every one of them listens."""
     pairs: list[Pair] = []
-    rss: dict[str, dict[int, Any]] = {kind: {} for kind in kinds}
     try:
-        pairs = [Pair(kind, prefix, redis) for kind in kinds]
+        for kind in kinds:
+            pairs.append(Pair(kind, prefix, redis))
 
         def ready() -> bool:
             replies = pongs(pairs)
             return all(pair.ready(replies) for pair in pairs)
 
         wait(pairs, ready, "the workers")
+    except BaseException:
+        for pair in pairs:
+            pair.stop()
+        raise
+    return pairs
+
+
+def run_until(pairs: list[Pair], done: int, total: int, chunk: int) -> int:
+    """Give every worker runs ``done`` to ``total``, ``chunk`` at a time; return ``total``."""
+    while done < total:
+        batch = range(done, min(total, done + chunk))
+        for i in batch:
+            for pair in pairs:
+                pair.start(i)
+        done = batch.stop
+        wait(pairs, lambda n=done: all(p.finished() >= n for p in pairs), f"{done} runs")
+    return done
+
+
+def measure(kinds: list[str], prefix: str, counts: list[int], chunk: int) -> list[dict]:
+    from django.conf import settings
+    from redis import Redis
+
+    redis = Redis.from_url(settings.REDIS_URL)
+    rss: dict[str, dict[int, Any]] = {kind: {} for kind in kinds}
+    pairs = start_pairs(kinds, prefix, redis)
+    try:
+        started = time.monotonic()
         done = 0
         for total in counts:
-            while done < total:
-                batch = range(done, min(total, done + chunk))
-                for i in batch:
-                    for pair in pairs:
-                        pair.start(i)
-                done = batch.stop
-                wait(pairs, lambda n=done: all(p.finished() >= n for p in pairs), f"{done} runs")
+            done = run_until(pairs, done, total, chunk)
+            print(
+                f"{', '.join(kinds)}: {total} runs, {time.monotonic() - started:.0f} s", flush=True
+            )
             time.sleep(SETTLE)
             for pair in pairs:
                 rss[pair.kind][total] = pair.memory()
@@ -229,6 +253,26 @@ def measure(kinds: list[str], prefix: str, counts: list[int], chunk: int) -> lis
         for pair in pairs:
             pair.stop()
     return [{"kind": kind, "rss": rss[kind], "lines": routing(kind)} for kind in kinds]
+
+
+@contextmanager
+def project(kinds: list[str], prefix: str) -> Iterator[None]:
+    """Set Django up for the engine of ``kinds`` (one), on a test database made for the block."""
+    engines = {KINDS[kind][0] for kind in kinds}
+    if len(engines) != 1:
+        raise SystemExit("the kinds of one measurement share one engine")
+    os.environ["EZTM_BENCH_ENGINE"] = engines.pop()
+    os.environ["EZTM_BENCH_QUEUES"] = ",".join(
+        queue for kind in kinds for queue in queues(prefix, kind).values()
+    )
+    django.setup()
+    from django.db import connection
+
+    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(test_db, verbosity=0)
 
 
 def main() -> None:
@@ -239,21 +283,8 @@ def main() -> None:
     parser.add_argument("--prefix", required=True, help="names this measurement's queues")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    engines = {KINDS[kind][0] for kind in args.kinds}
-    if len(engines) != 1:
-        parser.error("the kinds of one measurement share one engine")
-    os.environ["EZTM_BENCH_ENGINE"] = engines.pop()
-    os.environ["EZTM_BENCH_QUEUES"] = ",".join(
-        queue for kind in args.kinds for queue in queues(args.prefix, kind).values()
-    )
-    django.setup()
-    from django.db import connection
-
-    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with project(args.kinds, args.prefix):
         result = measure(args.kinds, args.prefix, args.runs, args.chunk)
-    finally:
-        connection.creation.destroy_test_db(test_db, verbosity=0)
     args.out.write_text(json.dumps(result))
 
 
