@@ -9,6 +9,7 @@ import redis
 from kombu import Connection, Exchange, Queue
 
 from eztaskmanager.registry import reset
+from eztaskmanager_celery.beat import TaskScheduler
 from tests.celery_app import app as celery_app
 
 QUEUES = ("eztm-unit", "eztm-unit-default", "eztm-other")
@@ -36,6 +37,21 @@ def app(redis_url):
         for name in QUEUES:
             Queue(name, Exchange(name), routing_key=name)(channel).declare()
     yield celery_app
+
+
+@pytest.fixture
+def beat(app):
+    """Start a beat scheduler (as ``celery beat -S`` does); call again to "restart" it."""
+    made = []
+
+    def start(celery_app=None):
+        scheduler = TaskScheduler(app=celery_app or app)
+        made.append(scheduler)
+        return scheduler
+
+    yield start
+    for scheduler in made:
+        scheduler.close()
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """A Celery beat scheduler that reads eztaskmanager's ``Task`` table.
 
 Run it with ``celery -A proj beat -S eztaskmanager_celery.beat:TaskScheduler``. Each tick
-reads the scheduled tasks (at most every few seconds, so a change in the admin is seen
-quickly), fires those whose due time has come (:mod:`eztaskmanager_celery.firing`), and
-sleeps until the next one. The database says which due times have fired, not the beat's
+reads from the database only the tasks whose due time has come and the next due time
+(both by an index, whatever the number of tasks), fires the due ones
+(:mod:`eztaskmanager_celery.firing`), and sleeps until the next one, or a few seconds at
+most: a change made in the admin is seen at the next tick. The database says which due times have fired, not the beat's
 memory: a restarted beat, or a second one, never fires a due time twice. On its ticks the
 beat also records that it is alive and ends the runs whose worker is gone (the core's
 recovery), so a whole worker killed mid-run does not leave its run "running" for ever.
@@ -27,16 +28,23 @@ from django.utils import timezone
 from eztaskmanager.models import ProcessHeartbeat
 from eztaskmanager.registry import get_backend
 from eztaskmanager.services.lookout import Lookout
+from eztaskmanager.services.recovery import Every
 from eztaskmanager_celery import firing
 from eztaskmanager_celery.backend import BACKEND_NAME, CeleryBackend
-from eztaskmanager_celery.timetable import due_time, is_on_beat, watched_tasks
+from eztaskmanager_celery.timetable import (
+    beat_job_id,
+    due_time,
+    is_on_beat,
+    unstamped_tasks,
+    upcoming_tasks,
+)
 
 logger = logging.getLogger(__name__)
 
 # Longest sleep between ticks unless --max-interval or beat_max_loop_interval says otherwise.
 DEFAULT_MAX_INTERVAL = 5
-# Longest time a change in the Task table may go unseen.
-MAX_RELOAD_EVERY = 5
+# Longest time a change in the Task table may go unseen (the longest sleep).
+MAX_LOOK_EVERY = 5
 # Seconds between two records of the beat's own heartbeat (the admin shows it).
 HEARTBEAT_EVERY = 10
 # Seconds between two checks that the statuses and schedules are in step (the reaper of
@@ -44,6 +52,8 @@ HEARTBEAT_EVERY = 10
 RESYNC_EVERY = 30
 # Seconds before a task whose due time another beat is firing is looked at again.
 BUSY_RETRY = 1.0
+# Tasks read per tick, soonest first: those due, and the next one (how long to sleep).
+BATCH = 100
 
 
 class TaskScheduler(Scheduler):
@@ -53,9 +63,11 @@ class TaskScheduler(Scheduler):
     backend: CeleryBackend | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.tasks: dict[int, Any] = {}
-        self.loaded_at: float | None = None
-        self.retry_at: dict[int, float] = {}
+        # Due times not to fire again before a moment (monotonic), by task: another beat
+        # fires them, or the broker refused them.
+        self.retry_at: dict[int, tuple[datetime, float]] = {}
+        # Tasks without a stored next run are looked for at the first tick, then now and then.
+        self.look_unstamped = Every(RESYNC_EVERY)
         self.name = f"beat@{socket.gethostname()}"
         # Lost runs on every tick; the beat's heartbeat and lost schedules less often.
         self.lookout = Lookout(
@@ -66,15 +78,19 @@ class TaskScheduler(Scheduler):
             resync_every=RESYNC_EVERY,
         )
         super().__init__(*args, **kwargs)
-        self.reload_every = min(self.max_interval, MAX_RELOAD_EVERY)
 
     def setup_schedule(self) -> None:
         super().setup_schedule()
         self.backend = load_backend()
         logger.info(
             "eztaskmanager: firing scheduled tasks from the database (changes seen within %s s).",
-            min(self.max_interval, MAX_RELOAD_EVERY),
+            self.look_every,
         )
+
+    @property
+    def look_every(self) -> float:
+        """The longest sleep between two ticks: a change in the Task table is seen within it."""
+        return min(self.max_interval, MAX_LOOK_EVERY)
 
     @property
     def info(self) -> str:
@@ -85,8 +101,12 @@ class TaskScheduler(Scheduler):
         wait = super().tick(*args, **kwargs)
         close_old_connections()
         try:
-            self.keep_watch()
             task_wait = self.tick_tasks()
+            # After firing, so that the watch (a resync reads every schedule) never makes
+            # a due run late; the sleep is shortened by the time it took.
+            started = time.monotonic()
+            self.keep_watch()
+            task_wait = max(task_wait - (time.monotonic() - started), 0.0)
         except Exception:
             logger.exception(
                 "eztaskmanager: cannot read the scheduled tasks (is the database up, and "
@@ -105,49 +125,44 @@ class TaskScheduler(Scheduler):
     def tick_tasks(self, now: datetime | None = None) -> float:
         """Fire every task whose due time has come; return the seconds until the next event."""
         now = now or timezone.now()
-        if self.loaded_at is None or time.monotonic() - self.loaded_at >= self.reload_every:
-            self.reload()
-        wait = max(self.reload_every - (time.monotonic() - self.loaded_at), 0.0)
-        for task_id in list(self.tasks):
-            due = due_time(self.tasks[task_id], now)
-            if due is not None and due <= now and self.retry_at.get(task_id, 0) <= time.monotonic():
-                self.fire(task_id, now)
-                task = self.tasks.get(task_id)
-                due = due_time(task, now) if task is not None else None
-                if due is not None and due <= now and task_id not in self.retry_at:
-                    # Another beat is firing it right now: look again in a moment.
-                    self.retry_at[task_id] = time.monotonic() + BUSY_RETRY
-            if due is None:
+        wait = float(self.look_every)
+        retry_at, self.retry_at = self.retry_at, {}
+        upcoming = upcoming_tasks(BATCH)
+        unstamped = unstamped_tasks() if self.look_unstamped() else []
+        for task in [*unstamped, *upcoming]:
+            due = due_time(task, now)
+            if due is None or not is_on_beat(task):
                 continue
-            if task_id in self.retry_at:
-                wait = min(wait, max(self.retry_at[task_id] - time.monotonic(), 0.0))
+            if due > now:
+                if task.cached_next_ride is None:
+                    # Store it, so that the index finds the task from now on.
+                    handle = beat_job_id(task.pk)
+                    task.advance_schedule(handle, handle, due)
+                wait = min(wait, (due - now).total_seconds())
+                continue
+            held = retry_at.get(task.pk)
+            if held is not None and held[0] == due and held[1] > time.monotonic():
+                self.retry_at[task.pk] = held
             else:
-                wait = min(wait, max((due - now).total_seconds(), 0.0))
-        return wait
+                self.fire(task.pk, now)
+            if task.pk in self.retry_at:
+                wait = min(wait, max(self.retry_at[task.pk][1] - time.monotonic(), 0.0))
+        if len(upcoming) == BATCH and due_time(upcoming[-1], now) <= now:
+            wait = 0.0  # more may be due than were read: at once again
+        return max(wait, 0.0)
 
-    def reload(self) -> None:
-        """Read the scheduled tasks from the database."""
-        self.tasks = {task.pk: task for task in watched_tasks() if is_on_beat(task)}
-        self.loaded_at = time.monotonic()
-        self.retry_at = {pk: at for pk, at in self.retry_at.items() if pk in self.tasks}
-
-    def fire(self, task_id: int, now: datetime) -> None:
+    def fire(self, task_id: int, now: datetime) -> firing.Outcome:
         """Fire one task's due time (claimed in the database first), and log what happened."""
         outcome = firing.fire(task_id, now, self.backend, app=self.app)
-        self.refresh(task_id)
         if outcome.result is firing.Fired.RETRY:
-            self.retry_at[task_id] = time.monotonic() + self.max_interval
+            self.retry_at[task_id] = (outcome.due, time.monotonic() + self.max_interval)
+        elif outcome.result is firing.Fired.TAKEN:
+            # Another beat is firing it right now: look again in a moment.
+            self.retry_at[task_id] = (outcome.due, time.monotonic() + BUSY_RETRY)
         else:
             self.retry_at.pop(task_id, None)
         firing.log(task_id, outcome)
-
-    def refresh(self, task_id: int) -> None:
-        """Read one task again after firing it (it may have left the schedule)."""
-        task = watched_tasks().filter(pk=task_id).first()
-        if task is None or not is_on_beat(task):
-            self.tasks.pop(task_id, None)
-        else:
-            self.tasks[task_id] = task
+        return outcome
 
 
 def load_backend() -> CeleryBackend:

@@ -3,7 +3,9 @@
 A task is on the beat when its ``scheduled_job_id`` is :func:`beat_job_id`. Its
 ``cached_next_ride`` (the next run the admin shows) is the next due time the beat fires:
 the backend sets it when the task is scheduled, and the beat moves it on each time it
-fires, so what the admin shows is what happens. Which due times have fired is the
+fires, so what the admin shows is what happens. The beat reads the tasks due now and the
+next ones by it (an index on the armed schedules' ``cached_next_ride``), never the whole
+table. Which due times have fired is the
 core's business (:meth:`~eztaskmanager.models.Task.claim_due`, a unique row per due
 time), so a due time fires once however many beats run.
 """
@@ -55,9 +57,21 @@ def due_time(task: Task, now: datetime) -> datetime | None:
 
 
 def watched_tasks() -> QuerySet[Task]:
-    """The tasks whose schedule the beat may run (check each with :func:`is_on_beat`)."""
-    return (
-        Task.objects.filter(scheduled_job_id__startswith=BEAT_PREFIX)
-        .select_related("command")
-        .order_by("pk")
-    )
+    """The tasks whose schedule the beat may run (check each with :func:`is_on_beat`).
+
+    Armed schedules only, in the words of the index on their next run, so that it serves.
+    """
+    armed = Task.objects.exclude(scheduled_job_id="")
+    return armed.filter(scheduled_job_id__startswith=BEAT_PREFIX).select_related("command")
+
+
+def upcoming_tasks(limit: int) -> list[Task]:
+    """The first ``limit`` tasks on the beat by their stored next run: those due, then the
+    next ones (one read by the index)."""
+    stored = watched_tasks().exclude(cached_next_ride=None)
+    return list(stored.order_by("cached_next_ride", "pk")[:limit])
+
+
+def unstamped_tasks() -> list[Task]:
+    """The tasks on the beat without a stored next run (scheduled by an older release)."""
+    return list(watched_tasks().filter(cached_next_ride=None).order_by("pk"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -157,6 +157,13 @@ class Task(TaskRules, TaskLifecycle, models.Model):
         indexes = [
             models.Index(
                 fields=["-cached_last_invocation_datetime"], name="eztm_task_last_run_idx"
+            ),
+            # The armed schedules by next run: a scheduler reads the few that are due,
+            # and the next one, without reading them all.
+            models.Index(
+                fields=["cached_next_ride"],
+                condition=~Q(scheduled_job_id=""),
+                name="eztm_task_armed_next_idx",
             ),
         ]
 

@@ -54,18 +54,22 @@ def resync(backend: TaskQueueService | None = None) -> list[str]:
                 before = fresh.status
                 if fresh.sync_status() != before:
                     done.append(f"{fresh}: status {before} -> {fresh.status}")
-    scheduled = list(Task.objects.exclude(scheduled_job_id="").select_related("command"))
-    if scheduled:
-        for task in backend.lost_schedules(scheduled):
-            try:
-                backend.rearm(task)
-            except Exception as exc:
-                logger.error("Could not book the schedule of task %s again: %s", task.pk, exc)
-                done.append(f"{task}: its schedule was lost and could not be booked again: {exc}")
-                continue
-            task.refresh_from_db()
-            when = timezone.localtime(task.cached_next_ride) if task.cached_next_ride else "-"
-            done.append(f"{task}: schedule booked again, next run {when}")
+    # The engine is asked about every schedule by its handle alone; the few it lost are
+    # read whole, one by one, to be booked again.
+    scheduled = list(Task.objects.exclude(scheduled_job_id="").only("pk", "scheduled_job_id"))
+    for stub in backend.lost_schedules(scheduled) if scheduled else []:
+        task = Task.objects.select_related("command").filter(pk=stub.pk).first()
+        if task is None:
+            continue  # deleted meanwhile
+        try:
+            backend.rearm(task)
+        except Exception as exc:
+            logger.error("Could not book the schedule of task %s again: %s", task.pk, exc)
+            done.append(f"{task}: its schedule was lost and could not be booked again: {exc}")
+            continue
+        task.refresh_from_db()
+        when = timezone.localtime(task.cached_next_ride) if task.cached_next_ride else "-"
+        done.append(f"{task}: schedule booked again, next run {when}")
     return done
 
 
