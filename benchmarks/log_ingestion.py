@@ -4,36 +4,56 @@ A command logs N INFO records (default 100,000). It runs three ways, in this pro
 
 - ``null``: the command alone, its records going to a NullHandler (the floor);
 - ``db``: through the runner, with the batched ``DatabaseLogHandler`` (what users get);
-- ``naive``: through a handler doing one INSERT per record (what we avoid).
+- ``naive``: through a handler doing one INSERT per record (what we avoid), on fewer
+  records, scaled.
 
-Usage: ``python benchmarks/log_ingestion.py --db sqlite|postgres [--records N]``.
-Prints wall times and ratios; asserts nothing.
+``null`` and ``db`` alternate ``--repeat`` times; the medians are compared.
+
+Usage: ``python benchmarks/log_ingestion.py --db sqlite|postgres [--records N] [--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.results import Figure, add_options, report
 from benchmarks.setup_django import django_project
+
+TARGET = 1.5
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--naive-records", type=int, default=None, help="default: --records")
+    parser.add_argument("--records", type=int, default=None, help="default 100,000 (quick: 20,000)")
+    parser.add_argument(
+        "--naive-records", type=int, default=None, help="default 1,000 (quick: 200)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each way, alternating")
+    add_options(parser)
     args = parser.parse_args()
+    records = args.records or (20_000 if args.quick else 100_000)
+    naive_records = args.naive_records or (200 if args.quick else 1_000)
     with django_project(args.db, ["eztaskmanager"], EZTASKMANAGER={"BACKEND": "immediate"}):
-        run(args.db, args.records, args.naive_records or args.records)
+        figures = run(records, naive_records, args.repeat)
+    report(f"log ingestion, {records:,} INFO records, {args.db}", figures, args.json)
 
 
-def run(db: str, records: int, naive_records: int) -> None:
+def timed(fn: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+def run(records: int, naive_records: int, repeat: int) -> list[Figure]:
     from django.core.management import call_command
 
     from eztaskmanager.models import AppCommand, LaunchReport, Log, Task
@@ -61,23 +81,21 @@ def run(db: str, records: int, naive_records: int) -> None:
     command = AppCommand.objects.create(
         app_name="eztaskmanager", name="test_livelogging_command", active=True
     )
-    arguments = "--limit={n},--trace-steps=1,--sleep=0"
-    task = Task.objects.create(name="bench", command=command, arguments=arguments.format(n=records))
+    arguments = f"--limit={records},--trace-steps=1,--sleep=0"
+    task = Task.objects.create(name="bench", command=command, arguments=arguments)
     root = logging.getLogger()
     null = logging.NullHandler()
     root.addHandler(null)  # a handler on root: the command adds no console handler
-
-    def timed(fn) -> float:
-        began = time.perf_counter()
-        fn()
-        return time.perf_counter() - began
-
     options = {"limit": records, "trace_steps": 1, "sleep": 0}
-    t_null = timed(lambda: call_command("test_livelogging_command", **options))
 
-    t_db = timed(lambda: run_management_command(task.pk))
-    report = LaunchReport.objects.get(task=task)
-    assert report.n_log_lines == records + 2, report.n_log_lines
+    def through_runner() -> None:
+        report_ = run_management_command(task.pk)
+        assert report_.n_log_lines == records + 2, report_.n_log_lines
+
+    t_null, t_db = [], []
+    for _ in range(repeat):
+        t_null.append(timed(lambda: call_command("test_livelogging_command", **options)))
+        t_db.append(timed(through_runner))
 
     naive_report = LaunchReport.objects.create(task=task)
     naive = NaiveHandler(naive_report.pk)
@@ -85,16 +103,28 @@ def run(db: str, records: int, naive_records: int) -> None:
     naive_options = dict(options, limit=naive_records)
     t_naive = timed(lambda: call_command("test_livelogging_command", **naive_options))
     root.removeHandler(naive)
-    t_naive_scaled = t_naive * records / naive_records
 
-    print(f"log ingestion, {records:,} INFO records, {db}")
-    print(f"  NullHandler           {t_null:8.2f} s")
-    print(f"  DatabaseLogHandler    {t_db:8.2f} s   {t_db / t_null:5.2f}x NullHandler")
-    scaled = f" (scaled from {naive_records:,})" if naive_records != records else ""
-    print(
-        f"  one INSERT per record {t_naive_scaled:8.2f} s{scaled}   "
-        f"{t_naive_scaled / t_db:5.1f}x slower than DatabaseLogHandler"
-    )
+    floor, value = statistics.median(t_null), statistics.median(t_db)
+    ratios = [db / null for db, null in zip(t_db, t_null, strict=True)]
+    spread = f"pairs {min(ratios):.2f}x-{max(ratios):.2f}x"
+    return [
+        Figure(
+            f"DatabaseLogHandler ({spread})",
+            value,
+            "s",
+            floor=floor,
+            floor_name="NullHandler",
+            target=f"<= {TARGET}x NullHandler",
+            met=value <= TARGET * floor,
+        ),
+        Figure(
+            f"one INSERT per record (scaled from {naive_records:,})",
+            t_naive * records / naive_records,
+            "s",
+            floor=value,
+            floor_name="DatabaseLogHandler",
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ def error_of(exc: ConfigurationError, kinds: dict[type, tuple[str, str]]) -> Err
 
 @register(Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    messages = _check_numbers(conf.get_config())
+    config = conf.get_config()
+    messages = _check_numbers(config) + _check_log_to_console(config)
     messages += _check_backend()
     messages += _messages(*registry.notifiers.build_each(), NOTIFIER_ERRORS)
     return messages
@@ -156,6 +157,20 @@ def _check_numbers(config: dict[str, Any]) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def _check_log_to_console(config: dict[str, Any]) -> list[CheckMessage]:
+    value = config["LOG_TO_CONSOLE"]
+    if value is None or isinstance(value, bool):
+        return []
+    return [
+        Error(
+            f'EZTASKMANAGER["LOG_TO_CONSOLE"] must be None, True or False, not {value!r}.',
+            hint="None (the default) prints a command's log to the console only when it runs "
+            "from a shell; True always; False never.",
+            id="eztaskmanager.E007",
+        )
+    ]
 
 
 @register(Tags.database)

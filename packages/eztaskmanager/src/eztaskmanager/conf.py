@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": None,
     # Seconds without a heartbeat after which a run's worker is declared lost.
     "HEARTBEAT_TIMEOUT": 60,
+    # Whether a LoggerEnabledCommand also prints its records to the console: None, only
+    # when the task manager does not store them (a command run from a shell); True, False.
+    "LOG_TO_CONSOLE": None,
 }
 
 # The seed's flat settings and the key of the dict each one maps onto.

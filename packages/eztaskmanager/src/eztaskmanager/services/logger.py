@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.translation import gettext
+
+from eztaskmanager.conf import get_setting
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class DatabaseLogHandler(logging.Handler):
         thread_id: int | None = None,
         max_buffered: int = MAX_BUFFERED,
         final_flush_seconds: float = FINAL_FLUSH_SECONDS,
+        helper_writes: bool = False,
     ) -> None:
         super().__init__(level)
         self.launch_report_id = launch_report_id
@@ -66,7 +70,15 @@ class DatabaseLogHandler(logging.Handler):
         self.thread_id = thread_id
         self.max_buffered = max_buffered
         self.final_flush_seconds = final_flush_seconds
+        self.helper_writes = helper_writes
+        # One list for the handler's life: the recording thread appends at its end while a
+        # write takes lines from its front (both single steps under the GIL).
         self.buffer: list[tuple[float, str, str]] = []
+        # The recording thread writes itself when this many lines wait, or at the first
+        # record after ``write_due`` (epoch seconds, compared with the record's time). With
+        # a helper thread that writes, only when it has fallen far behind.
+        self._write_at = max(batch_size, max_buffered // 2) if helper_writes else batch_size
+        self._write_due = math.inf
         self.last_flush = time.monotonic()
         # After a failed write: no new try before retry_at (monotonic seconds).
         self.failures = 0
@@ -81,14 +93,11 @@ class DatabaseLogHandler(logging.Handler):
         # transactions it was then: deeper, it is inside a transaction of the command's.
         self._home_connection = connections[DEFAULT_DB_ALIAS]
         self._home_depth = len(self._home_connection.atomic_blocks)
+        self._schedule_next_write()
         self.setFormatter(logging.Formatter("%(message)s"))
 
     def handle(self, record: logging.LogRecord) -> bool:
-        """Buffer the record without taking the handler's lock.
-
-        ``list.append`` is atomic and :meth:`flush` swaps the buffer in one step, so the
-        run's thread never waits for the helper thread's write; this is the hot path.
-        """
+        """Buffer the record without taking the handler's lock: this is the hot path."""
         if self.thread_id is not None and record.thread != self.thread_id:
             return False
         if record.name.startswith(self.ignored_loggers):
@@ -99,7 +108,7 @@ class DatabaseLogHandler(logging.Handler):
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
-        # Formatting the time waits for the flush; only the message is needed now.
+        # Formatting the time waits for the write; only the message is needed now.
         try:
             message = record.getMessage()
             if record.exc_info or record.stack_info:
@@ -107,16 +116,22 @@ class DatabaseLogHandler(logging.Handler):
         except Exception:
             self.handleError(record)
             return
-        self.buffer.append((record.created, record.levelname, message))
-        if (
-            len(self.buffer) >= self.batch_size
-            or time.monotonic() - self.last_flush >= self.flush_interval
-        ):
+        buffer = self.buffer
+        buffer.append((record.created, record.levelname, message))
+        if len(buffer) >= self._write_at or record.created >= self._write_due:
             self.flush()
 
     def flush_if_due(self) -> None:
-        """Write what waits if ``flush_interval`` has passed since the last write."""
-        if self.buffer and time.monotonic() - self.last_flush >= self.flush_interval:
+        """Write what waits if ``batch_size`` lines wait or ``flush_interval`` has passed.
+
+        The run's helper thread calls it a few times a second (see
+        :mod:`eztaskmanager.services.monitor`); with ``helper_writes`` it writes the lines of
+        a busy command too, while the command's thread only appends.
+        """
+        if self.buffer and (
+            len(self.buffer) >= self.batch_size
+            or time.monotonic() - self.last_flush >= self.flush_interval
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -128,29 +143,36 @@ class DatabaseLogHandler(logging.Handler):
         from eztaskmanager.models import write_log_rows
 
         with self._flush_lock:
-            if self._flushing or not self.buffer or self.run_ended:
-                self.last_flush = time.monotonic()
+            buffer = self.buffer
+            if self.run_ended:
+                del buffer[:]
+                return
+            if self._flushing or not buffer:
+                self._schedule_next_write()
                 return
             if time.monotonic() < self.retry_at or self._in_command_transaction():
                 return
-            rows, self.buffer = self.buffer, []
+            rows = buffer[:]
             self._flushing = True
             try:
                 written = write_log_rows(self.launch_report_id, rows)
             except Exception as exc:
-                self.buffer[:0] = rows
                 self._write_failed(exc)
-            except BaseException:
-                self.buffer[:0] = rows  # interrupted: the lines are written later
-                raise
             else:
                 if not written:
-                    self._run_has_ended(len(rows))
-                elif self.failing_since is not None:
+                    self._run_has_ended()
+                    return
+                del buffer[: len(rows)]
+                if self.failing_since is not None:
                     self._write_recovered()
             finally:
                 self._flushing = False
-                self.last_flush = time.monotonic()
+                self._schedule_next_write()
+
+    def _schedule_next_write(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.helper_writes:
+            self._write_due = time.time() + self.flush_interval
 
     def _in_command_transaction(self) -> bool:
         current = connections[DEFAULT_DB_ALIAS]
@@ -192,9 +214,10 @@ class DatabaseLogHandler(logging.Handler):
             write_log_rows(self.launch_report_id, [(time.time(), "WARNING", notice)], counted=False)
         self.failures, self.retry_at, self.failing_since, self.dropped = 0, 0.0, None, 0
 
-    def _run_has_ended(self, count: int) -> None:
+    def _run_has_ended(self) -> None:
         self.run_ended = True
-        self.buffer = []
+        count = len(self.buffer)
+        del self.buffer[:]
         logger.warning(
             "Report %s has ended (stopped or lost): %d log lines of its run were not stored.",
             self.launch_report_id,
@@ -214,7 +237,7 @@ class DatabaseLogHandler(logging.Handler):
                 len(self.buffer),
                 self.launch_report_id,
             )
-            self.buffer = []
+            del self.buffer[:]
         super().close()
 
 
@@ -262,9 +285,11 @@ class LogStream(io.TextIOBase):
 class LoggerEnabledCommand(BaseCommand):
     """A ``BaseCommand`` with a ``self.logger`` whose records the task manager stores.
 
-    The logger's level follows ``--verbosity`` (0: WARNING, 1: INFO, 2-3: DEBUG). When no
-    other handler would show its records, a console handler is added, so they are also
-    seen in the worker's output and when the command runs from a shell.
+    The logger's level follows ``--verbosity`` (0: WARNING, 1: INFO, 2-3: DEBUG). Its
+    records are also printed to the console while the command runs, unless another
+    handler shows them already or ``EZTASKMANAGER["LOG_TO_CONSOLE"]`` says otherwise: by
+    default (``None``) when the command runs from a shell, not when the task manager's
+    runner stores them (printing every record a second time would double its cost).
     """
 
     logger: logging.Logger | None = None
@@ -273,20 +298,36 @@ class LoggerEnabledCommand(BaseCommand):
         name = self.__module__.rsplit(".", 1)[-1]
         self.logger = logging.getLogger(f"eztaskmanager.commands.{name}")
         self.logger.setLevel(verbosity2loglevel(options.get("verbosity", 1)))
-        if not _has_console_handler(self.logger):
-            console = logging.StreamHandler()
-            console.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s - %(message)s"))
-            self.logger.addHandler(console)
-        return super().execute(*args, **options)
+        if not _console_wanted(self.logger):
+            return super().execute(*args, **options)
+        console = logging.StreamHandler()
+        console.setFormatter(logging.Formatter("%(asctime)s - %(levelname)s - %(message)s"))
+        self.logger.addHandler(console)
+        try:
+            return super().execute(*args, **options)
+        finally:
+            self.logger.removeHandler(console)
 
 
-def _has_console_handler(log: logging.Logger) -> bool:
-    """Whether a record of ``log`` reaches a handler other than a database handler."""
+def _console_wanted(log: logging.Logger) -> bool:
+    """Whether ``log`` needs a console handler for this run (decided once, not per record)."""
+    handlers = _reached_handlers(log)
+    if any(not isinstance(handler, DatabaseLogHandler) for handler in handlers):
+        return False  # shown already (the project's logging, Celery's, a test's)
+    wanted = get_setting("LOG_TO_CONSOLE")
+    if wanted is not None:
+        return bool(wanted)
+    ident = threading.get_ident()
+    return not any(handler.thread_id in (None, ident) for handler in handlers)
+
+
+def _reached_handlers(log: logging.Logger) -> list[logging.Handler]:
+    """The handlers a record of ``log`` reaches, through its ancestors while it propagates."""
+    handlers: list[logging.Handler] = []
     current: logging.Logger | None = log
     while current is not None:
-        if any(not isinstance(h, DatabaseLogHandler) for h in current.handlers):
-            return True
+        handlers += current.handlers
         if not current.propagate:
-            return False
+            break
         current = current.parent
-    return False
+    return handlers

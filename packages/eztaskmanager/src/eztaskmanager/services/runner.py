@@ -111,14 +111,16 @@ def execute(report: LaunchReport) -> tuple[str, str]:
     the run's rows, and the command simply runs to its end.
     """
     task = report.task
-    handler = DatabaseLogHandler(report.pk, thread_id=threading.get_ident())
+    # The helper thread writes the log lines, so the command's thread only appends them.
+    helper = not connection.in_atomic_block
+    handler = DatabaseLogHandler(report.pk, thread_id=threading.get_ident(), helper_writes=helper)
     root = logging.getLogger()
     root.addHandler(handler)
     stdout = LogStream(handler, logging.INFO, f"{OUTPUT_LOGGER}.stdout")
     stderr = LogStream(handler, logging.WARNING, f"{OUTPUT_LOGGER}.stderr")
     interrupter = Interrupter()
     monitor = None
-    if not connection.in_atomic_block:
+    if helper:
         monitor = RunMonitor(report, handler, interrupter, timeout=report.timeout)
         monitor.start()
     started = time.monotonic()

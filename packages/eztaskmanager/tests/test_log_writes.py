@@ -1,0 +1,127 @@
+"""Log lines as written in batches: stored exactly, in order, while the command goes on logging."""
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.db import connection, connections
+
+from eztaskmanager.models import LaunchReport, write_log_rows
+from eztaskmanager.services.logger import DatabaseLogHandler
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD = [
+    "tab\there",
+    "new\nline",
+    "carriage\rreturn",
+    "back\\slash",
+    "\\N",
+    "\\",
+    "",
+    "ünïcødé ✓ 日本",
+    'quote " and \' json [1, "x"]',
+    "1234",
+    "nul \x00 inside",
+]
+
+
+@pytest.fixture
+def report(task):
+    return LaunchReport.objects.create(task=task("test_livelogging_command"))
+
+
+def stored(report):
+    return list(report.logs.order_by("line").values_list("line", "timestamp", "level", "message"))
+
+
+def test_awkward_messages_and_levels_are_stored_as_they_are(report):
+    now = time.time()
+    rows = [(now, "INFO", message) for message in AWKWARD]
+    rows.append((now, "ODD\tLEVEL", "a level with a tab"))
+    assert write_log_rows(report.pk, rows)
+    messages = [message for _line, _stamp, _level, message in stored(report)]
+    nul = "\ufffd" if connection.vendor == "postgresql" else "\x00"  # PostgreSQL cannot store NUL
+    assert messages == [m.replace("\x00", nul) for m in AWKWARD] + ["a level with a tab"]
+    assert stored(report)[-1][2] == "ODD\tLEVEL"
+
+
+def test_lines_keep_their_time_to_the_microsecond(report):
+    base = datetime(2026, 3, 1, 23, 59, 59, tzinfo=dt_timezone.utc).timestamp()
+    created = [base, base + 0.000001, base + 0.5, base + 0.999999, base + 1.25, base + 86400]
+    write_log_rows(report.pk, [(c, "INFO", str(c)) for c in created])
+    for (_line, stamp, _level, _message), c in zip(stored(report), created, strict=True):
+        expected = datetime.fromtimestamp(c, dt_timezone.utc)
+        # created is a float: its last microsecond may round either way.
+        assert abs(stamp - expected) <= timedelta(microseconds=1), (stamp, expected)
+
+
+def test_batches_continue_the_numbering_and_count_levels(report):
+    now = time.time()
+    write_log_rows(report.pk, [(now, level, level) for level in ("INFO", "ERROR", "WARNING")])
+    write_log_rows(report.pk, [(now, "CRITICAL", "x"), (now, "WARNING", "y")])
+    write_log_rows(report.pk, [(now, "ERROR", "not counted")], counted=False)
+    assert [line for line, *_rest in stored(report)] == list(range(6))
+    report.refresh_from_db()
+    assert (report.n_log_lines, report.n_log_errors, report.n_log_warnings) == (6, 2, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_helper_thread_writes_while_the_command_logs_and_nothing_is_lost(report):
+    """The command's thread only appends; the helper writes batches as they come, in order."""
+    handler = DatabaseLogHandler(
+        report.pk, batch_size=500, thread_id=threading.get_ident(), helper_writes=True
+    )
+    log = logging.getLogger("tests.helper_writes")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    log.addHandler(handler)
+    stop = threading.Event()
+    batches = []
+
+    def helper():
+        try:
+            while not stop.is_set():
+                before = len(handler.buffer)
+                handler.flush_if_due()
+                if len(handler.buffer) < before:
+                    batches.append(before)
+                time.sleep(0.001)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=helper)
+    thread.start()
+    try:
+        for i in range(20_000):
+            log.info("line %d", i)
+    finally:
+        stop.set()
+        thread.join()
+        log.removeHandler(handler)
+        handler.close()
+    assert batches, "the helper thread wrote nothing"
+    messages = [message for _line, _stamp, _level, message in stored(report)]
+    assert messages == [f"line {i}" for i in range(20_000)]
+    report.refresh_from_db()
+    assert report.n_log_lines == 20_000
+
+
+def test_with_a_helper_the_command_thread_does_not_write_a_batch_itself(report):
+    handler = DatabaseLogHandler(report.pk, batch_size=10, flush_interval=0, helper_writes=True)
+    log = logging.getLogger("tests.helper_batch")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    log.addHandler(handler)
+    try:
+        for i in range(50):
+            log.info("line %d", i)
+        assert report.logs.count() == 0 and len(handler.buffer) == 50
+        handler.flush_if_due()  # the helper's call
+        assert report.logs.count() == 50 and not handler.buffer
+    finally:
+        log.removeHandler(handler)
+        handler.close()
