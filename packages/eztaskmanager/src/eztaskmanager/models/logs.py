@@ -19,15 +19,15 @@ line 999,000 costs what a page from line 0 does.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, tzinfo
 from datetime import timezone as dt_timezone
 from itertools import count, repeat
-from operator import methodcaller
+from operator import mul
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.db.models import F, TextField
 from django.db.models.functions import Cast, Substr
@@ -312,37 +312,42 @@ def _insert_rows(
 ) -> None:
     """Insert the lines ``first_line``... in as few statements as the database allows.
 
-    Each line is handled by C code only (no Python function call per line): that is
-    what keeps a busy command's logging close to the cost of logging to nowhere.
+    The batch is written by the run's helper thread while the command goes on, so as
+    little of it as possible holds Python's lock: C-level maps rather than a Python call
+    per line, and on SQLite one statement that does the rest in SQLite's own code.
     """
     ops = connection.ops
     table = ops.quote_name(Log._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in COLUMNS)
-    stamps = _timestamps(connection, created)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):  # psycopg 3
+            stamps = map(_timestamp_adapter(connection), created)
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 copy.write(_copy_text(report_id, first_line, stamps, levels, messages))
             return
-        if (
-            connection.vendor == "sqlite"
-            and connection.features.supports_json_field
-            and not _has_nul(messages)
-        ):
-            # One statement: SQLite unpacks the JSON and inserts every row without
-            # returning to Python (executemany would, and take the GIL back, per row).
+        if _sqlite_json(connection) and not _has_nul(messages):
+            # executemany would go back to Python, and take its lock again, for every row.
+            micros = map(int, map(mul, created, repeat(1_000_000)))
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT %s, %s + key, json_extract(value, '$[0]'),"
-                " json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(%s)",
+                f"INSERT INTO {table} ({columns}) {SQLITE_JSON_ROWS}",
                 [
                     report_id,
                     first_line,
-                    json.dumps(list(zip(stamps, levels, messages, strict=True))),
+                    json.dumps(list(zip(micros, levels, messages, strict=False))),
                 ],
             )
             return
-        params = list(zip(repeat(report_id), count(first_line), stamps, levels, messages))
-        if connection.vendor == "sqlite":
+        params = list(
+            zip(
+                repeat(report_id),
+                count(first_line),
+                map(_timestamp_adapter(connection), created),
+                levels,
+                messages,
+                strict=False,
+            )
+        )
+        if connection.vendor == "sqlite":  # one prepared statement, looped in C
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)", params
             )
@@ -358,31 +363,49 @@ def _insert_rows(
             )
 
 
-def _timestamps(connection: Any, created: Sequence[float]) -> Sequence[Any]:
-    """The records' ``created`` (epoch seconds) as the database stores them.
+# Rows from a JSON array of [microseconds since the epoch, level, message]: the time as
+# _timestamp_adapter writes it for SQLite (naive UTC text, to the microsecond).
+SQLITE_JSON_ROWS = (
+    "SELECT %s, %s + key,"
+    " strftime('%%Y-%%m-%%d %%H:%%M:%%S', json_extract(value, '$[0]') / 1000000, 'unixepoch')"
+    " || printf('.%%06d', json_extract(value, '$[0]') %% 1000000),"
+    " json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(%s)"
+)
 
-    What ``connection.ops.adapt_datetimefield_value()`` gives for the same instant, made
-    with C-level maps: PostgreSQL reads UTC text with its offset; SQLite stores naive
-    text in the connection's zone (UTC unless ``DATABASES[...]["TIME_ZONE"]`` says
-    otherwise; local time without ``USE_TZ``).
+
+def _sqlite_json(connection: Any) -> bool:
+    """Whether ``connection`` is SQLite with its JSON functions, storing times in UTC."""
+    return (
+        connection.vendor == "sqlite"
+        and connection.features.supports_json_field
+        and connection.timezone_name == "UTC"
+    )
+
+
+def _timestamp_adapter(connection: Any) -> Callable[[float], object]:
+    """Turn a record's ``created`` (epoch seconds) into what the database stores, fast.
+
+    Equivalent to ``connection.ops.adapt_datetimefield_value()`` on an aware datetime:
+    SQLite stores naive UTC text, PostgreSQL reads UTC text with its offset. Records come
+    in bursts within one second, so the date and time are formatted once per second.
     """
-    if connection.vendor == "postgresql":
-        aware = map(datetime.fromtimestamp, created, repeat(dt_timezone.utc))
-        return list(map(_ISO_MICROSECONDS, aware))
-    if connection.vendor == "sqlite":
-        zone = connection.timezone
-        if zone is None:
-            naive = map(datetime.fromtimestamp, created)
-        else:
-            naive = map(_NAIVE, map(datetime.fromtimestamp, created, repeat(zone)))
-        return list(map(_ISO_MICROSECONDS, naive))
-    adapt = connection.ops.adapt_datetimefield_value
-    zone = dt_timezone.utc if settings.USE_TZ else None
-    return [adapt(datetime.fromtimestamp(stamp, zone)) for stamp in created]
+    if connection.vendor not in ("sqlite", "postgresql"):
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda created: adapt(datetime.fromtimestamp(created, dt_timezone.utc))
+    suffix = "+00" if connection.vendor == "postgresql" else ""
+    cache: dict[int, str] = {}
+
+    def text(created: float) -> str:
+        second = int(created)
+        prefix = cache.get(second)
+        if prefix is None:
+            cache.clear()
+            prefix = cache[second] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
+        return f"{prefix}.{int((created - second) * 1_000_000):06d}{suffix}"
+
+    return text
 
 
-_ISO_MICROSECONDS = methodcaller("isoformat", " ", "microseconds")
-_NAIVE = methodcaller("replace", tzinfo=None)
 # COPY's text format: backslash, tab, newline and carriage return are escaped; NUL cannot
 # be stored in PostgreSQL text at all (one would lose the whole batch).
 _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
@@ -396,7 +419,7 @@ def _has_nul(texts: Sequence[str]) -> bool:
 def _copy_text(
     report_id: int,
     first_line: int,
-    stamps: Sequence[str],
+    stamps: Iterable[object],
     levels: Sequence[str],
     messages: Sequence[str],
 ) -> str:
