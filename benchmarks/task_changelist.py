@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     add_options(parser)
     args = parser.parse_args()
-    n_tasks, repeat = (2_000, 5) if args.quick else (10_000, 15)
+    n_tasks, repeat = (1_000, 5) if args.quick else (10_000, 9)
     settings = {**SETTINGS, "ROOT_URLCONF": "benchmarks.changelist_urls"}
     with django_project(args.db, APPS, **settings):
         from django.contrib.auth.models import User
