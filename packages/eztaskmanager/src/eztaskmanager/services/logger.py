@@ -1,10 +1,12 @@
 """Store what a command logs, and what it writes to stdout/stderr, as the run's log lines.
 
 :class:`DatabaseLogHandler` buffers records and writes them in batches: when the buffer
-holds ``batch_size`` records, when ``flush_interval`` seconds passed since the last write
-(checked on every record, and by the run's helper thread while the command is quiet, see
-:mod:`eztaskmanager.services.monitor`), and when the run ends. The live viewer is thus at
-most about a second behind.
+holds ``batch_size`` records, when ``flush_interval`` seconds passed since the last write,
+and when the run ends. Under the runner the run's helper thread writes them (see
+:mod:`eztaskmanager.services.monitor`), so the command's thread only appends a tuple per
+record while the database works beside it; it writes itself only when far behind.
+Elsewhere the thread that logs writes, checking both bounds on every record. The live
+viewer is thus at most about a second behind.
 
 A write that fails (the database restarted, a connection was killed) keeps its lines
 and is tried again, with a growing pause, on a fresh connection; only when more than
