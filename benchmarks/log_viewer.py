@@ -40,11 +40,6 @@ SETTINGS = {
 FIRST_PAINT_MS = 100.0
 
 
-def timed(call: Callable[[], object], repeat: int) -> float:
-    """Median time of ``call()`` in milliseconds, after two warm-up calls."""
-    return paired(call, call, repeat)[0]
-
-
 def paired(
     floor: Callable[[], object], call: Callable[[], object], repeat: int
 ) -> tuple[float, float]:
@@ -132,16 +127,20 @@ def measure(client, n_lines: int, repeat: int) -> list[Figure]:
                 value <= 2 * floor,
             )
         )
-    first = timed(
-        endpoint(client, url, offset=0, limit=logreader.FIRST_PAGE_SIZE, compact=1), repeat
+    first_floor, first = paired(
+        raw_keyset_read(report_id, 0, logreader.FIRST_PAGE_SIZE),
+        endpoint(client, url, offset=0, limit=logreader.FIRST_PAGE_SIZE, compact=1),
+        repeat,
     )
     figures.append(
         Figure(
-            f"first paint: page of {logreader.FIRST_PAGE_SIZE} lines",
+            f"first paint: page of {logreader.FIRST_PAGE_SIZE:,} lines",
             first,
             "ms",
-            target=f"< {FIRST_PAINT_MS:.0f} ms",
-            met=first < FIRST_PAINT_MS,
+            first_floor,
+            "raw keyset read",
+            f"< {FIRST_PAINT_MS:.0f} ms",
+            first < FIRST_PAINT_MS,
         )
     )
     offset = n_lines // 2
