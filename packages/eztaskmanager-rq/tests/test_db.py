@@ -72,6 +72,6 @@ def test_the_worker_imports_the_runner_before_it_forks():
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,  # a guard against a hang only: a busy machine imports slowly
     )
     assert done.returncode == 0, done.stderr
