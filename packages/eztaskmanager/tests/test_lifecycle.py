@@ -316,6 +316,36 @@ def test_a_run_stopped_while_its_start_waits_for_the_lock_does_not_start(task):
     assert status_of(t) == "idle"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_task_lock_leaves_its_command_row_free(task):
+    """Two tasks of one command never wait for each other: the lock is the task's row only."""
+    if not connection.features.has_select_for_update_of:
+        pytest.skip("the database locks whole tables or the whole database")
+    t = task(LIVE)
+    outcome = []
+
+    def lock_the_command():
+        try:
+            with transaction.atomic():
+                cursor = connection.cursor()
+                table = t.command._meta.db_table
+                cursor.execute(
+                    f"SELECT id FROM {table} WHERE id = %s FOR UPDATE NOWAIT", [t.command_id]
+                )
+                outcome.append("locked")
+        except Exception as exc:
+            outcome.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        assert Task.locked(t.pk).command == t.command
+        thread = threading.Thread(target=lock_the_command)
+        thread.start()
+        thread.join()
+    assert outcome == ["locked"]
+
+
 def statements(call):
     """``call()``'s result and the SQL statements it ran (savepoints aside)."""
     with CaptureQueriesContext(connection) as captured:

@@ -51,8 +51,11 @@ class TaskLifecycle:
         """
         using = router.db_for_write(cls)
         rows = cls.objects.using(using).filter(pk=pk)
-        if connections[using].features.has_select_for_update:
-            return rows.select_for_update().select_related("command").first()
+        features = connections[using].features
+        if features.has_select_for_update:
+            # Only the task's row: two tasks of one command never wait for each other.
+            of = ("self",) if features.has_select_for_update_of else ()
+            return rows.select_for_update(of=of).select_related("command").first()
         if not rows.update(status=F("status")):
             return None
         return rows.select_related("command").first()
