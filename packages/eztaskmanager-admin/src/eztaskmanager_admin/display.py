@@ -7,20 +7,24 @@ time on hover.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from html import escape
 from typing import Any
 
+from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
-from django.utils.html import format_html, format_html_join
+from django.utils.formats import number_format
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from eztaskmanager.conf import get_setting
 from eztaskmanager.models import LaunchReport, Task
-from eztaskmanager_admin.pages import page_url
+from eztaskmanager_admin.localdates import DateFormatter
+from eztaskmanager_admin.pages import PLACEHOLDER, page_url
 
 # The stylesheet and script of every admin page of the package.
 ADMIN_CSS = {"all": ["eztaskmanager_admin/admin.css"]}
@@ -36,13 +40,25 @@ STATUS_HELP = {
     Task.STATUS_STARTED: _("A run is going on (or stopping)."),
 }
 ACTIVE_STATUSES = (Task.STATUS_SPOOLED, Task.STATUS_STARTED)
+# Words a list writes on many rows, by kind, for Texts.label().
+LABELS: dict[str, dict[str, Any]] = {
+    "result": RESULT_LABELS,
+    "state": STATE_LABELS,
+    "status": STATUS_LABELS,
+    "help": STATUS_HELP,
+    "word": {
+        "follow": _("Follow the run live"),
+        "show_log": _("Show the log messages"),
+        "next": _("next"),
+        "start": _("Start"),
+        "stop": _("Stop"),
+    },
+}
 
 
 def log_url(admin_site_name: str, report_id: int, live: bool = False) -> str:
     """The admin's log viewer URL of a report."""
-    return page_url(
-        admin_site_name, LaunchReport, "live_log_viewer" if live else "log_viewer", report_id
-    )
+    return Texts(admin_site_name).log_url(report_id, live)
 
 
 def show_log_links() -> bool:
@@ -58,25 +74,7 @@ def result_badge(
     ``reason`` (why the run ended so: stopped by whom, timed out, worker lost) becomes
     the label's tooltip, so the list says why without one more column.
     """
-    if not result:
-        return "-"
-    label = RESULT_LABELS.get(result, result)
-    if report_id is None or not show_log_links():
-        if reason:
-            return format_html(
-                '<span class="eztm-result eztm-result-{}" title="{}">{}</span>',
-                result,
-                reason,
-                label,
-            )
-        return format_html('<span class="eztm-result eztm-result-{}">{}</span>', result, label)
-    return format_html(
-        '<a class="eztm-result eztm-result-{}" href="{}" title="{}">{}</a>',
-        result,
-        log_url(admin_site_name, report_id),
-        reason or _("Show the log messages"),
-        label,
-    )
+    return Texts(admin_site_name).result_badge(result, report_id, reason)
 
 
 def run_badge(report: LaunchReport, admin_site_name: str) -> SafeString | str:
@@ -84,18 +82,7 @@ def run_badge(report: LaunchReport, admin_site_name: str) -> SafeString | str:
 
     An active run links to its live log: that is where an operator watches it go on.
     """
-    if report.state == LaunchReport.STATE_FINISHED:
-        return result_badge(report.invocation_result, report.pk, admin_site_name, report.reason)
-    label = str(STATE_LABELS.get(report.state, report.state)).upper()  # as results are
-    if not show_log_links():
-        return format_html('<span class="eztm-result eztm-state-{}">{}</span>', report.state, label)
-    return format_html(
-        '<a class="eztm-result eztm-state-{}" href="{}" title="{}">{}</a>',
-        report.state,
-        log_url(admin_site_name, report.pk, live=True),
-        _("Follow the run live"),
-        label,
-    )
+    return Texts(admin_site_name).run_badge(report)
 
 
 def run_result_html(report: LaunchReport, admin_site_name: str) -> SafeString:
@@ -109,30 +96,174 @@ def run_result_html(report: LaunchReport, admin_site_name: str) -> SafeString:
 
 def local_datetime(value: datetime | None) -> str:
     """A date and time in the site's time zone, as Django's ``DATETIME_FORMAT`` writes it."""
-    if value is None:
-        return "-"
-    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    return Texts().datetime(value)
 
 
 def compact_datetime(value: datetime, now: datetime | None = None) -> str:
     """The time alone today, else the short date and time (site's zone, local format)."""
-    local = timezone.localtime(value)
-    today = timezone.localtime(now).date() if now else timezone.localdate()
-    if local.date() == today:
-        return date_format(local, "TIME_FORMAT")
-    return date_format(local, "SHORT_DATETIME_FORMAT")
+    return Texts(now=now).compact(value)
 
 
 def when_html(value: datetime | None, now: datetime | None = None) -> SafeString | str:
     """A ``<time>`` in the compact form, with the full date and time on hover."""
-    if value is None:
-        return ""
-    return format_html(
-        '<time class="eztm-when" datetime="{}" title="{}">{}</time>',
-        timezone.localtime(value).isoformat(timespec="seconds"),
-        local_datetime(value),
-        compact_datetime(value, now),
-    )
+    return Texts(now=now).when_html(value)
+
+
+class Texts:
+    """What the rows of a page write alike, worked out once for the page: dates in the
+    site's zone and the language's formats, log links, labels.
+
+    A list of a hundred tasks writes a thousand dates and links; each ``date_format()``,
+    ``reverse()``, setting or gettext lookup per row costs more than the row's own text.
+    """
+
+    def __init__(self, admin_site_name: str = "", now: datetime | None = None) -> None:
+        self.admin_site_name = admin_site_name
+        self.now = now or timezone.now()
+        self.zone = timezone.get_current_timezone()
+        self._urls: dict[tuple[type, str], str] = {}
+        self._plurals: dict[tuple[str, int], str] = {}
+        self._labels: dict[tuple[str, str], str] = {}
+
+    @cached_property
+    def links(self) -> bool:
+        return show_log_links()
+
+    @cached_property
+    def today(self) -> date:
+        return timezone.localtime(self.now, self.zone).date()
+
+    @cached_property
+    def _full(self) -> DateFormatter:
+        return DateFormatter("DATETIME_FORMAT")
+
+    @cached_property
+    def _short(self) -> DateFormatter:
+        return DateFormatter("SHORT_DATETIME_FORMAT")
+
+    @cached_property
+    def _time(self) -> DateFormatter:
+        return DateFormatter("TIME_FORMAT")
+
+    def label(self, kind: str, value: str) -> str:
+        """``LABELS[kind][value]`` (or ``value`` itself), translated once a page."""
+        key = (kind, value)
+        if key not in self._labels:
+            self._labels[key] = str(LABELS[kind].get(value, value))
+        return self._labels[key]
+
+    def datetime(self, value: datetime | None) -> str:
+        """As :func:`local_datetime`."""
+        if value is None:
+            return "-"
+        return self._full(timezone.localtime(value, self.zone))
+
+    def compact(self, value: datetime) -> str:
+        """As :func:`compact_datetime`."""
+        local = timezone.localtime(value, self.zone)
+        return self._time(local) if local.date() == self.today else self._short(local)
+
+    def when_html(self, value: datetime | None) -> SafeString | str:
+        """As :func:`when_html`."""
+        if value is None:
+            return ""
+        local = timezone.localtime(value, self.zone)
+        compact = self._time(local) if local.date() == self.today else self._short(local)
+        return mark_safe(
+            f'<time class="eztm-when" datetime="{local.isoformat(timespec="seconds")}" '
+            f'title="{escape(self._full(local))}">{escape(compact)}</time>'
+        )
+
+    def url(self, model: type[Model], page: str, pk: int) -> str:
+        """As :func:`~eztaskmanager_admin.pages.page_url` of one object, reversed once a page."""
+        key = (model, page)
+        if key not in self._urls:
+            self._urls[key] = page_url(self.admin_site_name, model, page, int(PLACEHOLDER))
+        return self._urls[key].replace(PLACEHOLDER, str(pk))
+
+    def log_url(self, report_id: int, live: bool = False) -> str:
+        """As :func:`log_url`."""
+        return self.url(LaunchReport, "live_log_viewer" if live else "log_viewer", report_id)
+
+    def plural(self, singular: str, plural: str, n: int) -> str:
+        """``ngettext(singular, plural, n) % {"n": n}``, looked up once per count."""
+        key = (singular, n)
+        if key not in self._plurals:
+            self._plurals[key] = ngettext(singular, plural, n) % {"n": n}
+        return self._plurals[key]
+
+    def counts(self, n_errors: int, n_warnings: int) -> list[tuple[str, str]]:
+        """A run's error and warning counts in words, with their kind, when there are any."""
+        words = []
+        if n_errors:
+            words.append(("errors", self.plural("%(n)d error", "%(n)d errors", n_errors)))
+        if n_warnings:
+            words.append(("warnings", self.plural("%(n)d warning", "%(n)d warnings", n_warnings)))
+        return words
+
+    def counts_html(self, n_errors: int, n_warnings: int) -> SafeString | str:
+        """As :func:`counts_html`."""
+        if not n_errors and not n_warnings:
+            return ""
+        numbers = {"errors": n_errors, "warnings": n_warnings}
+        return mark_safe(
+            "".join(
+                f'<span class="eztm-chip eztm-chip-{kind}" title="{escape(words)}">'
+                f"{numbers[kind]}</span>"
+                for kind, words in self.counts(n_errors, n_warnings)
+            )
+        )
+
+    def result_badge(
+        self, result: str, report_id: int | None, reason: str = ""
+    ) -> SafeString | str:
+        """As :func:`result_badge`."""
+        if not result:
+            return "-"
+        css = escape(result)
+        label = escape(self.label("result", result))
+        if report_id is None or not self.links:
+            if reason:
+                return mark_safe(
+                    f'<span class="eztm-result eztm-result-{css}" title="{escape(reason)}">'
+                    f"{label}</span>"
+                )
+            return mark_safe(f'<span class="eztm-result eztm-result-{css}">{label}</span>')
+        title = escape(reason or self.label("word", "show_log"))
+        return mark_safe(
+            f'<a class="eztm-result eztm-result-{css}" href="{escape(self.log_url(report_id))}" '
+            f'title="{title}">{label}</a>'
+        )
+
+    def run_badge(self, report: LaunchReport) -> SafeString | str:
+        """As :func:`run_badge`."""
+        if report.state == LaunchReport.STATE_FINISHED:
+            return self.result_badge(report.invocation_result, report.pk, report.reason)
+        css = escape(report.state)
+        label = escape(self.label("state", report.state).upper())  # as results are
+        if not self.links:
+            return mark_safe(f'<span class="eztm-result eztm-state-{css}">{label}</span>')
+        return mark_safe(
+            f'<a class="eztm-result eztm-state-{css}" '
+            f'href="{escape(self.log_url(report.pk, live=True))}" '
+            f'title="{escape(self.label("word", "follow"))}">{label}</a>'
+        )
+
+    def status_badge(self, task: Task, active_report_id: int | None = None) -> SafeString:
+        """As :func:`status_badge`."""
+        css = escape(task.status)
+        label = escape(self.label("status", task.status))
+        if active_report_id is not None and task.status in ACTIVE_STATUSES and self.links:
+            return mark_safe(
+                f'<a class="eztm-status eztm-status-{css}" '
+                f'href="{escape(self.log_url(active_report_id, live=True))}" '
+                f'title="{escape(self.label("word", "follow"))}">{label}</a>'
+            )
+        return mark_safe(
+            f'<span class="eztm-status eztm-status-{css}" '
+            f'title="{escape(self.label("help", task.status) if task.status in STATUS_HELP else "")}">'
+            f"{label}</span>"
+        )
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -163,46 +294,21 @@ def run_duration(report: LaunchReport, now: datetime | None = None) -> timedelta
 
 def counts_html(n_errors: int, n_warnings: int) -> SafeString | str:
     """Small chips with a run's error and warning counts, when there are any."""
-    chips = []
-    if n_errors:
-        label = ngettext("%(n)d error", "%(n)d errors", n_errors) % {"n": n_errors}
-        chips.append(("errors", label, n_errors))
-    if n_warnings:
-        label = ngettext("%(n)d warning", "%(n)d warnings", n_warnings) % {"n": n_warnings}
-        chips.append(("warnings", label, n_warnings))
-    if not chips:
-        return ""
-    return format_html_join(
-        "",
-        '<span class="eztm-chip eztm-chip-{}" title="{}">{}</span>',
-        chips,
-    )
+    return Texts().counts_html(n_errors, n_warnings)
 
 
 def status_badge(
     task: Task, admin_site_name: str, active_report_id: int | None = None
 ) -> SafeString:
     """A task's status as a badge; while a run is going on, a link to its live log."""
-    label = STATUS_LABELS.get(task.status, task.status)
-    if active_report_id is not None and task.status in ACTIVE_STATUSES and show_log_links():
-        return format_html(
-            '<a class="eztm-status eztm-status-{}" href="{}" title="{}">{}</a>',
-            task.status,
-            log_url(admin_site_name, active_report_id, live=True),
-            _("Follow the run live"),
-            label,
-        )
-    return format_html(
-        '<span class="eztm-status eztm-status-{}" title="{}">{}</span>',
-        task.status,
-        STATUS_HELP.get(task.status, ""),
-        label,
-    )
+    return Texts(admin_site_name).status_badge(task, active_report_id)
 
 
 def refresh_fragment(key: str, content: SafeString | str, tag: str = "span") -> SafeString:
     """A piece of a page that ``refresh.js`` replaces with its newer copy while runs go on."""
-    return format_html('<{} data-eztm-refresh="{}">{}</{}>', tag, key, content, tag)
+    return mark_safe(
+        f'<{tag} data-eztm-refresh="{escape(key)}">{conditional_escape(content)}</{tag}>'
+    )
 
 
 def refresh_config(tasks: list[Task]) -> dict[str, Any]:
@@ -221,13 +327,15 @@ def is_refresh(request: HttpRequest) -> bool:
 
 def stack(*lines: SafeString | str) -> SafeString:
     """Lines of a list cell, one above the other, leaving out the empty ones."""
-    return format_html_join(
-        "", '<span class="eztm-line">{}</span>', ((line,) for line in lines if line)
+    return mark_safe(
+        "".join(
+            f'<span class="eztm-line">{conditional_escape(line)}</span>' for line in lines if line
+        )
     )
 
 
 def quiet(text: SafeString | str) -> SafeString | str:
-    return format_html('<span class="eztm-quiet">{}</span>', text) if text else ""
+    return mark_safe(f'<span class="eztm-quiet">{conditional_escape(text)}</span>') if text else ""
 
 
 def empty() -> SafeString:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from html import escape
+from typing import NamedTuple
 
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from eztaskmanager.models import LaunchReport
 from eztaskmanager_admin import display
@@ -85,8 +84,7 @@ def active_run(runs: Sequence[LaunchReport]) -> LaunchReport | None:
     return next((run for run in runs if run.is_active), None)
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):
     report_id: int
     css: str
     seconds: float
@@ -94,41 +92,35 @@ class Bar:
     href: str
 
 
-def bar_of(report: LaunchReport, admin_site_name: str, now: datetime, linked: bool = True) -> Bar:
+def bar_of(report: LaunchReport, texts: display.Texts) -> Bar:
     """One run as a bar: its class (result, or state while it goes on), its duration, its words."""
-    duration = display.run_duration(report, now)
+    duration = display.run_duration(report, texts.now)
     seconds = duration.total_seconds() if duration is not None else 0.0
     if report.state == LaunchReport.STATE_FINISHED:
         css = f"eztm-bar-{report.invocation_result or 'none'}"
-        status = str(display.RESULT_LABELS.get(report.invocation_result, report.invocation_result))
+        status = texts.label("result", report.invocation_result)
     else:
         css = f"eztm-bar-{report.state}"
-        status = str(display.STATE_LABELS.get(report.state, report.state)).upper()
-    parts = [display.local_datetime(report.invocation_datetime), status]
+        status = texts.label("state", report.state).upper()
+    parts = [texts.datetime(report.invocation_datetime), status]
     if duration is not None:
         parts.append(display.format_duration(duration))
-    if report.n_log_errors:
-        n = report.n_log_errors
-        parts.append(ngettext("%(n)d error", "%(n)d errors", n) % {"n": n})
-    if report.n_log_warnings:
-        n = report.n_log_warnings
-        parts.append(ngettext("%(n)d warning", "%(n)d warnings", n) % {"n": n})
+    parts.extend(words for _kind, words in texts.counts(report.n_log_errors, report.n_log_warnings))
     if report.reason:
         parts.append(report.reason)
-    href = display.log_url(admin_site_name, report.pk, live=report.is_active) if linked else ""
+    href = texts.log_url(report.pk, live=report.is_active) if texts.links else ""
     return Bar(report.pk, css, seconds, " · ".join(parts), href)
 
 
 def svg(
     runs: Sequence[LaunchReport],
-    admin_site_name: str,
+    texts: display.Texts,
     *,
     slots: int,
     bar_width: int,
     gap: int,
     height: int,
     css: str,
-    now: datetime | None = None,
 ) -> SafeString:
     """The bars of ``runs`` (newest first), oldest on the left, newest on the right edge.
 
@@ -136,9 +128,7 @@ def svg(
     list draws a thousand bars a page, and each ``format_html`` costs more than the rest
     of its bar.
     """
-    now = now or timezone.now()
-    linked = display.show_log_links()
-    bars = [bar_of(run, admin_site_name, now, linked) for run in reversed(runs[:slots])]
+    bars = [bar_of(run, texts) for run in reversed(runs[:slots])]
     longest = max((bar.seconds for bar in bars), default=0) or 1.0
     step = bar_width + gap
     width = slots * step - gap
@@ -162,34 +152,31 @@ def svg(
                 f'height="{height}"></rect>{rect}</a>'
             )
         items.append(rect)
-    label = ngettext(
-        "The last run: its duration and result",
-        "The last %(n)d runs: duration (bar height) and result (colour), oldest first",
-        len(bars),
-    ) % {"n": len(bars)}
-    return format_html(
-        '<svg class="{}" width="{}" height="{}" viewBox="0 0 {} {}" role="img" aria-label="{}">'
-        '<line class="eztm-baseline" x1="0" y1="{}" x2="{}" y2="{}"></line>{}</svg>',
-        css,
-        width,
-        height,
-        width,
-        height,
-        label,
-        height - 0.5,
-        width,
-        height - 0.5,
-        mark_safe("".join(items)),
+    label = escape(
+        texts.plural(
+            "The last run: its duration and result",
+            "The last %(n)d runs: duration (bar height) and result (colour), oldest first",
+            len(bars),
+        )
+    )
+    return mark_safe(
+        f'<svg class="{escape(css)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
+        f'<line class="eztm-baseline" x1="0" y1="{height - 0.5}" x2="{width}" '
+        f'y2="{height - 0.5}"></line>{"".join(items)}</svg>'
     )
 
 
-def sparkline(runs: Sequence[LaunchReport], admin_site_name: str) -> SafeString | str:
-    """The task list's picture of a task's last runs: small, bars only."""
+def sparkline(
+    runs: Sequence[LaunchReport], admin_site_name: str, texts: display.Texts | None = None
+) -> SafeString | str:
+    """The task list's picture of a task's last runs: small, bars only (``texts``: the
+    page's, when a list draws many)."""
     if not runs:
         return ""
     return svg(
         runs,
-        admin_site_name,
+        texts or display.Texts(admin_site_name),
         slots=SPARK_RUNS,
         bar_width=5,
         gap=2,
@@ -210,13 +197,12 @@ def chart(runs: Sequence[LaunchReport], admin_site_name: str) -> SafeString:
     )
     picture = svg(
         runs,
-        admin_site_name,
+        display.Texts(admin_site_name, now),
         slots=slots,
         bar_width=16,
         gap=6,
         height=72,
         css="eztm-chart",
-        now=now,
     )
     oldest, newest = runs[-1].invocation_datetime, runs[0].invocation_datetime
     words = {

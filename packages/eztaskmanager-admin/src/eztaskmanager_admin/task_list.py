@@ -3,14 +3,14 @@ open), filters, bulk actions and Start/Stop buttons, and the runs of its rows re
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.models import LaunchReport, Task
@@ -43,8 +43,10 @@ class TaskChangeList(ChangeList):
         super().get_results(request)
         tasks = list(self.result_list)  # evaluated once; the template reads the same rows
         runs = history.recent_runs(task.pk for task in tasks)
+        texts = display.Texts(self.model_admin.admin_site.name)
         for task in tasks:
             task.eztm_runs = runs.get(task.pk, [])
+            task.eztm_texts = texts
         self.eztm_refresh = display.refresh_config(tasks)
 
 
@@ -86,26 +88,23 @@ class TaskList:
     @admin.display(description=_("name"), ordering="name")
     def name_display(self, obj: Task) -> SafeString:
         where = f"{obj.command.name} · {obj.category}" if obj.category else obj.command.name
-        return format_html(
-            '<span class="eztm-name" title="{}">'
-            '<span class="eztm-line eztm-title">{}</span>'
-            '<span class="eztm-line eztm-quiet">{}</span></span>',
-            obj.note,
-            obj.name,
-            where,
+        return mark_safe(
+            f'<span class="eztm-name" title="{escape(obj.note)}">'
+            f'<span class="eztm-line eztm-title">{escape(obj.name)}</span>'
+            f'<span class="eztm-line eztm-quiet">{escape(where)}</span></span>'
         )
 
     @admin.display(description=_("status"), ordering=F("cached_next_ride").asc(nulls_last=True))
     def status_display(self, obj: Task) -> SafeString:
         """The status badge (a link to the live log while a run goes on), and the next run."""
-        runs = self._runs(obj)
-        active = history.active_run(runs)
-        badge = display.status_badge(obj, self.admin_site.name, active.pk if active else None)
+        texts = self._texts(obj)
+        active = history.active_run(self._runs(obj))
+        badge = texts.status_badge(obj, active.pk if active else None)
         nxt = ""
         if obj.cached_next_ride:
-            nxt = format_html("{} {}", _("next"), display.when_html(obj.cached_next_ride))
+            nxt = f"{escape(texts.label('word', 'next'))} {texts.when_html(obj.cached_next_ride)}"
         return display.refresh_fragment(
-            f"status-{obj.pk}", display.stack(badge, display.quiet(nxt))
+            f"status-{obj.pk}", display.stack(badge, display.quiet(mark_safe(nxt)))
         )
 
     @admin.display(description=_("last run"), ordering="cached_last_invocation_datetime")
@@ -115,25 +114,26 @@ class TaskList:
         if not obj.cached_last_invocation_result:
             content = display.quiet(_("never run"))
         else:
-            badge = display.result_badge(
+            texts = self._texts(obj)
+            badge = texts.result_badge(
                 obj.cached_last_invocation_result,
                 obj.cached_last_report_id,
-                self.admin_site.name,
                 reason=last.reason if last is not None else "",
             )
-            counts = display.counts_html(
+            counts = texts.counts_html(
                 obj.cached_last_invocation_n_errors, obj.cached_last_invocation_n_warnings
             )
             content = display.stack(
-                format_html("{}{}", badge, counts),
-                display.quiet(display.when_html(obj.cached_last_invocation_datetime)),
+                mark_safe(f"{badge}{counts}"),
+                display.quiet(texts.when_html(obj.cached_last_invocation_datetime)),
             )
         return display.refresh_fragment(f"result-{obj.pk}", content)
 
     @admin.display(description=_("history"))
     def history_display(self, obj: Task) -> SafeString:
+        texts = self._texts(obj)
         return display.refresh_fragment(
-            f"history-{obj.pk}", history.sparkline(self._runs(obj), self.admin_site.name)
+            f"history-{obj.pk}", history.sparkline(self._runs(obj), texts.admin_site_name, texts)
         )
 
     @admin.display(description=_("run"))
@@ -141,18 +141,19 @@ class TaskList:
         # The row sits inside the changelist form (nested forms are invalid): each button
         # posts that form, with its CSRF token, to its own action URL. Only the buttons
         # that do something in the task's state are shown.
+        texts = self._texts(obj)
         buttons = []
         if can_start(obj):
-            buttons.append(("start", "button eztm-start", _("Start")))
+            buttons.append(("start", "button eztm-start", texts.label("word", "start")))
         if can_stop(obj):
-            buttons.append(("stop", "button eztm-stop", _("Stop")))
-        html = format_html_join(
-            "",
-            '<button type="submit" class="{}" formmethod="post" formaction="{}">{}</button>',
-            ((css, self._action_url(action, obj.pk), label) for action, css, label in buttons),
+            buttons.append(("stop", "button eztm-stop", texts.label("word", "stop")))
+        html = "".join(
+            f'<button type="submit" class="{css}" formmethod="post" '
+            f'formaction="{escape(texts.url(Task, action, obj.pk))}">{escape(label)}</button>'
+            for action, css, label in buttons
         )
         return display.refresh_fragment(
-            f"buttons-{obj.pk}", format_html('<span class="eztm-run-buttons">{}</span>', html)
+            f"buttons-{obj.pk}", mark_safe(f'<span class="eztm-run-buttons">{html}</span>')
         )
 
     def _runs(self, obj: Task) -> list[LaunchReport]:
@@ -161,6 +162,13 @@ class TaskList:
         if runs is None:
             runs = obj.eztm_runs = history.task_runs(obj.pk)
         return runs
+
+    def _texts(self, obj: Task) -> display.Texts:
+        """The list page's texts (one for all its rows), or new ones for the task's own page."""
+        texts = getattr(obj, "eztm_texts", None)
+        if texts is None:
+            texts = obj.eztm_texts = display.Texts(self.admin_site.name)
+        return texts
 
     def _action_url(self, action: str, pk: int) -> str:
         return page_url(self.admin_site.name, Task, action, pk)
