@@ -369,3 +369,49 @@ def test_queueing_and_starting_a_run_take_few_statements(task):
     assert len(sql) == (3 if one_read else 4 + lock_extra), sql
     assert (started.pk, started.state, status_of(t)) == (report.pk, "running", "started")
     assert started.task.command.name == LIVE
+
+
+def test_ending_a_run_takes_few_statements_and_reads_its_counters(task):
+    """The end reads the run once (state and counters) and stores the task's status and
+    last-run figures in one UPDATE; ``finish(None)`` takes the result from the counters."""
+    t = task(LIVE)
+    t.queue_run("job-1")
+    started = LaunchReport.objects.start_run(t.pk, "job-1", worker="w")
+    # Written by another connection's helper thread in a real run: the object never saw it.
+    write_log_rows(started.pk, [(time.time(), "WARNING", "careful")])
+    lock_extra = 0 if connection.features.has_select_for_update else 1
+    ended, sql = statements(lambda: started.finish(None))
+    assert ended
+    # Lock the task, read the run, end it, read the task's other runs, store the task;
+    # then the run_finished receiver looks for old reports to prune.
+    assert len(sql) == 6 + lock_extra, sql
+    assert (started.invocation_result, started.n_log_warnings) == ("warnings", 1)
+    t.refresh_from_db()
+    assert (t.status, t.cached_last_report_id, t.cached_last_invocation_result) == (
+        "idle",
+        started.pk,
+        "warnings",
+    )
+    assert t.cached_last_invocation_n_warnings == 1
+
+
+def test_a_run_ended_after_a_newer_one_leaves_the_last_run_figures(task):
+    """An orphan declared lost late is older than the run that followed it: the task's
+    last-run figures stay those of the newer run."""
+    t = task(LIVE)
+    t.queue_run("old")
+    old = LaunchReport.objects.start_run(t.pk, "old", worker="w")
+    LaunchReport.objects.filter(pk=old.pk).update(
+        invocation_datetime=timezone.now() - timedelta(hours=1)
+    )
+    newer = LaunchReport.objects.create(
+        task=t, state="finished", invocation_result="ok", finished_at=timezone.now()
+    )
+    t.compute_cache()
+    assert old.lost("Worker lost: gone.")
+    t.refresh_from_db()
+    assert (t.cached_last_report_id, t.cached_last_invocation_result, t.status) == (
+        newer.pk,
+        "ok",
+        "idle",
+    )

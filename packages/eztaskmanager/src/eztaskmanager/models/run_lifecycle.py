@@ -28,6 +28,9 @@ from eztaskmanager.signals import run_finished
 
 logger = logging.getLogger(__name__)
 
+# finish(None): the run's result follows from its log counters (see finish()).
+FROM_COUNTERS = "from counters"
+
 
 class RunBlocked(Exception):
     """A run cannot start because another run of the task has not ended (``report``)."""
@@ -202,13 +205,18 @@ class RunLifecycle:
                 return self.STATE_STOPPING
         return state or self.STATE_FINISHED
 
-    def finish(self, result: str, reason: str = "", *, states: tuple[str, ...] = ACTIVE) -> bool:
+    def finish(
+        self, result: str | None, reason: str = "", *, states: tuple[str, ...] = ACTIVE
+    ) -> bool:
         """End the run with ``result``, once: return False if it had ended already.
 
-        ``reason`` says why it ended (timed out, stopped, lost...) and becomes its last
-        log line. Only a run in one of ``states`` is ended.
+        ``result`` ``None`` means "as its log says": ``errors``, ``warnings`` or ``ok``
+        from its counters once its last line is written. ``reason`` says why it ended
+        (timed out, stopped, lost...) and becomes its last log line. Only a run in one of
+        ``states`` is ended.
         """
-        return self._end(lambda state: result if state in states else None, reason)
+        outcome = FROM_COUNTERS if result is None else result
+        return self._end(lambda state: outcome if state in states else None, reason)
 
     def lost(self, reason: str) -> bool:
         """End a run whose process is gone: ``stopped`` if a stop was asked for, else ``failed``."""
@@ -221,10 +229,16 @@ class RunLifecycle:
         return self._end(decide, reason)
 
     def _end(self, decide: Callable[[str], str | None], reason: str) -> bool:
+        """End the run as ``decide(its state)`` says, under its task's lock.
+
+        Eight statements at most: the task locked, the run read (its state and counters),
+        the reason's line, the run's UPDATE, the task's runs and one UPDATE of its status
+        and last-run figures, in one transaction.
+        """
         with transaction.atomic():
             task = Task.locked(self.task_id)
-            current = type(self).objects.filter(pk=self.pk).values_list("state", flat=True).first()
-            result = decide(current) if current is not None and task is not None else None
+            current = self._reread() if task is not None else None
+            result = decide(current) if current is not None else None
             if result is None:
                 logger.info(
                     "Run %s was not ended as %r (%s): it is %s.",
@@ -234,23 +248,33 @@ class RunLifecycle:
                     current or "gone",
                 )
                 return False
+            if result == FROM_COUNTERS:
+                result = self.result_from_counters()
             if reason:
                 level = "INFO" if result == self.RESULT_OK else "WARNING"
                 write_log_rows(self.pk, [(time.time(), level, reason)], counted=False)
-            now = timezone.now()
-            type(self).objects.filter(pk=self.pk, state=current).update(
-                state=self.STATE_FINISHED,
-                invocation_result=result,
-                finished_at=now,
-                reason=reason[:255],
-            )
-            self.refresh_from_db()
+            fields = {
+                "state": self.STATE_FINISHED,
+                "invocation_result": result,
+                "finished_at": timezone.now(),
+                "reason": reason[:255],
+            }
+            type(self).objects.filter(pk=self.pk, state=current).update(**fields)
+            for name, value in fields.items():
+                setattr(self, name, value)
             self.task = task
-            task.compute_cache()
-            task.sync_status()
+            task.record_end(self)
         # Outside the lock: receivers send notifications, which may take a while.
         run_finished.send(sender=type(self), report=self)
         return True
+
+    def _reread(self) -> str | None:
+        """Read the run's row again (under the task's lock); return its state, ``None`` if gone."""
+        try:
+            self.refresh_from_db()
+        except self.DoesNotExist:
+            return None
+        return self.state
 
     def discard(self) -> bool:
         """Delete a queued run whose job never reached the queue engine."""

@@ -87,11 +87,14 @@ class TaskLifecycle:
             )
             raise TaskAlreadyRunning(message % {"task": self})
 
-    def sync_status(self, active_states: set[str] | None = None) -> str:
+    def sync_status(
+        self, active_states: set[str] | None = None, also: dict[str, Any] | None = None
+    ) -> str:
         """Derive the status from the runs and the schedule, and store it (under the lock).
 
         ``active_states``: the states of the task's runs that have not ended, when the
         caller knows them under the lock (one query less); read from the runs otherwise.
+        ``also``: other fields of the task to store in the same UPDATE.
         """
         if active_states is None:
             active_states = set(self.active_runs().values_list("state", flat=True))
@@ -103,7 +106,7 @@ class TaskLifecycle:
             status = self.STATUS_SCHEDULED
         else:
             status = self.STATUS_IDLE
-        fields: dict[str, Any] = {"status": status}
+        fields: dict[str, Any] = {**(also or {}), "status": status}
         if not self.scheduled_job_id:
             fields["cached_next_ride"] = None
         type(self).objects.filter(pk=self.pk).update(**fields)

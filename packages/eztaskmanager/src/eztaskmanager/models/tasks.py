@@ -288,6 +288,26 @@ class Task(TaskRules, TaskLifecycle, models.Model):
             ]
         )
 
+    def record_end(self, report: Any) -> None:
+        """After ``report`` ended, under the lock: the status and the last-run figures, in one UPDATE.
+
+        The figures are those of the newest finished run by start time, as
+        :meth:`compute_cache` reads them; a run that ends after a newer one ended (an
+        orphan declared lost late) leaves them as they are.
+        """
+        newest = self.cached_last_invocation_datetime
+        if newest is not None and report.invocation_datetime < newest:
+            self.sync_status()
+            return
+        figures = {
+            "cached_last_report": report,
+            "cached_last_invocation_datetime": report.invocation_datetime,
+            "cached_last_invocation_result": report.invocation_result,
+            "cached_last_invocation_n_errors": report.n_log_errors,
+            "cached_last_invocation_n_warnings": report.n_log_warnings,
+        }
+        self.sync_status(also=figures)
+
     def prune_reports(self, n: int = 5) -> int:
         """Delete all the task's finished reports but the latest ``n``; return how many went.
 

@@ -103,8 +103,10 @@ def _close_old_connections() -> None:
         close_old_connections()
 
 
-def execute(report: LaunchReport) -> tuple[str, str]:
+def execute(report: LaunchReport) -> tuple[str | None, str]:
     """Call the command with the task's arguments, storing its output; return the result and why.
+
+    The result is ``None`` for a run that ended by itself: its log counters decide it.
 
     Outside a transaction a helper thread (:class:`RunMonitor`) keeps the heartbeat and
     ends the command when it is stopped or times out; inside one (tests) it cannot see
@@ -154,8 +156,8 @@ def execute(report: LaunchReport) -> tuple[str, str]:
     if monitor is not None and monitor.ended_by is not None:
         # The command caught the interruption and returned: it was stopped (or timed out) all the same.
         return _interrupted(report, monitor.ended_by(), time.monotonic() - started)
-    report.refresh_from_db(fields=["n_log_errors", "n_log_warnings", "n_log_lines"])
-    return report.result_from_counters(), ""
+    # As its log says: finish() reads the counters under the task's lock.
+    return None, ""
 
 
 class ThreadRoutedStream:
