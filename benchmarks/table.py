@@ -2,36 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
+
+from benchmarks.results import Figure
+
+FIGURE_FIELDS = tuple(field.name for field in fields(Figure))
 
 
 @dataclass
 class Row:
-    """One figure of one script on one database, as ``results.report`` wrote it (or a failure)."""
+    """One figure of one script on one database, as ``results.report`` wrote it, or why the
+    script gave none (``failure``)."""
 
     script: str
     db: str
-    name: str
-    value: float | None = None
-    unit: str = ""
-    floor: float | None = None
-    floor_name: str = ""
-    ratio: float | None = None
-    target: str = ""
-    met: bool | None = None
+    figure: Figure | None = None
+    failure: str = ""
 
     @classmethod
     def from_json(cls, script: str, db: str, row: dict[str, Any]) -> Row:
-        fields = ("name", "value", "unit", "floor", "floor_name", "ratio", "target", "met")
-        return cls(script, db, **{key: row.get(key) for key in fields})
+        return cls(script, db, Figure(**{key: row[key] for key in FIGURE_FIELDS if key in row}))
 
 
 def failure_row(script: str, db: str, why: str, output: str) -> Row:
     """A row saying the script failed, with the last line it wrote."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     last = f": {lines[-1][:160]}" if lines else ""
-    return Row(script, db, f"FAILED ({why}){last}", met=False)
+    return Row(script, db, failure=f"FAILED ({why}){last}")
 
 
 def number(value: float | None, unit: str) -> str:
@@ -53,13 +51,17 @@ def markdown(
     lines = [*header, "", "| figure | db | value | floor | ratio | target | met |"]
     lines.append("|---|---|---|---|---|---|---|")
     for row in rows:
-        floor = number(row.floor, row.unit)
-        if floor and row.floor_name:
-            floor = f"{floor} ({row.floor_name})"
-        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
-        met = {True: "yes", False: "**no**", None: ""}[row.met]
-        figure = f"{row.script.removesuffix('.py')}: {row.name}"
-        values = [figure, row.db, number(row.value, row.unit), floor, ratio, row.target, met]
+        figure = f"{row.script.removesuffix('.py')}: "
+        f = row.figure
+        if f is None:
+            values = [figure + row.failure, row.db, "", "", "", "", "**no**"]
+        else:
+            floor = number(f.floor, f.unit)
+            if floor and f.floor_name:
+                floor = f"{floor} ({f.floor_name})"
+            ratio = f"{f.ratio:.2f}x" if f.ratio is not None else ""
+            met = {True: "yes", False: "**no**", None: ""}[f.met]
+            values = [figure + f.name, row.db, number(f.value, f.unit), floor, ratio, f.target, met]
         lines.append("| " + " | ".join(cell(value) for value in values) + " |")
     if missing:
         lines += ["", f"Not written yet (not run): {', '.join(missing)}."]
