@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 import eztaskmanager.models.states as states
+from eztaskmanager.arguments import split_arguments
 from eztaskmanager.models.logs import tail, text_lines, write_log_rows
 from eztaskmanager.models.run_lifecycle import RunBlocked, RunLifecycle, RunStarts
 from eztaskmanager.models.tasks import Task
@@ -91,6 +92,12 @@ class LaunchReport(RunLifecycle, models.Model):
     command_app_name = models.CharField(_("command's app"), max_length=255, blank=True)
     command_name = models.CharField(_("command"), max_length=255, blank=True)
     arguments = models.TextField(_("arguments"), blank=True)
+    # Started with "Run now with...": its arguments are its own, not the task's.
+    custom_arguments = models.BooleanField(
+        _("other arguments"),
+        default=False,
+        help_text=_("Run once with other arguments than the task's."),
+    )
 
     objects = LaunchReportQuerySet.as_manager()
 
@@ -146,6 +153,11 @@ class LaunchReport(RunLifecycle, models.Model):
     def ran_arguments(self) -> str:
         """The arguments text the run ran with (the task's, for reports older than that record)."""
         return self.arguments if self.command_name else self.task.arguments
+
+    @property
+    def args(self) -> list[str]:
+        """The argv items the run runs with, split from :attr:`ran_arguments`."""
+        return split_arguments(self.ran_arguments)
 
     def result_from_counters(self) -> str:
         """The result of a run that ended without an exception, from its counters."""

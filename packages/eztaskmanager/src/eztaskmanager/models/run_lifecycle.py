@@ -100,9 +100,12 @@ class RunStarts:
                 "pid": pid,
                 "host_key": host_key[:255],
                 "timeout": timeout_for(task) if timeout_for else task.timeout,
-                # What the run runs: the task's command and arguments as they are now.
+                # What the run runs: the task's command and arguments as they are now,
+                # unless it was queued with arguments of its own ("Run now with...").
                 **task.run_snapshot(),
             }
+            if report.custom_arguments:
+                del fields["arguments"]
             # The row carries the condition: a run stopped while this one waited for the
             # lock (its state read before the wait) is not started.
             if not self.model.objects.filter(pk=report.pk, state=QUEUED).update(**fields):
@@ -167,6 +170,21 @@ class RunLifecycle:
             if type(self).objects.filter(pk=self.pk, state=state).update(heartbeat_at=now):
                 return state
         return self.STATE_FINISHED
+
+    def use_arguments(self, arguments: str) -> bool:
+        """Run this queued run with ``arguments`` instead of its task's ("Run now with...").
+
+        Only a queued run takes them (False otherwise); they are not checked here: the
+        caller has parsed them with the command's parser (``Task.check_arguments``).
+        """
+        changed = (
+            type(self)
+            .objects.filter(pk=self.pk, state=self.STATE_QUEUED)
+            .update(arguments=arguments, custom_arguments=True)
+        )
+        if changed:
+            self.arguments, self.custom_arguments = arguments, True
+        return bool(changed)
 
     def request_stop(self, by: str = "") -> str:
         """Ask the run to stop; return its state afterwards.

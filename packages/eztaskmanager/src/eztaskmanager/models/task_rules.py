@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from eztaskmanager.arguments import InvalidArguments, parse_arguments
+from eztaskmanager.arguments import InvalidArguments, parse_arguments, split_arguments
 from eztaskmanager.exceptions import ConfigurationError, TaskNotRunnable
 from eztaskmanager.registry import get_backend
 from eztaskmanager.validators import is_scheduling_year
@@ -43,13 +43,28 @@ RUN_FIELDS = (
 class TaskRules:
     """The checks of :class:`~eztaskmanager.models.Task` (see the module's docstring)."""
 
+    def check_arguments(self, text: str | None) -> list[str]:
+        """``text`` as argv items, once the task's command parses them; raise :class:`InvalidArguments`.
+
+        The check of the task's own arguments, and of the arguments of one run that
+        starts with others ("Run now with...").
+        """
+        if len(text or "") > ARGUMENTS_MAX_LENGTH:
+            raise InvalidArguments(
+                _("Arguments may be at most %(max)d characters long.")
+                % {"max": ARGUMENTS_MAX_LENGTH}
+            )
+        argv = split_arguments(text)
+        parse_arguments(self.command.get_command_class(), self.command.name, argv)
+        return argv
+
     def clean(self) -> None:
         """Raise a :class:`ValidationError` naming each field that cannot run as it is."""
         super().clean()
         errors: dict[str, list[str]] = {}
         if self.command_id is not None and len(self.arguments or "") <= ARGUMENTS_MAX_LENGTH:
             try:
-                parse_arguments(self.command.get_command_class(), self.command.name, self.args)
+                self.check_arguments(self.arguments)
             except InvalidArguments as exc:
                 errors.setdefault("arguments", []).append(str(exc))
         if bool(self.repetition_period) != (self.repetition_rate is not None):

@@ -101,8 +101,27 @@ class TaskQueueService(abc.ABC):
             if next_ride != task.cached_next_ride:
                 task.advance_schedule(handle, handle, next_ride)
             return None
+        return self._queue_now(task)
+
+    def run_once(self, task: Task, arguments: str | None = None) -> LaunchReport:
+        """Start one run now ("Run now with..."), with ``arguments`` instead of the task's.
+
+        The task and its schedule stay as they are; the report records the arguments it
+        ran with. Raises :class:`~eztaskmanager.arguments.InvalidArguments` for arguments
+        the command's parser refuses, and what :meth:`add` raises otherwise.
+        """
+        self.validate(task)
+        if arguments is not None:
+            task.check_arguments(arguments)
+        return self._queue_now(task, arguments)
+
+    def _queue_now(self, task: Task, arguments: str | None = None) -> LaunchReport:
+        """Record a queued run (with its own ``arguments``, if given) and hand it to the engine."""
         report = task.queue_run(self.new_job_id(), timeout=self.run_timeout(task))
         try:
+            # Before the engine has the job: no worker can start the run meanwhile.
+            if arguments is not None:
+                report.use_arguments(arguments)
             with engine_errors(_("start %(task)s") % {"task": task}):
                 self.enqueue(task, report.job_id)
         except BaseException:
@@ -217,6 +236,31 @@ class TaskQueueService(abc.ABC):
                 % {"timeout": timeout, "backend": type(self).__name__, "max": self.max_timeout}
             )
 
+    def queue_names(self) -> list[str]:
+        """The queues a task may name, the backend's default first; empty: no list.
+
+        A backend without a list (the default) takes a task's queue as it is and hands it
+        to its engine; one with a list refuses to start a task whose queue it lacks.
+        """
+        return []
+
+    def refuse_unknown_queue(self, task: Task) -> None:
+        """Raise :class:`TaskNotRunnable` for a task whose queue the backend does not have."""
+        names = self.queue_names()
+        if task.queue and names and task.queue not in names:
+            raise TaskNotRunnable(
+                _(
+                    "%(task)s runs on the queue '%(queue)s', which the %(backend)s backend "
+                    "does not have; choose one of: %(names)s (empty: the default queue)."
+                )
+                % {
+                    "task": task,
+                    "queue": task.queue,
+                    "backend": type(self).__name__,
+                    "names": ", ".join(names),
+                }
+            )
+
     def check(self) -> list[CheckMessage]:
         """System check messages about this backend (engine reachable, options...)."""
         return []
@@ -225,11 +269,13 @@ class TaskQueueService(abc.ABC):
         """Let go of the engine's connections; called when the settings change."""
 
     def validate(self, task: Task) -> None:
-        """Refuse what cannot run: an inactive command, a timeout too long, a task already running.
+        """Refuse what cannot run: an inactive command, an unknown queue, a timeout too long,
+        a task already running.
 
         A run that blocks the task but whose process is gone is ended first (lost).
         """
         task.refuse_inactive_command()
+        self.refuse_unknown_queue(task)
         self.refuse_timeout(self.run_timeout(task))
         # One query when nothing blocks the task (queue_run checks again under the lock).
         if [report for report in task.active_runs() if not reap_run(report, self, refresh=False)]:

@@ -104,7 +104,7 @@ def _close_old_connections() -> None:
 
 
 def execute(report: LaunchReport) -> tuple[str | None, str]:
-    """Call the command with the task's arguments, storing its output; return the result and why.
+    """Call the command with the run's arguments, storing its output; return the result and why.
 
     The result is ``None`` for a run that ended by itself: its log counters decide it.
 
@@ -131,7 +131,7 @@ def execute(report: LaunchReport) -> tuple[str | None, str]:
         try:
             with printing_to(stdout, stderr), interrupter:
                 call_command(
-                    task.command.get_command_class(), *task.args, stdout=stdout, stderr=stderr
+                    task.command.get_command_class(), *report.args, stdout=stdout, stderr=stderr
                 )
         except RunInterrupted as exc:
             result, reason = _interrupted(report, exc, time.monotonic() - started)
