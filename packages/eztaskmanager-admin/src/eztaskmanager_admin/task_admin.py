@@ -22,9 +22,9 @@ from eztaskmanager.exceptions import TaskQueueException
 from eztaskmanager.models import Task
 from eztaskmanager.models.tasks import ARMING_FIELDS, SCHEDULE_FIELDS
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager_admin import display, history, taskactions
+from eztaskmanager_admin import display, history, run_with, taskactions
 from eztaskmanager_admin.access import can_run_tasks
-from eztaskmanager_admin.forms import FORM_WORDS, REPETITION_CHOICES, guard_run_fields
+from eztaskmanager_admin.forms import FORM_WORDS, REPETITION_CHOICES, TaskForm, guard_run_fields
 from eztaskmanager_admin.inlines import LaunchReportInline
 from eztaskmanager_admin.pages import page_name
 from eztaskmanager_admin.task_list import TaskList, can_start, can_stop
@@ -35,6 +35,7 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
 
     change_form_template = "eztaskmanager_admin/task/change_form.html"
     change_list_template = "eztaskmanager_admin/task/change_list.html"
+    form = TaskForm
     inlines = [LaunchReportInline]
     readonly_fields = (
         "next_run_display",
@@ -63,6 +64,11 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 wrap(partial(taskactions.stop_task, admin_site_name=name)),
                 name=page_name(Task, "stop"),
             ),
+            path(
+                "<int:pk>/run-with/",
+                wrap(partial(run_with.run_with, admin_site=self.admin_site)),
+                name=page_name(Task, "run_with"),
+            ),
             *super().get_urls(),
         ]
 
@@ -83,6 +89,7 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 eztm_can_stop=can_stop(task),
                 start_url=self._action_url("start", task.pk),
                 stop_url=self._action_url("stop", task.pk),
+                run_with_url=self._action_url("run_with", task.pk),
                 eztm_refresh=display.refresh_config([task]),
             )
         if display.is_refresh(request):
@@ -98,7 +105,12 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
         return cache[key]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
-        scheduling: list[Any] = ["scheduling", ("repetition_rate", "repetition_period"), "timeout"]
+        scheduling: list[Any] = [
+            "scheduling",
+            ("repetition_rate", "repetition_period"),
+            "timeout",
+            "queue",
+        ]
         if obj is not None:
             scheduling.append("next_run_display")
         fieldsets: list[Any] = [
