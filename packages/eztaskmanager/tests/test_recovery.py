@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, ProcessHeartbeat, Task
@@ -181,6 +182,29 @@ def test_a_run_asked_to_stop_whose_process_is_gone_ends_stopped(task):
         "Stopped: its process w (pid 3) is gone.",
     )
     assert line.endswith(report.reason)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("connections_kept", "max_age", "still_open"),
+    [("request", 60, True), ("request", 0, False), ("close", 60, False)],
+)
+def test_a_lookout_keeps_its_connection_as_told(
+    settings, monkeypatch, connections_kept, max_age, still_open
+):
+    """A scheduler's keeps it as CONN_MAX_AGE says (no fork follows); a worker's is closed."""
+    settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
+    conn = connections["default"]
+    monkeypatch.setitem(conn.settings_dict, "CONN_MAX_AGE", max_age)
+    conn.close()  # the next one opens with this CONN_MAX_AGE
+    lookout = Lookout(
+        "unit", ProcessHeartbeat.KIND_SCHEDULER, "s1", beat_every=0, connections=connections_kept
+    )
+    lookout.tick(force=True)
+    assert ProcessHeartbeat.objects.filter(backend="unit", name="s1").exists()
+    lookout.tick(force=True)
+    assert (conn.connection is not None) is still_open
+    conn.close()
 
 
 @pytest.mark.django_db(transaction=True)

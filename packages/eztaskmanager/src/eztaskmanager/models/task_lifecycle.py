@@ -142,19 +142,23 @@ class TaskLifecycle:
                     % {"task": fresh, "handle": schedule}
                 )
             fresh.refuse_second_run()
-            now = timezone.now()
-            report = fresh.launchreport_set.create(
-                state=QUEUED,
-                job_id=job_id,
-                queued_at=now,
-                invocation_datetime=now,
-                timeout=timeout,
-                **fresh.run_snapshot(),
-            )
+            report = fresh._create_queued_run(job_id, timeout)
             # No other run is active (refused above): this queued one is the only one.
             fresh.sync_status(active_states={QUEUED})
         self._copy_from(fresh)
         return report
+
+    def _create_queued_run(self, job_id: str, timeout: int | None) -> models.Model:
+        """The report of a run handed to the queue as ``job_id`` (under the lock)."""
+        now = timezone.now()
+        return self.launchreport_set.create(
+            state=QUEUED,
+            job_id=job_id,
+            queued_at=now,
+            invocation_datetime=now,
+            timeout=timeout,
+            **self.run_snapshot(),
+        )
 
     def arm_schedule(self, job_id: str, next_ride: datetime | None) -> None:
         """Record the engine's handle of the task's schedule, and its next run.
@@ -197,13 +201,14 @@ class TaskLifecycle:
         self._copy_from(fresh)
         return True
 
-    def _set_schedule(self, job_id: str, next_ride: datetime | None) -> None:
-        """Store the schedule's handle and next run, and the status that follows (under the lock)."""
-        type(self).objects.filter(pk=self.pk).update(
-            scheduled_job_id=job_id, cached_next_ride=next_ride
-        )
+    def _set_schedule(
+        self, job_id: str, next_ride: datetime | None, active_states: set[str] | None = None
+    ) -> None:
+        """Store the schedule's handle and next run, and the status that follows (under the
+        lock), in one UPDATE."""
         self.scheduled_job_id, self.cached_next_ride = job_id, next_ride
-        self.sync_status()
+        schedule = {"scheduled_job_id": job_id, "cached_next_ride": next_ride}
+        self.sync_status(active_states, also=schedule)
 
     def claim_due(self, due: datetime) -> bool:
         """Claim one due time of the schedule: True for the first caller, False for any other.
@@ -213,12 +218,50 @@ class TaskLifecycle:
         """
         try:
             with transaction.atomic():
-                FiredDueTime.objects.create(task_id=self.pk, due_at=due)
+                self._claim(due)
         except IntegrityError:
             logger.info("Task %s: due time %s was fired already.", self.pk, due.isoformat())
             return False
-        FiredDueTime.objects.filter(task_id=self.pk, due_at__lt=due - FIRED_DUE_TIMES_KEPT).delete()
         return True
+
+    def _claim(self, due: datetime) -> None:
+        """Insert the due time's row (IntegrityError if it is there), and forget old ones."""
+        FiredDueTime.objects.create(task_id=self.pk, due_at=due)
+        FiredDueTime.objects.filter(task_id=self.pk, due_at__lt=due - FIRED_DUE_TIMES_KEPT).delete()
+
+    def fire_due(
+        self,
+        due: datetime,
+        schedule: str,
+        next_ride: datetime | None,
+        job_id: str,
+        timeout: int | None = None,
+    ) -> tuple[bool, models.Model | None]:
+        """Fire one due time of the schedule ``schedule``: claim it, move the schedule on to
+        ``next_ride`` and record its run as queued, as ``job_id``.
+
+        For a scheduler that read the task under its row lock (:meth:`locked`) and checked
+        that the schedule is still ``schedule``, in the same transaction: the three steps
+        are one, in a few statements and one UPDATE of the task. Returns (claimed, the
+        queued report): (False, None) when the due time was claimed already, and then
+        the caller's transaction is marked for rollback (end it, query nothing more);
+        (True, None) when a run of the task is still going on, the due time skipped and
+        the schedule moved on all the same.
+        """
+        try:
+            # No savepoint: a claim lost ends the whole transaction, which wrote nothing yet.
+            with transaction.atomic(savepoint=False):
+                self._claim(due)
+        except IntegrityError:
+            logger.info("Task %s: due time %s was fired already.", self.pk, due.isoformat())
+            return False, None
+        active = set(self.active_runs().values_list("state", flat=True))
+        report = None
+        if not active:
+            report = self._create_queued_run(job_id, timeout)
+            active = {QUEUED}
+        self._set_schedule(schedule, next_ride, active_states=active)
+        return True, report
 
     def release_due(self, due: datetime) -> bool:
         """Give back a claimed due time whose run could not be handed to the engine.

@@ -4,9 +4,17 @@ The workers and schedulers of every backend do the same on their ticks: record t
 they are alive (:class:`~eztaskmanager.models.ProcessHeartbeat`, which the admin shows),
 end the runs whose worker is gone, and (a scheduler) book again the schedules the engine
 lost (:func:`~eztaskmanager.services.recovery.recover`). :class:`Lookout` does each at
-most so often, on database connections it closes afterwards (a worker forks right
-after; a scheduler may sleep for minutes and the server drop an idle connection), and
-never raises: the database may be away for a while, and the loop must go on.
+most so often, and never raises: the database may be away for a while, and the loop
+must go on.
+
+Its database connections are looked after in one of three ways (``connections``):
+
+- ``"close"`` (a worker): closed afterwards, because a work-horse is forked right after
+  and must not inherit one;
+- ``"request"`` (a scheduler): as Django does around a request (``close_old_connections``),
+  so ``CONN_MAX_AGE`` decides whether one is kept for the next tick, and one that broke
+  while the loop slept (the server dropped it, or restarted) is dropped and opened again;
+- ``"caller"``: the caller does it around the whole of its tick (the Celery beat).
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Literal
 
 from django.db import close_old_connections, connections
 
@@ -26,9 +35,13 @@ from eztaskmanager.services.recovery import Every, recover
 logger = logging.getLogger(__name__)
 
 
+Connections = Literal["close", "request", "caller"]
+
+
 @contextmanager
-def between_jobs() -> Iterator[None]:
-    """Database work of a worker's or scheduler's own process: usable connections, closed after.
+def between_jobs(close: bool = True) -> Iterator[None]:
+    """Database work of a worker's or scheduler's own process: usable connections, closed
+    after (``close``), or kept as ``CONN_MAX_AGE`` says (a scheduler: no fork follows).
 
     Left alone inside a transaction (tests that run a worker's code in their own).
     """
@@ -38,7 +51,10 @@ def between_jobs() -> Iterator[None]:
         yield
     finally:
         if not _in_transaction():
-            connections.close_all()
+            if close:
+                connections.close_all()
+            else:
+                close_old_connections()
 
 
 def _in_transaction() -> bool:
@@ -50,7 +66,7 @@ class Lookout:
 
     ``beat_every``, ``reap_every`` and ``resync_every`` are the least seconds between two
     heartbeats, two looks for lost runs, and two looks for lost schedules (``None``: never,
-    unless asked); 0 means on every call.
+    unless asked); 0 means on every call. ``connections``: see the module's docstring.
     """
 
     def __init__(
@@ -64,6 +80,7 @@ class Lookout:
         resync_every: float | None = None,
         host: str | None = None,
         pid: int | None = None,
+        connections: Connections = "close",
     ) -> None:
         self.backend_name = backend_name
         self.kind = kind
@@ -74,6 +91,12 @@ class Lookout:
         self._beat = Every(beat_every)
         self._reap = Every(reap_every)
         self._resync = Every(resync_every) if resync_every is not None else None
+        self.connections = connections
+
+    def _database(self) -> AbstractContextManager[None]:
+        if self.connections == "caller":
+            return nullcontext()
+        return between_jobs(close=self.connections == "close")
 
     def tick(self, force: bool = False, schedules: bool | None = None) -> None:
         """The heartbeat, then recovery, each if due (or ``force``)."""
@@ -85,7 +108,7 @@ class Lookout:
         if not (self._beat() or force):
             return
         try:
-            with between_jobs():
+            with self._database():
                 ProcessHeartbeat.beat(self.backend_name, self.kind, self.name, self.host, self.pid)
         except Exception as exc:
             logger.warning("Could not record the heartbeat of %s %s: %s", self.kind, self.name, exc)
@@ -97,7 +120,7 @@ class Lookout:
         if schedules is None:
             schedules = self._resync is not None and self._resync()
         try:
-            with between_jobs():
+            with self._database():
                 recover(get_backend(), schedules=schedules)
         except Exception:
             logger.exception(
