@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from eztaskmanager.models import FiredDueTime, LaunchReport, ProcessHeartbeat, Task
 from eztaskmanager.services.queues import get_task_service
+from eztaskmanager_celery import beat as beat_module
 from eztaskmanager_celery.beat import TaskScheduler
 from eztaskmanager_celery.tasks import run_management_command
 from eztaskmanager_celery.timetable import run_job_id
@@ -129,22 +130,25 @@ def test_stop_between_two_ticks_wins(beat, task, queued):
     assert t.launchreport_set.count() == 0
 
 
-def test_a_stop_while_the_beat_fires_means_no_run(beat, task, queued, monkeypatch):
-    """Stop lands after the beat moved the schedule on and before it recorded the run:
-    Stop found no run to stop, so the beat must not publish one."""
+def test_a_stop_after_the_beat_read_the_task_means_no_run(beat, task, queued, monkeypatch):
+    """Stop lands after the beat's tick read the task as due and before it fires it: the
+    firing reads the task again under its lock, finds the schedule gone, and runs nothing."""
     at = timezone.now() + timedelta(hours=1)
     t = scheduled(task, scheduling=at, repetition_period="hour", repetition_rate=1)
-    queue_run = Task.queue_run
+    upcoming_tasks = beat_module.upcoming_tasks
 
-    def stop_then_queue(self, job_id, timeout=None, schedule=None):
-        get_task_service().stop_task(Task.objects.get(pk=self.pk), by="tester")
-        return queue_run(self, job_id, timeout=timeout, schedule=schedule)
+    def read_then_stop(limit, until):
+        tasks = upcoming_tasks(limit, until)
+        get_task_service().stop_task(Task.objects.get(pk=t.pk), by="tester")
+        return tasks
 
-    monkeypatch.setattr(Task, "queue_run", stop_then_queue)
-    beat().tick_tasks(now=at)
+    monkeypatch.setattr(beat_module, "upcoming_tasks", read_then_stop)
+    scheduler = beat()
+    scheduler.tick_tasks(now=at)
     assert sent(queued) == []
     t.refresh_from_db()
     assert (t.status, t.scheduled_job_id, t.launchreport_set.count()) == (Task.STATUS_IDLE, "", 0)
+    assert not FiredDueTime.objects.filter(task=t).exists()
 
 
 def test_stop_on_a_run_the_beat_queued_revokes_it(beat, task, queued):

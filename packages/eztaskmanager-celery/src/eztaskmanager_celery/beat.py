@@ -1,15 +1,17 @@
 """A Celery beat scheduler that reads eztaskmanager's ``Task`` table.
 
 Run it with ``celery -A proj beat -S eztaskmanager_celery.beat:TaskScheduler``. Each tick
-reads from the database only the tasks whose due time has come and the next due time
-(both by an index, whatever the number of tasks), fires the due ones
-(:mod:`eztaskmanager_celery.firing`), and sleeps until the next one, or a few seconds at
-most: a change made in the admin is seen at the next tick. The database says which due times have fired, not the beat's
-memory: a restarted beat, or a second one, never fires a due time twice. On its ticks the
-beat also records that it is alive and ends the runs whose worker is gone (the core's
-recovery), so a whole worker killed mid-run does not leave its run "running" for ever.
-The project's own ``beat_schedule`` entries keep working as with Celery's default
-scheduler.
+reads from the database only the tasks due before its longest sleep is over (by an
+index, whatever the number of tasks), fires the due ones
+(:mod:`eztaskmanager_celery.firing`), and sleeps until the next one is due, counted from
+the start of the tick, or a few seconds at most: a change made in the admin is seen at
+the next tick. The database connection is kept between ticks as ``CONN_MAX_AGE`` says
+(Django's ``close_old_connections()`` before and after each tick, as around a request).
+The database says which due times have fired, not the beat's memory: a restarted beat,
+or a second one, never fires a due time twice. On its ticks the beat also records that
+it is alive and ends the runs whose worker is gone (the core's recovery), so a whole
+worker killed mid-run does not leave its run "running" for ever. The project's own
+``beat_schedule`` entries keep working as with Celery's default scheduler.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery.beat import Scheduler
@@ -52,7 +54,7 @@ HEARTBEAT_EVERY = 10
 RESYNC_EVERY = 30
 # Seconds before a task whose due time another beat is firing is looked at again.
 BUSY_RETRY = 1.0
-# Tasks read per tick, soonest first: those due, and the next one (how long to sleep).
+# Tasks read per tick at most, soonest first: those due before the longest sleep is over.
 BATCH = 100
 
 
@@ -76,6 +78,7 @@ class TaskScheduler(Scheduler):
             self.name,
             beat_every=HEARTBEAT_EVERY,
             resync_every=RESYNC_EVERY,
+            connections="caller",
         )
         super().__init__(*args, **kwargs)
 
@@ -99,14 +102,13 @@ class TaskScheduler(Scheduler):
     def tick(self, *args: Any, **kwargs: Any) -> float:
         """One pass: the app's own entries, then eztaskmanager's; return the seconds to sleep."""
         wait = super().tick(*args, **kwargs)
+        started = time.monotonic()
         close_old_connections()
         try:
-            task_wait = self.tick_tasks()
+            task_wait = self.tick_tasks(timezone.now())
             # After firing, so that the watch (a resync reads every schedule) never makes
-            # a due run late; the sleep is shortened by the time it took.
-            started = time.monotonic()
+            # a due run late.
             self.keep_watch()
-            task_wait = max(task_wait - (time.monotonic() - started), 0.0)
         except Exception:
             logger.exception(
                 "eztaskmanager: cannot read the scheduled tasks (is the database up, and "
@@ -116,7 +118,9 @@ class TaskScheduler(Scheduler):
             task_wait = self.max_interval
         finally:
             close_old_connections()
-        return min(wait, task_wait)
+        # The wait counts from the start of the tick: the beat wakes up at the due time,
+        # not that long after the tick's own work.
+        return min(wait, max(task_wait - (time.monotonic() - started), 0.0))
 
     def keep_watch(self) -> None:
         """Record the beat's heartbeat, end lost runs, and now and then resync schedules."""
@@ -127,7 +131,7 @@ class TaskScheduler(Scheduler):
         now = now or timezone.now()
         wait = float(self.look_every)
         retry_at, self.retry_at = self.retry_at, {}
-        upcoming = upcoming_tasks(BATCH)
+        upcoming = upcoming_tasks(BATCH, now + timedelta(seconds=wait))
         unstamped = unstamped_tasks() if self.look_unstamped() else []
         for task in [*unstamped, *upcoming]:
             due = due_time(task, now)

@@ -1,16 +1,19 @@
 """Fire one due time of a task on the beat: once, whatever the number of beats, and never lost.
 
-The steps, in this order, are core transitions, each deciding one race in the database:
+In one transaction, under the task's row lock (:meth:`Task.locked`, which reads the task
+afresh: a Stop or a re-schedule since the beat's read is seen here, and nothing runs):
 
-1. **claim** the due time (:meth:`Task.claim_due`, a unique row per task and due time):
-   of two beats, the second stops here;
-2. **move the schedule on** (:meth:`Task.advance_schedule`): False when a Stop or a
-   re-schedule came since the beat read the task, and then nothing runs;
-3. **record the run** (:meth:`Task.queue_run`, naming the schedule) before it is
-   published, so that Stop can take it off the queue; while a run of the task is still
-   going on, the due time is skipped and that run's log says so; a Stop that came
-   between steps 2 and 3 (and so found no run to stop) is seen here, and nothing runs;
-4. **publish** it, with a job id made of the due time;
+1. **claim** the due time (a unique row per task and due time): of two beats, the second
+   stops here;
+2. **move the schedule on** to its next due time;
+3. **record the run** as queued (its report), before it is published, so that Stop can
+   take it off the queue; while a run of the task is still going on, the due time is
+   skipped and that run's log says so.
+
+Steps 1-3 are :meth:`Task.fire_due`, a handful of statements. Then, the transaction
+committed:
+
+4. **publish** the run, with a job id made of the due time;
 5. a one-off's schedule ends (:meth:`Task.clear_schedule`).
 
 If publishing fails (broker down), the run is discarded, the claim given back and the
@@ -32,14 +35,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models import FiredDueTime, Task
 from eztaskmanager_celery.timetable import (
     beat_job_id,
     due_time,
     is_on_beat,
     run_job_id,
-    watched_tasks,
 )
 
 if TYPE_CHECKING:
@@ -75,31 +76,26 @@ class Outcome:
 
 def fire(task_id: int, now: datetime, backend: CeleryBackend, app: Celery | None = None) -> Outcome:
     """Fire the task's due time if it has come (see the module's docstring)."""
-    task = watched_tasks().filter(pk=task_id).first()
-    if task is None or not is_on_beat(task):
-        return Outcome(Fired.CANCELLED)
-    due = due_time(task, now)
-    if due is None or due > now:
-        return Outcome(Fired.NOT_DUE, due)
-    handle = beat_job_id(task.pk)
-    if not task.claim_due(due):
+    handle = beat_job_id(task_id)
+    with transaction.atomic():
+        task = Task.locked(task_id)
+        if task is None or not is_on_beat(task):
+            return Outcome(Fired.CANCELLED)
+        due = due_time(task, now)
+        if due is None or due > now:
+            return Outcome(Fired.NOT_DUE, due)
+        following = task.next_run_after(max(due, now)) if task.is_periodic else None
+        job_id = run_job_id(task.pk, due)
+        timeout = backend.run_timeout(task)
+        claimed, report = task.fire_due(due, handle, following, job_id, timeout)
+    if not claimed:
         settle_stale_claim(task, due, now)
         return Outcome(Fired.TAKEN, due)
-    following = task.next_run_after(max(due, now)) if task.is_periodic else None
-    if not task.advance_schedule(handle, handle, following):
-        return Outcome(Fired.CANCELLED, due)
-    job_id = run_job_id(task.pk, due)
-    try:
-        report = task.queue_run(job_id, timeout=backend.run_timeout(task), schedule=handle)
-    except TaskAlreadyRunning:
+    if report is None:
         note_skipped(task, due)
         if not task.is_periodic:
             task.clear_schedule(handle)
         return Outcome(Fired.SKIPPED, due, job_id)
-    except TaskNotRunnable:
-        # A Stop came between the two steps above: it found no run to stop, so none
-        # starts. A Stop from now on finds the queued run and stops it.
-        return Outcome(Fired.CANCELLED, due, job_id)
     try:
         backend.publish(task, job_id=job_id, app=app)
     except Exception as exc:  # broker down (TaskQueueException) or any other send error

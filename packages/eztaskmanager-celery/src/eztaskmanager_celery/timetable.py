@@ -3,8 +3,8 @@
 A task is on the beat when its ``scheduled_job_id`` is :func:`beat_job_id`. Its
 ``cached_next_ride`` (the next run the admin shows) is the next due time the beat fires:
 the backend sets it when the task is scheduled, and the beat moves it on each time it
-fires, so what the admin shows is what happens. The beat reads the tasks due now and the
-next ones by it (an index on the armed schedules' ``cached_next_ride``), never the whole
+fires, so what the admin shows is what happens. The beat reads the tasks due before its
+next tick (an index on the armed schedules' ``cached_next_ride``), never the whole
 table. Which due times have fired is the
 core's business (:meth:`~eztaskmanager.models.Task.claim_due`, a unique row per due
 time), so a due time fires once however many beats run.
@@ -65,11 +65,15 @@ def watched_tasks() -> QuerySet[Task]:
     return armed.filter(scheduled_job_id__startswith=BEAT_PREFIX).select_related("command")
 
 
-def upcoming_tasks(limit: int) -> list[Task]:
-    """The first ``limit`` tasks on the beat by their stored next run: those due, then the
-    next ones (one read by the index)."""
-    stored = watched_tasks().exclude(cached_next_ride=None)
-    return list(stored.order_by("cached_next_ride", "pk")[:limit])
+def upcoming_tasks(limit: int, until: datetime) -> list[Task]:
+    """The first ``limit`` tasks on the beat due by ``until`` by their stored next run,
+    soonest first (one read by the index, of the few fields a tick looks at; the firing
+    reads the task again under its lock)."""
+    stored = watched_tasks().exclude(cached_next_ride=None).filter(cached_next_ride__lte=until)
+    fields = ("pk", "scheduled_job_id", "cached_next_ride")
+    return list(
+        stored.select_related(None).only(*fields).order_by("cached_next_ride", "pk")[:limit]
+    )
 
 
 def unstamped_tasks() -> list[Task]:
