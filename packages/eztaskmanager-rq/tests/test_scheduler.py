@@ -95,6 +95,25 @@ def test_a_redis_that_lost_its_data_is_resynced_at_once(backend, scheduler, lost
     assert backend.connection.exists(scheduler.key)
 
 
+def test_it_sleeps_until_the_next_job_is_due_not_the_whole_interval(backend, task):
+    """rq-scheduler alone sleeps its interval (60 s by default with django-rq): a job due
+    meanwhile would wait for the end of it."""
+    scheduler = Scheduler(queue_name=backend.queue_name, connection=backend.connection, interval=60)
+    t = task(scheduling=timezone.now() + timedelta(seconds=20))
+    backend.add(t)
+    t.refresh_from_db()
+    scheduler.enqueue_jobs()
+    # The soonest job in the set: this one, or one that other tests left sooner.
+    (_job, soonest), *_rest = backend.connection.zrange(
+        compat.SCHEDULED_JOBS_KEY, 0, 0, withscores=True
+    )
+    assert soonest <= compat.scheduled_time(backend.connection, t.scheduled_job_id).timestamp()
+    assert scheduler._interval == pytest.approx(soonest - scheduler.tick_started_at)
+    assert 0 < scheduler._interval <= 20
+    scheduler.heartbeat()
+    assert backend.connection.ttl(scheduler.key) >= 10
+
+
 def test_it_is_django_rqs_scheduler():
     from django_rq.queues import DjangoScheduler
 
