@@ -7,8 +7,13 @@ more entry armed to come due a few seconds after it starts. Figures: the tick (m
 p95), how late the due entry's message reaches the broker, and the CPU the loop's thread
 spent over the whole while (the database server's own work is not counted).
 
+Also the SQL statements (``CaptureQueriesContext``) the beat sends to fire one due time of
+a periodic task, the read of its tick included.
+
 RQ: the package's rq-scheduler class (``eztaskmanager_rq.scheduler.Scheduler``) and
-rq-scheduler's own, both ticking (``enqueue_jobs``) over the same 10,000 jobs, none due.
+rq-scheduler's own, both ticking (``enqueue_jobs``) over the same 10,000 jobs, none due;
+then each run as ``rqscheduler --interval 5`` runs it, with one more job due a few seconds
+after it starts: how late that job reaches its queue.
 
 Both: the periodic look for lost schedules (``recovery.resync``, every 30 s in a beat or an
 rqscheduler), beside the bare read of the scheduled tasks' handles. Asserts nothing.
@@ -16,7 +21,10 @@ rqscheduler), beside the bare read of the scheduled tasks' handles. Asserts noth
 Usage::
 
     hatch run bench:python benchmarks/schedulers.py [--db sqlite|postgres] [--engine celery|rq]
-        [--tasks 10000] [--quick] [--json FILE]
+        [--tasks 10000] [--conn-max-age SECONDS] [--quick] [--json FILE]
+
+``--conn-max-age``: Django's ``CONN_MAX_AGE`` (0 by default, as in Django: the schedulers
+then open a database connection on each tick; more keeps it between ticks).
 """
 
 from __future__ import annotations
@@ -235,6 +243,7 @@ def bench_celery(args: argparse.Namespace, redis_url: str) -> list[Figure]:
         due_floor = run_loop(
             floor_scheduler, args.seconds, MAX_INTERVAL, (at.timestamp(), FLOOR_QUEUE, redis)
         )
+        statements = statements_to_fire(TaskScheduler(app=app, max_interval=MAX_INTERVAL))
         resync = resync_figure(args.resyncs)
         Task.objects.all().delete()
     floor_name = "celery.beat.Scheduler, same entries"
@@ -266,8 +275,35 @@ def bench_celery(args: argparse.Namespace, redis_url: str) -> list[Figure]:
             late <= TARGET_LATE_MS,
         ),
         Figure("celery beat loop CPU (--max-interval 5)", due[2], "%", due_floor[2], floor_name),
+        Figure("celery beat: SQL statements to fire a due time", statements, "stmt"),
         resync,
     ]
+
+
+def statements_to_fire(beat) -> int:
+    """The SQL statements of the tick that fires one due time of a periodic task (its
+    read of the due tasks included), the beat started before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from eztaskmanager.models import AppCommand, Task
+    from eztaskmanager.registry import get_backend
+
+    at = _now() + timedelta(seconds=1)
+    task = Task.objects.create(
+        name="due now",
+        command=AppCommand.objects.get(name="check"),
+        scheduling=at,
+        repetition_period=Task.REPETITION_PERIOD_HOUR,
+        repetition_rate=1,
+    )
+    get_backend().add(task)
+    beat.tick_tasks(at - timedelta(seconds=1))  # the first tick, which starts the beat
+    with CaptureQueriesContext(connection) as captured:
+        beat.tick_tasks(at)
+    if not task.launchreport_set.exists():
+        raise SystemExit("the beat did not fire the due task")
+    return len(captured)
 
 
 # RQ ----------------------------------------------------------------------------------------
@@ -316,6 +352,25 @@ def bench_rq(args: argparse.Namespace, redis_url: str) -> list[Figure]:
         for _ in range(args.ticks):  # interleaved, so that drift hits both alike
             ours.append(timed(ours_scheduler.enqueue_jobs))
             floor.append(timed(floor_scheduler.enqueue_jobs))
+
+        # As `rqscheduler --interval 5` runs, with one job due a few seconds later.
+        from eztaskmanager.models import AppCommand
+        from eztaskmanager.registry import get_backend
+
+        queue_key = f"rq:queue:{RQ_QUEUE}"
+        at = whole_second(_now() + timedelta(seconds=args.due_in + 1))
+        command = AppCommand.objects.get(name="check")
+        get_backend().add(Task.objects.create(name="due soon", command=command, scheduling=at))
+        # Long enough for rq-scheduler alone, which moves it up to an interval late.
+        seconds = args.due_in + 1 + 2 * MAX_INTERVAL
+        ours_loop = RQLoop(Scheduler(queue_name=RQ_QUEUE, connection=redis, interval=MAX_INTERVAL))
+        due = run_loop(ours_loop, seconds, MAX_INTERVAL, (at.timestamp(), queue_key, redis))
+        floor_loop = RQLoop(
+            RQScheduler(queue_name=RQ_QUEUE, connection=redis, interval=MAX_INTERVAL)
+        )
+        at = whole_second(_now() + timedelta(seconds=args.due_in + 1))
+        floor_loop.scheduler.enqueue_at(at, "bench.noop", job_id="bench-floor-due")
+        due_floor = run_loop(floor_loop, seconds, MAX_INTERVAL, (at.timestamp(), queue_key, redis))
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
         resync = resync_figure(args.resyncs)
@@ -340,8 +395,42 @@ def bench_rq(args: argparse.Namespace, redis_url: str) -> list[Figure]:
             percentile(floor, 0.95),
             floor_name,
         ),
+        Figure(
+            "rqscheduler: a due job queued late by",
+            due[1],
+            "ms",
+            due_floor[1],
+            "rq_scheduler.Scheduler, --interval 5",
+            f"<= {TARGET_LATE_MS:g} ms",
+            due[1] <= TARGET_LATE_MS,
+        ),
         resync,
     ]
+
+
+class RQLoop:
+    """An rq-scheduler run as its ``run()`` loop runs it (rq-scheduler 0.14), one pass a
+    :meth:`tick`, for :class:`Loop`: ``run()`` itself installs signal handlers, which a
+    thread cannot."""
+
+    def __init__(self, scheduler) -> None:
+        self.scheduler = scheduler
+        scheduler.register_birth()
+
+    def tick(self) -> float:
+        """One pass of the loop; return the seconds it sleeps after."""
+        scheduler = self.scheduler
+        scheduler.heartbeat()
+        started = time.time()
+        if scheduler.acquire_lock():
+            scheduler.enqueue_jobs()
+            scheduler.heartbeat()
+            scheduler.remove_lock()
+        return scheduler._interval - (time.time() - started)
+
+
+def whole_second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
 
 
 def main() -> None:
@@ -349,6 +438,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--engine", choices=["celery", "rq", "both"], default="both")
     parser.add_argument("--tasks", type=int, default=10_000, help="scheduled tasks")
+    parser.add_argument("--conn-max-age", type=int, default=0, help="Django's CONN_MAX_AGE")
     add_options(parser)
     args = parser.parse_args()
     # How long each beat loop runs, rqscheduler ticks timed, and resyncs timed.
@@ -358,11 +448,17 @@ def main() -> None:
         args.tasks = 1_000
     figures = []
     with running_redis() as redis_url, django_project(args.db, APPS):
+        from django.conf import settings
+
+        # The connections' own settings (a thread's new connection reads them too).
+        settings.DATABASES["default"]["CONN_MAX_AGE"] = args.conn_max_age
         if args.engine in ("celery", "both"):
             figures += bench_celery(args, redis_url)
         if args.engine in ("rq", "both"):
             figures += bench_rq(args, redis_url)
     title = f"Schedulers at {args.tasks:,} hourly tasks, none due ({args.db})"
+    if args.conn_max_age:
+        title += f", CONN_MAX_AGE={args.conn_max_age}"
     report(title, figures, args.json)
 
 
