@@ -41,6 +41,22 @@ class CoreScenarios:
         assert report.job_id and task.status == Task.STATUS_IDLE
         assert (task.scheduled_job_id, task.cached_last_invocation_result) == ("", "ok")
 
+    def test_run_now_with_other_arguments_runs_them_once(self, cluster):
+        task = make_task(LIVE, "--limit=1,--sleep=0")
+        queued = get_task_service().run_once(task, "--limit=3,--sleep=0,--warning-prob=1")
+        (report,) = cluster.wait_for(lambda: finished_reports(task), 30, "the run to finish")
+        assert report.pk == queued.pk
+        assert (report.invocation_result, report.n_log_warnings) == (
+            LaunchReport.RESULT_WARNINGS,
+            3,
+        )
+        assert (report.arguments, report.custom_arguments) == (
+            "--limit=3,--sleep=0,--warning-prob=1",
+            True,
+        )
+        task.refresh_from_db()
+        assert (task.arguments, task.status) == ("--limit=1,--sleep=0", Task.STATUS_IDLE)
+
     def test_one_off_in_three_seconds_runs_exactly_once(self, cluster):
         at = timezone.now() + timedelta(seconds=3)
         task = make_task(LIVE, "--limit=2,--sleep=0", scheduling=at)

@@ -48,6 +48,20 @@ def test_run_now(backend, worker, task):
     wait_for(lambda: Task.objects.get(pk=t.pk).status == Task.STATUS_IDLE, 10, "idle", worker)
 
 
+def test_run_now_with_other_arguments_runs_them_once(backend, worker, task):
+    t = task("--limit=1, --sleep=0")
+    queued = backend.run_once(t, "--limit=3, --sleep=0, --warning-prob=1")
+    [report] = wait_for(lambda: finished_reports(t), 30, "the run to finish", worker)
+    assert report.pk == queued.pk
+    assert (report.invocation_result, report.n_log_warnings) == (LaunchReport.RESULT_WARNINGS, 3)
+    assert (report.arguments, report.custom_arguments) == (
+        "--limit=3, --sleep=0, --warning-prob=1",
+        True,
+    )
+    t.refresh_from_db()
+    assert (t.arguments, t.status) == ("--limit=1, --sleep=0", Task.STATUS_IDLE)
+
+
 def test_one_off_in_three_seconds_runs_exactly_once(backend, worker, task):
     at = timezone.now() + timedelta(seconds=3)
     t = task(scheduling=at)
