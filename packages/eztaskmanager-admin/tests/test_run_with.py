@@ -117,3 +117,14 @@ def test_the_task_page_has_no_link_for_who_may_not_start_tasks(client_as, task):
     response = client.get(change)
     assert response.status_code == 200
     assert page(target) not in response.content.decode()
+
+
+def test_the_report_page_says_the_arguments_were_for_this_run_only(client_as, task):
+    target = task(LIVE, QUIET)
+    client = client_as("superuser")
+    client.post(page(target), {"arguments": WARNING})
+    run = LaunchReport.objects.get(task=target)
+    content = client.get(
+        reverse("admin:eztaskmanager_launchreport_change", args=[run.pk])
+    ).content.decode()
+    assert f"<code>{WARNING}</code> (for this run only)" in content

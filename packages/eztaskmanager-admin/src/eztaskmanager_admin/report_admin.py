@@ -182,7 +182,10 @@ class LaunchReportAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("arguments"))
     def arguments_display(self, obj: LaunchReport) -> SafeString | str:
-        return format_html("<code>{}</code>", obj.ran_arguments) if obj.ran_arguments else "-"
+        shown = format_html("<code>{}</code>", obj.ran_arguments) if obj.ran_arguments else "-"
+        if obj.custom_arguments:  # Run now with...: not the task's
+            return format_html("{} ({})", shown, _("for this run only"))
+        return shown
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: LaunchReport) -> SafeString:
