@@ -297,8 +297,8 @@ def test_recent_runs_reads_the_last_few_of_each_task_in_one_query(
     with django_assert_num_queries(1):
         runs = history.recent_runs([o.pk for o in owners], per_task=2)
     for owner in owners:
-        newest = list(owner.launchreport_set.order_by("-invocation_datetime")[:2])
-        assert runs[owner.pk] == newest
+        newest = owner.launchreport_set.order_by("-invocation_datetime")[:2]
+        assert [run.pk for run in runs[owner.pk]] == [report.pk for report in newest]
 
 
 def test_a_sparkline_puts_the_newest_run_on_the_right():

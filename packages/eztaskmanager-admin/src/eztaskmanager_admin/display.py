@@ -7,6 +7,7 @@ time on hover.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from html import escape
@@ -124,6 +125,7 @@ class Texts:
         self._urls: dict[tuple[type, str], str] = {}
         self._plurals: dict[tuple[str, int], str] = {}
         self._labels: dict[tuple[str, str], str] = {}
+        self._once: dict[str, Any] = {}
 
     @cached_property
     def links(self) -> bool:
@@ -144,6 +146,12 @@ class Texts:
     @cached_property
     def _time(self) -> DateFormatter:
         return DateFormatter("TIME_FORMAT")
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        """``make()``, called once a page."""
+        if key not in self._once:
+            self._once[key] = make()
+        return self._once[key]
 
     def label(self, kind: str, value: str) -> str:
         """``LABELS[kind][value]`` (or ``value`` itself), translated once a page."""
