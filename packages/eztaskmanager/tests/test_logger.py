@@ -153,7 +153,8 @@ def test_lines_are_kept_across_a_database_blip(report):
         log.warning("during 2")
         handler.flush()  # fails: the lines stay in memory
         assert [m for _t, _l, m in handler.buffer] == ["during 1", "during 2"]
-        assert handler.failing_since is not None and handler.retry_at > time.monotonic() - 1
+        writer = handler.writer
+        assert writer.failing_since is not None and writer.retry_at > time.monotonic() - 1
         log.info("after")
     finally:
         log.removeHandler(handler)
@@ -177,7 +178,7 @@ def test_when_too_many_lines_wait_the_oldest_go_and_the_report_says_so(report):
         for i in range(5):
             log.info("line %d", i)
         handler.flush()
-        assert handler.dropped == 2
+        assert handler.writer.dropped == 2
     finally:
         log.removeHandler(handler)
         handler.close()
@@ -198,7 +199,7 @@ def test_a_run_that_ended_gets_no_more_lines(report):
     log.info("and more")
     log.removeHandler(handler)
     handler.close()
-    assert handler.run_ended
+    assert handler.writer.run_ended
     assert list(report.logs.values_list("message", flat=True)) == ["while running"]
 
 

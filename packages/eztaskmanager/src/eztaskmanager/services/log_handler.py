@@ -1,0 +1,95 @@
+"""The logging handler that turns a run's records into its log lines.
+
+:class:`DatabaseLogHandler` is on the hot path of every record a command logs, so it
+only keeps what a line needs (the record's time, level and message) at the end of its
+:class:`~eztaskmanager.services.log_writer.LogWriter`'s list: no lock, no time formatted,
+no database. Under the runner the run's helper thread writes those lines (see
+:mod:`eztaskmanager.services.monitor`); elsewhere the thread that logs writes them, when
+``batch_size`` lines wait or at its first record ``flush_interval`` seconds after the
+last write. The live viewer is thus at most about a second behind.
+
+The message is made here, in the thread that logs, not later by the writer: a record's
+arguments may change once the call returned (a list, a model instance), their ``str()``
+may read the database or depend on the thread's language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from eztaskmanager.services.log_writer import FINAL_FLUSH_SECONDS, MAX_BUFFERED, LogWriter
+
+
+class DatabaseLogHandler(logging.Handler):
+    """A logging handler that appends records to a launch report as :class:`Log` rows."""
+
+    # Loggers whose records would be written by this handler's own work.
+    ignored_loggers = ("django.db.backends", LogWriter.__module__)
+
+    def __init__(
+        self,
+        launch_report_id: int,
+        level: int = logging.NOTSET,
+        batch_size: int = 5000,
+        flush_interval: float = 0.5,
+        thread_id: int | None = None,
+        max_buffered: int = MAX_BUFFERED,
+        final_flush_seconds: float = FINAL_FLUSH_SECONDS,
+        helper_writes: bool = False,
+    ) -> None:
+        super().__init__(level)
+        self.launch_report_id = launch_report_id
+        self.thread_id = thread_id
+        self.writer = LogWriter(
+            launch_report_id,
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_buffered=max_buffered,
+            final_flush_seconds=final_flush_seconds,
+            helper_writes=helper_writes,
+        )
+        # The writer's list, the same object for the handler's life.
+        self.buffer = self.writer.lines
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Keep the record without taking the handler's lock: this is the hot path."""
+        if self.thread_id is not None and record.thread != self.thread_id:
+            return False
+        if record.name.startswith(self.ignored_loggers):
+            return False
+        if self.filters and not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.exc_info or record.stack_info:
+                message = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        lines = self.buffer
+        lines.append((record.created, record.levelname, message))
+        writer = self.writer
+        if len(lines) >= writer.write_at or record.created >= writer.write_due:
+            writer.write()
+
+    def flush_if_due(self) -> None:
+        """Write what waits if it is due (see :meth:`LogWriter.write_if_due`).
+
+        The run's helper thread calls it a few times a second; with ``helper_writes`` it
+        writes the lines of a busy command too, while the command's thread only appends.
+        """
+        self.writer.write_if_due()
+
+    def flush(self) -> None:
+        """Write the waiting lines now (see :meth:`LogWriter.write`)."""
+        self.writer.write()
+
+    def close(self) -> None:
+        """Write what is left (see :meth:`LogWriter.close`)."""
+        self.writer.close()
+        super().close()
