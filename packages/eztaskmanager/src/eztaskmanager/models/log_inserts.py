@@ -1,21 +1,24 @@
 """How a batch of log lines goes into each database, in as few statements as it allows.
 
-``COPY`` on PostgreSQL (psycopg 3); on SQLite one ``INSERT ... SELECT`` over a JSON array
-(or one prepared ``executemany``); multi-row ``VALUES`` elsewhere. The batch is written
-by the run's helper thread while the command goes on, so as little of it as possible
-holds Python's lock. :mod:`eztaskmanager.models.logs` numbers and counts the lines and
-calls :func:`insert_rows` under the report's lock.
+``COPY`` in its binary format on PostgreSQL (psycopg 3); on SQLite one ``INSERT ...
+SELECT`` over a JSON array (or one prepared ``executemany``); multi-row ``VALUES``
+elsewhere. The batch is written by the run's helper thread while the command goes on,
+and whatever holds Python's lock stops the command: so each is built by C-level maps and
+joins, never a Python call per line, and the database's own code does the rest.
+:mod:`eztaskmanager.models.logs` numbers and counts the lines and calls
+:func:`insert_rows` under the report's lock.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from itertools import count, repeat
-from operator import mul
+from itertools import chain, count, repeat
+from operator import mul, sub
 from typing import Any
 
 COLUMNS = ("launch_report_id", "line", "timestamp", "level", "message")
@@ -24,38 +27,37 @@ MAX_ROWS_PER_STATEMENT = 1000
 
 def insert_rows(
     connection: Any,
-    table: str,
+    model: Any,
     report_id: int,
     first_line: int,
     created: Sequence[float],
     levels: Sequence[str],
     messages: Sequence[str],
 ) -> None:
-    """Insert the lines ``first_line``... in as few statements as the database allows.
-
-    The batch is written by the run's helper thread while the command goes on, so as
-    little of it as possible holds Python's lock: C-level maps rather than a Python call
-    per line, and on SQLite one statement that does the rest in SQLite's own code.
-    """
+    """Insert the lines ``first_line``... of ``model`` (the ``Log`` model) in as few statements
+    as the database allows."""
     ops = connection.ops
-    table = ops.quote_name(table)
+    table = ops.quote_name(model._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):  # psycopg 3
-            stamps = map(_timestamp_adapter(connection), created)
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                copy.write(_copy_text(report_id, first_line, stamps, levels, messages))
+            data = _pg_binary_copy(
+                _pg_row_heads(connection, model, report_id, levels),
+                first_line,
+                created,
+                messages,
+            )
+            binary_columns = ", ".join(ops.quote_name(c) for c in PG_BINARY_COLUMNS)
+            sql = f"COPY {table} ({binary_columns}) FROM STDIN (FORMAT BINARY)"
+            with cursor.cursor.copy(sql) as copy:
+                copy.write(data)
             return
         if _sqlite_json(connection) and not _has_nul(messages):
             # executemany would go back to Python, and take its lock again, for every row.
             micros = map(int, map(mul, created, repeat(1_000_000)))
+            rows = _JSON.encode(list(zip(micros, levels, messages, strict=False)))
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) {SQLITE_JSON_ROWS}",
-                [
-                    report_id,
-                    first_line,
-                    json.dumps(list(zip(micros, levels, messages, strict=False))),
-                ],
+                f"INSERT INTO {table} ({columns}) {SQLITE_JSON_ROWS}", [report_id, first_line, rows]
             )
             return
         params = list(
@@ -84,6 +86,8 @@ def insert_rows(
             )
 
 
+# The rows as JSON: a batch holds no cycle, and checking for one costs as much as the rest.
+_JSON = json.JSONEncoder(check_circular=False, separators=(",", ":"))
 # Rows from a JSON array of [microseconds since the epoch, level, message]: the time as
 # _timestamp_adapter writes it for SQLite (naive UTC text, to the microsecond).
 SQLITE_JSON_ROWS = (
@@ -127,44 +131,60 @@ def _timestamp_adapter(connection: Any) -> Callable[[float], object]:
     return text
 
 
-# COPY's text format: backslash, tab, newline and carriage return are escaped; NUL cannot
-# be stored in PostgreSQL text at all (one would lose the whole batch).
-_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
-_COPY_ROW = "{}\t{}\t{}\t{}\t{}\n".format
+# PostgreSQL's binary COPY: a signature, then each row as its number of fields and each
+# field as its length and its bytes (big-endian), then -1. The columns come in an order
+# that puts the varying fixed-size fields (line, time, the message's length) together, so
+# a row is three pieces: its level's head, one packed struct, its message.
+PG_BINARY_COLUMNS = ("launch_report_id", "level", "line", "timestamp", "message")
+PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+PG_TRAILER = b"\xff\xff"
+PG_EPOCH = 946_684_800  # 2000-01-01 UTC: PostgreSQL's timestamps count microseconds from it
+PG_INTEGERS = {"smallint": "h", "integer": "i", "bigint": "q"}
+_PG_MIDDLE = struct.Struct(">iiiqi")  # the line, the time, the message's length
+_PG_LENGTH = struct.Struct(">i")
+
+
+def _pg_row_heads(
+    connection: Any, model: Any, report_id: int, levels: Sequence[str]
+) -> list[bytes]:
+    """Each row's first bytes: the field count, the report's id and the level (NUL replaced).
+
+    A batch holds a handful of levels, so each is encoded once.
+    """
+    id_code = PG_INTEGERS[model._meta.get_field("launch_report").db_type(connection)]
+    if PG_INTEGERS[model._meta.get_field("line").db_type(connection)] != "i":
+        raise ValueError("Log.line must be a PostgreSQL integer for the binary COPY")
+    start = struct.pack(
+        f">hi{id_code}", len(PG_BINARY_COLUMNS), struct.calcsize(id_code), report_id
+    )
+    heads: dict[str, bytes] = {}
+    for level in set(levels):
+        encoded = level.replace("\x00", "\ufffd").encode(errors="replace")
+        heads[level] = start + _PG_LENGTH.pack(len(encoded)) + encoded
+    return list(map(heads.__getitem__, levels))
+
+
+def _pg_binary_copy(
+    heads: Sequence[bytes], first_line: int, created: Sequence[float], messages: Sequence[str]
+) -> bytes:
+    """The rows in COPY's binary format: no escaping, no time parsed by the server.
+
+    NUL cannot be stored in PostgreSQL text at all (one would lose the whole batch), nor
+    can a lone surrogate be encoded: both are replaced.
+    """
+    if _has_nul(messages):
+        messages = [message.replace("\x00", "\ufffd") for message in messages]
+    try:
+        encoded = list(map(str.encode, messages))
+    except UnicodeEncodeError:
+        encoded = list(map(str.encode, messages, repeat("utf-8"), repeat("replace")))
+    micros = map(round, map(mul, map(sub, created, repeat(PG_EPOCH)), repeat(1_000_000)))
+    middles = map(
+        _PG_MIDDLE.pack, repeat(4), count(first_line), repeat(8), micros, map(len, encoded)
+    )
+    rows = chain.from_iterable(zip(heads, middles, encoded, strict=False))
+    return b"".join(chain((PG_SIGNATURE,), rows, (PG_TRAILER,)))
 
 
 def _has_nul(texts: Sequence[str]) -> bool:
     return "\x00" in "".join(texts)
-
-
-def _copy_text(
-    report_id: int,
-    first_line: int,
-    stamps: Iterable[object],
-    levels: Sequence[str],
-    messages: Sequence[str],
-) -> str:
-    """The rows in COPY's text format, escaped in a few passes over the joined text."""
-    if _has_nul(messages):
-        messages = [message.replace("\x00", "\ufffd") for message in messages]
-    if _has_nul(levels):
-        levels = [level.replace("\x00", "\ufffd") for level in levels]
-    return "".join(
-        map(
-            _COPY_ROW,
-            repeat(report_id),
-            count(first_line),
-            stamps,
-            _copy_escaped(levels),
-            _copy_escaped(messages),
-        )
-    )
-
-
-def _copy_escaped(texts: Sequence[str]) -> list[str]:
-    """``texts`` escaped for COPY: joined at NUL (which none holds), escaped, split again."""
-    joined = "\x00".join(texts)
-    for char, escaped in _COPY_ESCAPES:
-        if char in joined:
-            joined = joined.replace(char, escaped)
-    return joined.split("\x00")

@@ -255,7 +255,7 @@ def write_log_rows(
         report_id,
         levels,
         lambda start: insert_rows(
-            connections[using], Log._meta.db_table, report_id, start, created, levels, messages
+            connections[using], Log, report_id, start, created, levels, messages
         ),
         counted=counted,
         using=using,
