@@ -34,9 +34,16 @@ ARGUMENTS_HELP = _(
     "e.g. -f, --secondarg param1 param2, --thirdarg=pippo. "
     'Quote values that contain commas or spaces: --title="Hello, world".'
 )
-# The fields that say when the task runs, and what: a schedule that is armed is booked
-# again when one of them is saved with a new value (see schedule_changes()).
-SCHEDULE_FIELDS = ("scheduling", "repetition_period", "repetition_rate", "command", "arguments")
+# The fields that say when the task runs, what, and where: a schedule that is armed is
+# booked again when one of them is saved with a new value (see schedule_changes()).
+SCHEDULE_FIELDS = (
+    "scheduling",
+    "repetition_period",
+    "repetition_rate",
+    "command",
+    "arguments",
+    "queue",
+)
 # Those whose new value books a schedule that is not armed, for a user who may start
 # tasks (a stopped schedule stays stopped when only its command or arguments change).
 ARMING_FIELDS = ("scheduling", "repetition_period", "repetition_rate")
@@ -114,6 +121,15 @@ class Task(TaskRules, TaskLifecycle, models.Model):
         help_text=_(
             "Seconds a run may last before it is stopped and fails (at most 30 days); "
             "empty: the backend's default."
+        ),
+    )
+    queue = models.CharField(
+        _("queue"),
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "The queue the task's runs go to, so that the workers listening on it run them; "
+            "empty: the backend's default queue."
         ),
     )
     scheduled_job_id = models.CharField(
