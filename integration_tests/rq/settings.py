@@ -24,9 +24,10 @@ INSTALLED_APPS = [
     "integration_tests.rq.probe",
 ]
 RQ_QUEUE = os.environ.get("EZTASKMANAGER_RQ_QUEUE", "eztm-integration")
-RQ_QUEUES = {
-    RQ_QUEUE: {"URL": os.environ.get("EZTASKMANAGER_RQ_REDIS_URL", "redis://127.0.0.1:6379/0")}
-}
+# A second queue on the same Redis, for the tasks that name it (test_rq_queues.py).
+RQ_HEAVY_QUEUE = f"{RQ_QUEUE}-heavy"
+RQ_URL = os.environ.get("EZTASKMANAGER_RQ_REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {RQ_QUEUE: {"URL": RQ_URL}, RQ_HEAVY_QUEUE: {"URL": RQ_URL}}
 # The worker and scheduler classes that tell the task manager what RQ knows first.
 RQ = {
     "WORKER_CLASS": "eztaskmanager_rq.worker.Worker",

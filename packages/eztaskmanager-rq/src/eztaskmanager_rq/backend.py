@@ -85,7 +85,8 @@ OPTIONS = {
 class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
     """Run tasks on RQ workers (``manage.py rqworker``), schedule them with ``rqscheduler``.
 
-    Options: ``queue`` (default ``"default"``); ``url``, a Redis URL used when the queue
+    Options: ``queue`` (default ``"default"``; a task may name another queue of
+    ``RQ_QUEUES`` on the same Redis); ``url``, a Redis URL used when the queue
     is not in django-rq's ``RQ_QUEUES``; ``timeout`` in seconds (default: the queue's
     ``DEFAULT_TIMEOUT``, else none; a task's own timeout wins); ``result_ttl`` in seconds.
     """
@@ -133,6 +134,14 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
         """Redis answers, django-rq is installed, rqworker and rqscheduler run our classes."""
         return check_backend(self)
 
+    def queue_names(self) -> list[str]:
+        """The ``queue`` option, then the other ``RQ_QUEUES`` on the same Redis."""
+        return list(self.same_redis_queues)
+
+    def task_queue(self, task: Task) -> str:
+        """The RQ queue a run of ``task`` goes to: its own, else the ``queue`` option."""
+        return task.queue or self.queue_name
+
     # Engine hooks: runs ---------------------------------------------------------------------
     def enqueue(self, task: Task, job_id: str) -> None:
         """Enqueue job ``job_id`` now, or when the current transaction commits (the worker
@@ -140,6 +149,7 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
         call = {
             "task_id": task.pk,
             "job_id": job_id,
+            "queue": self.task_queue(task),
             "timeout": self.job_timeout(task),
             "description": f"eztaskmanager: {task.name} (task {task.pk})",
         }
@@ -150,8 +160,11 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
         with self.reaching_redis(_("start %(task)s") % {"task": task}):
             self.enqueue_call(**call)
 
-    def enqueue_call(self, task_id: int, job_id: str, timeout: int, description: str) -> compat.Job:
-        return self.queue.enqueue_call(
+    def enqueue_call(
+        self, task_id: int, job_id: str, timeout: int, description: str, queue: str = ""
+    ) -> compat.Job:
+        """Put the job on ``queue`` (empty: the ``queue`` option's)."""
+        return self.queue_named(queue or self.queue_name).enqueue_call(
             RUN_TASK,
             args=(task_id,),
             job_id=job_id,
@@ -161,11 +174,11 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
         )
 
     def enqueue_after_commit(
-        self, task_id: int, job_id: str, timeout: int, description: str
+        self, task_id: int, job_id: str, timeout: int, description: str, queue: str = ""
     ) -> None:
         """Enqueue after the commit; if Redis fails now, the queued run is discarded."""
         try:
-            self.enqueue_call(task_id, job_id, timeout, description)
+            self.enqueue_call(task_id, job_id, timeout, description, queue)
         except (RedisError, OSError):
             logger.exception("Could not enqueue task %s on RQ; its run is discarded.", task_id)
             report = LaunchReport.objects.filter(task_id=task_id, job_id=job_id).queued().first()

@@ -59,7 +59,9 @@ class ScheduleChain:
     """The schedule hooks of :class:`~eztaskmanager_rq.backend.RQBackend`, mixed into it.
 
     They use the backend's Redis access (:class:`~eztaskmanager_rq.connection.RedisAccess`),
-    and its ``cancel(job_id)``, ``job_state(job_id)``, ``job_timeout(task)`` and ``result_ttl``.
+    and its ``cancel(job_id)``, ``job_state(job_id)``, ``job_timeout(task)``,
+    ``task_queue(task)`` and ``result_ttl``. Every queue a task may name is on the
+    backend's Redis, so one rq-scheduler set and one look at the job hashes hold them all.
     """
 
     def new_schedule_id(self, task: Task) -> str:
@@ -86,6 +88,8 @@ class ScheduleChain:
                 RUN_SCHEDULED_TASK,
                 task.pk,
                 job_id=job_id,
+                # rqscheduler moves the job to this queue when it is due.
+                queue_name=self.task_queue(task),
                 timeout=self.job_timeout(task),
                 job_result_ttl=self.result_ttl,
                 job_description=f"eztaskmanager: {task.name} (task {task.pk}, scheduled)",

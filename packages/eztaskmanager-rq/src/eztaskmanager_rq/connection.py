@@ -69,6 +69,30 @@ class RedisAccess:
     def queue(self) -> Queue:
         return Queue(self.queue_name, connection=self.connection)
 
+    def queue_named(self, name: str) -> Queue:
+        """The RQ queue ``name`` on this backend's Redis (where every job of it is looked for)."""
+        return self.queue if name == self.queue_name else Queue(name, connection=self.connection)
+
+    @cached_property
+    def same_redis_queues(self) -> list[str]:
+        """This backend's queue, then the other ``RQ_QUEUES`` on the same Redis server and db.
+
+        A queue on another Redis is left out: a run's job, the schedules and the task
+        locks are looked for on this backend's Redis only.
+        """
+        others = [
+            name for name in getattr(settings, "RQ_QUEUES", None) or {} if name != self.queue_name
+        ]
+        if not others:
+            return [self.queue_name]
+        try:
+            here = redis_address(self.connection)
+        except ImproperlyConfigured:
+            return [self.queue_name]
+        from django_rq.queues import get_connection
+
+        return [self.queue_name, *(n for n in others if redis_address(get_connection(n)) == here)]
+
     @cached_property
     def scheduler(self) -> compat.Scheduler:
         """rq-scheduler's client, to book jobs (its loop is ``manage.py rqscheduler``)."""
@@ -76,7 +100,7 @@ class RedisAccess:
 
     def close(self) -> None:
         """Forget the clients, and close the one made from ``url`` (when the settings change)."""
-        for name in ("connection", "queue", "scheduler"):
+        for name in ("connection", "queue", "scheduler", "same_redis_queues"):
             self.__dict__.pop(name, None)
         client, self.own_client = self.own_client, None
         if client is not None:
@@ -146,3 +170,9 @@ class RedisAccess:
                 lock.release()
             except (LockError, RedisError):
                 logger.warning("Could not release the start lock of task %s", task.pk)
+
+
+def redis_address(client: Redis) -> tuple[Any, ...]:
+    """Which Redis server and database ``client`` talks to (its socket path, host, port, db)."""
+    kwargs = client.connection_pool.connection_kwargs
+    return (kwargs.get("path"), kwargs.get("host"), kwargs.get("port"), kwargs.get("db", 0))
