@@ -267,7 +267,7 @@ def test_only_schedules_of_another_backend_are_lost(app, task):
         ),
         (
             {"colour": "blue"},
-            "unknown option 'colour'; the options are app, queue, apply_async_options, "
+            "unknown option 'colour'; the options are app, queue, queues, apply_async_options, "
             "connect_timeout, stop_signal.",
         ),
     ],

@@ -63,6 +63,11 @@ HARD_LIMIT_GRACE = 15
 OPTIONS = {
     "app": Option("a Celery app or its dotted path (proj.celery:app)", types=(str, Celery)),
     "queue": Option("a queue name", types=str, blank=False),
+    "queues": Option(
+        "a list of queue names",
+        types=(list, tuple),
+        valid=lambda names: all(isinstance(name, str) and name for name in names),
+    ),
     "apply_async_options": Option("a dict of apply_async() keywords", types=dict),
     "connect_timeout": Option(
         "a positive number of seconds", default=3.0, types=(int, float), valid=lambda s: s > 0
@@ -90,6 +95,7 @@ class CeleryBackend(BrokerAccess, TaskQueueService):
         values = read_options("celery", OPTIONS, options)
         self.app = load_app(values["app"])
         self.queue: str | None = values["queue"]
+        self.queues: list[str] = list(values["queues"] or [])
         self.apply_async_options: dict[str, Any] = dict(values["apply_async_options"] or {})
         self.connect_timeout = float(values["connect_timeout"])
         self.stop_signal: str = values["stop_signal"]
@@ -150,6 +156,19 @@ class CeleryBackend(BrokerAccess, TaskQueueService):
             return None
         return task.next_run_after(timezone.now())
 
+    def queue_names(self) -> list[str]:
+        """The queues a task may name: the ``queues`` option, else the app's ``task_queues``.
+
+        The default (the ``queue`` option, else the app's ``task_default_queue``) comes
+        first. Empty when neither lists queues: Celery then makes a queue of any name
+        (``task_create_missing_queues``), and a task's queue goes as it is.
+        """
+        names = self.queues or [queue.name for queue in self.app.conf.task_queues or ()]
+        if not names:
+            return []
+        default = self.queue or self.app.conf.task_default_queue
+        return [default, *(name for name in names if name != default)]
+
     def check(self) -> list[CheckMessage]:
         """The app is installed, the broker answers, the beat runs our scheduler."""
         messages = checks.app_installed()
@@ -188,9 +207,17 @@ class CeleryBackend(BrokerAccess, TaskQueueService):
         return job_id
 
     def send_options(self, task: Task) -> dict[str, Any]:
-        """``apply_async()`` keywords for a run: routing from the options, the time limits."""
+        """``apply_async()`` keywords for a run: its queue, the time limits.
+
+        The task's own queue wins over the ``queue`` option, which wins over the app's
+        routes; with the task's queue, the queue's own exchange and routing key apply.
+        """
         options = dict(self.apply_async_options)
-        if self.queue:
+        if task.queue:
+            options.pop("exchange", None)
+            options.pop("routing_key", None)
+            options["queue"] = task.queue
+        elif self.queue:
             options["queue"] = self.queue
         timeout = self.run_timeout(task)
         if timeout:
