@@ -1,13 +1,18 @@
-"""The task form: its scheduling fields in words, and the guard of who may change what runs."""
+"""The task form: its scheduling fields in words, its queue, and the guard of who may change what runs."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.models import Task
+from eztaskmanager.services.queues import get_task_service
+
+logger = logging.getLogger(__name__)
 
 # The model's periods in words ("minutes"...), after an empty choice that says what it means.
 REPETITION_CHOICES = [("", _("no repetition")), *Task.REPETITION_PERIOD_CHOICES]
@@ -42,3 +47,46 @@ def guard_run_fields(form_class: type) -> type:
         return cleaned_data
 
     return type(form_class.__name__, (form_class,), {"clean": clean})
+
+
+class TaskForm(forms.ModelForm):
+    """The task's form; its queue is a choice of the backend's queues when it lists them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue_names = backend_queue_names()
+        if "queue" in self.fields and self.queue_names:
+            self.fields["queue"] = queue_choice(
+                self.fields["queue"], self.queue_names, self.initial.get("queue") or ""
+            )
+
+    def clean_queue(self) -> str:
+        queue = self.cleaned_data.get("queue") or ""
+        if queue and self.queue_names and queue not in self.queue_names:
+            raise ValidationError(
+                _("The backend has no queue '%(queue)s'; choose one of its queues."),
+                code="unknown_queue",
+                params={"queue": queue},
+            )
+        return queue
+
+
+def backend_queue_names() -> list[str]:
+    """The configured backend's queues; none when it cannot say (its settings are wrong)."""
+    try:
+        return get_task_service().queue_names()
+    except Exception:  # the form must open: the system checks report the backend's fault
+        logger.warning("The backend could not list its queues", exc_info=True)
+        return []
+
+
+def queue_choice(field: forms.Field, names: list[str], current: str) -> forms.ChoiceField:
+    """A select of ``names`` (blank: the default, the first), keeping a ``current`` unknown one."""
+    choices = [("", _("default queue (%(name)s)") % {"name": names[0]})]
+    choices += [(name, name) for name in names]
+    if current and current not in names:
+        # Shown as it is, so that saving another field never changes it silently.
+        choices.append((current, _("%(name)s (not configured)") % {"name": current}))
+    return forms.ChoiceField(
+        choices=choices, required=False, label=field.label, help_text=field.help_text
+    )
