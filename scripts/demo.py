@@ -158,11 +158,13 @@ class Demo:
 
     def start_workers(self) -> None:
         if self.args.backend == "rq":
-            self.children.manage("rqworker", "rqworker", "default")
+            # One worker for both queues of the demo's settings (a task may choose "heavy").
+            self.children.manage("rqworker", "rqworker", "default", "heavy")
             self.children.manage("rqscheduler", "rqscheduler", "--interval=1")
         else:
             celery = [sys.executable, "-m", "celery", "-A", "demoproject"]
-            self.children.start("worker", [*celery, "worker", "-l", "info", "--concurrency=2"])
+            worker = [*celery, "worker", "-l", "info", "--concurrency=2", "-Q", "celery,heavy"]
+            self.children.start("worker", worker)
             self.children.start("beat", [*celery, "beat", "-l", "info"])
 
     def manage(self, *args: str) -> None:

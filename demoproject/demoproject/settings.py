@@ -148,10 +148,11 @@ EZTASKMANAGER = {
     # The queue engine: a registered name ("rq", "celery", "immediate") or the dotted
     # path of a TaskQueueService subclass.
     "BACKEND": DEMO_BACKEND,
-    # Keyword arguments of the backend's constructor. RQ: the queue, one of RQ_QUEUES
-    # below. Celery: no queue given, tasks go to Celery's default queue ("celery"),
-    # the one `celery worker` listens on unless told otherwise with -Q.
-    "OPTIONS": {"queue": "default"} if DEMO_BACKEND == "rq" else {},
+    # Keyword arguments of the backend's constructor. RQ: the default queue, one of
+    # RQ_QUEUES below (a task may name another of them on the same Redis). Celery: no
+    # queue given, tasks go to Celery's default queue ("celery"), the one `celery worker`
+    # listens on unless told otherwise with -Q; "queues" lists the others a task may name.
+    "OPTIONS": {"queue": "default"} if DEMO_BACKEND == "rq" else {"queues": ["heavy"]},
     # Who hears about finished runs: {alias: {"BACKEND", "LEVEL", "OPTIONS"}}. "email"
     # goes through EMAIL_BACKEND above (the console here). LEVEL is the least severe
     # result that notifies: "failed", "errors", "warnings" or "ok".
@@ -170,9 +171,11 @@ EZTASKMANAGER = {
     "BASE_URL": os.environ.get("EZTASKMANAGER_DEMO_BASE_URL", "http://127.0.0.1:8000"),
 }
 
-# eztaskmanager + RQ: django-rq's queues. The backend's "queue" option names one of them.
+# eztaskmanager + RQ: django-rq's queues. The backend's "queue" option names one of them;
+# a task whose queue is "heavy" runs on the workers started with `rqworker heavy`.
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
+    "heavy": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
 }
 # eztaskmanager + RQ: `manage.py rqworker` and `manage.py rqscheduler` run these classes.
 # They record their heartbeat (the admin's "Workers and schedulers" page), end the runs

@@ -29,11 +29,19 @@ pytestmark = pytest.mark.integration
 EXPECTED_COMMANDS = {
     "web": ("start", "gunicorn demoproject.wsgi"),
     "rqworker": ("start-rqworker", "python manage.py rqworker default"),
+    "rqworker-heavy": ("start-rqworker-heavy", "python manage.py rqworker heavy"),
     "rqscheduler": ("start-rqscheduler", "python manage.py rqscheduler"),
     "celeryworker": ("start-celeryworker", "celery -A demoproject worker"),
+    "celeryworker-heavy": (
+        "start-celeryworker-heavy",
+        "celery -A demoproject worker -l info --concurrency 1 -Q heavy",
+    ),
     "celerybeat": ("start-celerybeat", "celery -A demoproject beat"),
 }
-PROFILES = {"rq": {"rqworker", "rqscheduler"}, "celery": {"celeryworker", "celerybeat"}}
+PROFILES = {
+    "rq": {"rqworker", "rqworker-heavy", "rqscheduler"},
+    "celery": {"celeryworker", "celeryworker-heavy", "celerybeat"},
+}
 
 
 def dotenv() -> dict[str, str]:
