@@ -8,15 +8,15 @@ time on hover.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
 from html import escape
 from typing import Any
 
 from django.db.models import Model
 from django.http import HttpRequest
-from django.utils import timezone
-from django.utils.formats import number_format
+from django.utils import numberformat, timezone
+from django.utils.formats import get_format, number_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -120,12 +120,21 @@ class Texts:
 
     def __init__(self, admin_site_name: str = "", now: datetime | None = None) -> None:
         self.admin_site_name = admin_site_name
-        self.now = now or timezone.now()
-        self.zone = timezone.get_current_timezone()
+        if now is not None:
+            self.now = now
         self._urls: dict[tuple[type, str], str] = {}
         self._plurals: dict[tuple[str, int], str] = {}
         self._labels: dict[tuple[str, str], str] = {}
         self._once: dict[str, Any] = {}
+        self._separators: tuple | None = None
+
+    @cached_property
+    def now(self) -> datetime:
+        return timezone.now()
+
+    @cached_property
+    def zone(self) -> tzinfo:
+        return timezone.get_current_timezone()
 
     @cached_property
     def links(self) -> bool:
@@ -192,6 +201,32 @@ class Texts:
     def log_url(self, report_id: int, live: bool = False) -> str:
         """As :func:`log_url`."""
         return self.url(LaunchReport, "live_log_viewer" if live else "log_viewer", report_id)
+
+    def duration(self, value: timedelta | None) -> str:
+        """As :func:`format_duration`."""
+        if value is None:
+            return "-"
+        seconds = max(value.total_seconds(), 0)
+        if seconds < 10:
+            return f"{self.number(seconds, 1)} s"
+        if seconds < 60:
+            return f"{int(seconds)} s"
+        minutes, secs = divmod(int(seconds), 60)
+        if minutes < 60:
+            return f"{minutes} min {secs:02d} s"
+        hours, minutes = divmod(minutes, 60)
+        if hours < 24:
+            return f"{hours} h {minutes:02d} min"
+        days, hours = divmod(hours, 24)
+        return f"{days} d {hours} h"
+
+    def number(self, value: float, decimal_pos: int) -> str:
+        """As ``number_format(value, decimal_pos)``, with the language's separators read once."""
+        if self._separators is None:
+            names = ("DECIMAL_SEPARATOR", "NUMBER_GROUPING", "THOUSAND_SEPARATOR")
+            self._separators = tuple(get_format(name) for name in names)
+        decimal, grouping, thousands = self._separators
+        return numberformat.format(value, decimal, decimal_pos, grouping, thousands, use_l10n=True)
 
     def plural(self, singular: str, plural: str, n: int) -> str:
         """``ngettext(singular, plural, n) % {"n": n}``, looked up once per count."""
@@ -276,21 +311,7 @@ class Texts:
 
 def format_duration(value: timedelta | None) -> str:
     """A duration as people say it: ``0.8 s``, ``42 s``, ``3 min 05 s``, ``2 h 10 min``."""
-    if value is None:
-        return "-"
-    seconds = max(value.total_seconds(), 0)
-    if seconds < 10:
-        return f"{number_format(seconds, 1)} s"
-    if seconds < 60:
-        return f"{int(seconds)} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return Texts().duration(value)
 
 
 def run_duration(report: LaunchReport, now: datetime | None = None) -> timedelta | None:

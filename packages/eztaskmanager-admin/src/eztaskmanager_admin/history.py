@@ -123,7 +123,7 @@ def bar_of(report: Run, texts: display.Texts) -> Bar:
         status = texts.label("state", report.state).upper()
     parts = [texts.datetime(report.invocation_datetime), status]
     if duration is not None:
-        parts.append(display.format_duration(duration))
+        parts.append(texts.duration(duration))
     parts.extend(words for _kind, words in texts.counts(report.n_log_errors, report.n_log_warnings))
     if report.reason:
         parts.append(report.reason)

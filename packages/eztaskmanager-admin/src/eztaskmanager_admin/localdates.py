@@ -33,11 +33,14 @@ class DateFormatter:
             elif piece:
                 self._pieces.append(re_escaped.sub(r"\1", piece))
         self._texts: dict[tuple, str] = {}
+        # The writer of the day and minute pieces, pointed at each value in turn: they read
+        # the value alone (the zone pieces read the zone DateFormat() works out, so those get
+        # a DateFormat of their own).
+        self._writer = DateFormat(datetime(2000, 1, 1))
 
     def __call__(self, local: datetime) -> str:
         """``local`` (a datetime already in the zone to show) in the format."""
         texts = self._texts
-        written: DateFormat | None = None
         parts = []
         for piece in self._pieces:
             if type(piece) is str:
@@ -50,11 +53,12 @@ class DateFormatter:
                 key = (char, local.hour, local.minute)
             else:
                 key = None
-            text = texts.get(key) if key is not None else None
-            if text is None:
-                written = written or DateFormat(local)
-                text = str(getattr(written, char)())
-                if key is not None:
-                    texts[key] = text
+            if key is None:
+                text = str(getattr(DateFormat(local), char)())
+            else:
+                text = texts.get(key)
+                if text is None:
+                    self._writer.data = local
+                    text = texts[key] = str(getattr(self._writer, char)())
             parts.append(text)
         return "".join(parts)

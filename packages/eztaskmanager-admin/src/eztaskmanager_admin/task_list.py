@@ -60,6 +60,10 @@ class TaskChangeList(ChangeList):
             task.eztm_texts = texts
         self.eztm_refresh = display.refresh_config(tasks)
 
+    def url_for_result(self, result: Task) -> str:
+        """Django's link to the row's page, reversed once a page and filled in."""
+        return result.eztm_texts.url(Task, "change", result.pk)
+
 
 class TaskList:
     """The list page of :class:`~eztaskmanager_admin.task_admin.TaskAdmin` (a base class of it)."""
