@@ -57,6 +57,17 @@ class CoreScenarios:
         task.refresh_from_db()
         assert (task.arguments, task.status) == ("--limit=1,--sleep=0", Task.STATUS_IDLE)
 
+    def test_a_chain_runs_its_follower_after_any_result(self, cluster):
+        first = make_task("test_failing_command", name="first")
+        then = make_task(LIVE, "--limit=1,--sleep=0", follows=first, follows_on="any")
+        skipped = make_task(LIVE, "--limit=1,--sleep=0", follows=first)  # on OK only
+        get_task_service().add(first)
+        (report,) = cluster.wait_for(lambda: finished_reports(then), 30, "the follower")
+        assert report.invocation_result == LaunchReport.RESULT_OK
+        assert report.get_log_lines()[0].endswith("Started after first ended: FAILED.")
+        assert finished_reports(first)[0].invocation_result == LaunchReport.RESULT_FAILED
+        assert not skipped.launchreport_set.exists()
+
     def test_one_off_in_three_seconds_runs_exactly_once(self, cluster):
         at = timezone.now() + timedelta(seconds=3)
         task = make_task(LIVE, "--limit=2,--sleep=0", scheduling=at)

@@ -62,6 +62,18 @@ def test_run_now_with_other_arguments_runs_them_once(backend, worker, task):
     assert (t.arguments, t.status) == ("--limit=1, --sleep=0", Task.STATUS_IDLE)
 
 
+def test_a_chain_runs_its_followers_after_an_ok_run(backend, worker, task):
+    first = task("--limit=2, --sleep=0")
+    then = task("--limit=1, --sleep=0", follows=first)
+    on_any = task("--limit=1, --sleep=0", follows=first, follows_on="any")
+    backend.add(first)
+    for follower in (then, on_any):
+        [report] = wait_for(lambda f=follower: finished_reports(f), 30, "the follower", worker)
+        assert report.invocation_result == LaunchReport.RESULT_OK
+        assert messages(report)[0] == "Started after live logging ended: OK."
+    assert len(finished_reports(first)) == 1
+
+
 def test_one_off_in_three_seconds_runs_exactly_once(backend, worker, task):
     at = timezone.now() + timedelta(seconds=3)
     t = task(scheduling=at)

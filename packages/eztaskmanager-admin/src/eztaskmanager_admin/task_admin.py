@@ -22,7 +22,7 @@ from eztaskmanager.exceptions import TaskQueueException
 from eztaskmanager.models import Task
 from eztaskmanager.models.tasks import ARMING_FIELDS, SCHEDULE_FIELDS
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager_admin import display, history, run_with, taskactions
+from eztaskmanager_admin import chains, display, history, run_with, taskactions
 from eztaskmanager_admin.access import can_run_tasks
 from eztaskmanager_admin.forms import FORM_WORDS, REPETITION_CHOICES, TaskForm, guard_run_fields
 from eztaskmanager_admin.inlines import LaunchReportInline
@@ -43,7 +43,9 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
         "last_run_display",
         "last_result_field",
         "history_chart",
+        "chain_display",
     )
+    autocomplete_fields = ("follows",)
 
     class Media:
         css = display.ADMIN_CSS
@@ -120,6 +122,22 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 {"fields": scheduling, "description": self._scheduling_help(request)},
             ),
         ]
+        chain: list[Any] = [("follows", "follows_on")]
+        if obj is not None:
+            chain.append("chain_display")
+        fieldsets.append(
+            (
+                _("Chain"),
+                {
+                    "fields": chain,
+                    "description": _(
+                        "Start this task each time another task ends (OK, or whatever its "
+                        "result). A task running still is not started twice."
+                    ),
+                    "classes": ("collapse",) if obj is None or not _in_chain(obj) else (),
+                },
+            )
+        )
         if obj is not None:
             fieldsets.append(
                 (
@@ -133,6 +151,15 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 )
             )
         return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
+        # A chain starts the task: only a user who may start tasks sets one.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if can_run_tasks(request) else (*fields, "follows", "follows_on")
+
+    @admin.display(description=_("chain"))
+    def chain_display(self, obj: Task) -> SafeString | str:
+        return chains.chain_summary(obj, self.admin_site.name)
 
     @staticmethod
     def _scheduling_help(request: HttpRequest) -> str:
@@ -282,3 +309,8 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
             )
         else:
             messages.success(request, taskactions.start_message(task, None))
+
+
+def _in_chain(task: Task) -> bool:
+    """The task follows another, or another follows it: its chain section opens."""
+    return task.follows_id is not None or task.followers.exists()

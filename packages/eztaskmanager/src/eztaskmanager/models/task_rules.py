@@ -84,6 +84,16 @@ class TaskRules:
                     )
                 )
             )
+        if self.follows_id is not None and self.chain_loops():
+            errors.setdefault("follows", []).append(
+                str(
+                    _(
+                        "%(task)s starts after this task already, directly or through others: "
+                        "a chain may not loop."
+                    )
+                    % {"task": self.follows}
+                )
+            )
         try:
             get_backend().refuse_timeout(self.timeout)
         except TaskNotRunnable as exc:
@@ -92,6 +102,19 @@ class TaskRules:
             pass  # no backend to ask: the system checks say so
         if errors:
             raise ValidationError(errors)
+
+    def chain_loops(self) -> bool:
+        """Whether following :attr:`follows` leads back to this task (a chain that loops)."""
+        seen: set[int] = set()
+        current = self.follows_id
+        while current is not None and current not in seen:
+            if current == self.pk:
+                return True
+            seen.add(current)
+            current = (
+                type(self).objects.filter(pk=current).values_list("follows_id", flat=True).first()
+            )
+        return False
 
     def _is_new_one_off_in_the_past(self) -> bool:
         """A one-off scheduling typed in the past (a periodic one moves to its next run).

@@ -44,6 +44,13 @@ SCHEDULE_FIELDS = (
     "arguments",
     "queue",
 )
+# When a task that follows another starts: after an OK run of it, or after any run.
+FOLLOWS_ON_OK = "ok"
+FOLLOWS_ON_ANY = "any"
+FOLLOWS_ON_CHOICES = (
+    (FOLLOWS_ON_OK, _("it ends OK")),
+    (FOLLOWS_ON_ANY, _("it ends, whatever its result")),
+)
 # Those whose new value books a schedule that is not armed, for a user who may start
 # tasks (a stopped schedule stays stopped when only its command or arguments change).
 ARMING_FIELDS = ("scheduling", "repetition_period", "repetition_rate")
@@ -131,6 +138,23 @@ class Task(TaskRules, TaskLifecycle, models.Model):
             "The queue the task's runs go to, so that the workers listening on it run them; "
             "empty: the backend's default queue."
         ),
+    )
+    # Chains: the task starts when the task it follows ends (on OK, or on any result).
+    follows = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="followers",
+        verbose_name=_("starts after"),
+        help_text=_("Start this task each time that task ends, as its result allows."),
+    )
+    follows_on = models.CharField(
+        _("when it ends"),
+        max_length=10,
+        choices=FOLLOWS_ON_CHOICES,
+        default=FOLLOWS_ON_OK,
+        blank=True,
     )
     scheduled_job_id = models.CharField(
         _("scheduled job id"),

@@ -1,4 +1,5 @@
-"""What follows the end of every run, however it ended: old reports pruned, notifications sent."""
+"""What follows the end of every run, however it ended: old reports pruned, notifications
+sent, the tasks that follow it started."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from typing import Any
 
 from eztaskmanager.conf import get_setting
+from eztaskmanager.services.chains import start_followers
 from eztaskmanager.services.notifications import emit_notifications
 
 logger = logging.getLogger(__name__)
@@ -19,3 +21,7 @@ def after_run(sender: Any, report: Any, **kwargs: Any) -> None:
     except Exception:
         logger.exception("Could not prune the old reports of task %s", report.task_id)
     emit_notifications(report)
+    try:
+        start_followers(report)
+    except Exception:  # each follower's own errors are logged; this is the query failing
+        logger.exception("Could not start the tasks that follow task %s", report.task_id)

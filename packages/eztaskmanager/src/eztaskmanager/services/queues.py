@@ -103,25 +103,29 @@ class TaskQueueService(abc.ABC):
             return None
         return self._queue_now(task)
 
-    def run_once(self, task: Task, arguments: str | None = None) -> LaunchReport:
-        """Start one run now ("Run now with..."), with ``arguments`` instead of the task's.
+    def run_once(self, task: Task, arguments: str | None = None, note: str = "") -> LaunchReport:
+        """Start one run now ("Run now with...", a chain), with ``arguments`` instead of the task's.
 
         The task and its schedule stay as they are; the report records the arguments it
-        ran with. Raises :class:`~eztaskmanager.arguments.InvalidArguments` for arguments
-        the command's parser refuses, and what :meth:`add` raises otherwise.
+        ran with, and ``note`` as its first line (why it started). Raises
+        :class:`~eztaskmanager.arguments.InvalidArguments` for arguments the command's
+        parser refuses, and what :meth:`add` raises otherwise.
         """
         self.validate(task)
         if arguments is not None:
             task.check_arguments(arguments)
-        return self._queue_now(task, arguments)
+        return self._queue_now(task, arguments, note)
 
-    def _queue_now(self, task: Task, arguments: str | None = None) -> LaunchReport:
-        """Record a queued run (with its own ``arguments``, if given) and hand it to the engine."""
+    def _queue_now(self, task: Task, arguments: str | None = None, note: str = "") -> LaunchReport:
+        """Record a queued run (with its own ``arguments`` and first line, if given) and hand
+        it to the engine."""
         report = task.queue_run(self.new_job_id(), timeout=self.run_timeout(task))
         try:
             # Before the engine has the job: no worker can start the run meanwhile.
             if arguments is not None:
                 report.use_arguments(arguments)
+            if note:
+                report.append_log("INFO", note)
             with engine_errors(_("start %(task)s") % {"task": task}):
                 self.enqueue(task, report.job_id)
         except BaseException:
