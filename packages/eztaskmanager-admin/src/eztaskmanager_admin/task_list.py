@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from eztaskmanager.models import Task
+from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager_admin import display, health, history, taskactions
 from eztaskmanager_admin.access import can_run_tasks
 from eztaskmanager_admin.filters import (
@@ -49,6 +49,15 @@ class Blank:
 
 class TaskChangeList(ChangeList):
     """The task list, with the last runs of the page's tasks read in one query."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
+        # Of the last report (joined for the reason its run ended) only the reason is read.
+        unused = [
+            f"cached_last_report__{field.name}"
+            for field in LaunchReport._meta.concrete_fields
+            if not field.primary_key and field.name != "reason"
+        ]
+        return super().get_queryset(request, exclude_parameters).defer(*unused)
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
