@@ -10,6 +10,7 @@ from rq import Queue, SimpleWorker
 from eztaskmanager.exceptions import TaskNotRunnable
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.registry import get_backend
+from eztaskmanager_rq.backend import JOB_TIMEOUT_GRACE
 
 from .helpers import fire, work
 
@@ -134,3 +135,27 @@ def test_a_new_queue_saved_on_a_scheduled_task_books_its_schedule_there(backend,
     t.refresh_from_db()
     assert t.scheduled_job_id != first and backend.fetch_job(first) is None
     assert backend.fetch_job(t.scheduled_job_id).origin == heavy
+
+
+@pytest.mark.parametrize(
+    ("queue", "timeout", "option", "expected"),
+    [
+        ("", None, None, 60),  # the backend queue's DEFAULT_TIMEOUT
+        ("heavy", None, None, 3600),  # the task's queue's
+        ("heavy", 5, None, 5),  # the task's own timeout first
+        ("heavy", None, 100, 100),  # then the backend's timeout option
+    ],
+)
+def test_a_run_on_a_queue_gets_that_queues_default_timeout(
+    settings, redis_url, queue_name, heavy, task, queue, timeout, option, expected
+):
+    settings.RQ_QUEUES = {
+        queue_name: {"URL": redis_url, "DEFAULT_TIMEOUT": 60},
+        heavy: {"URL": redis_url, "DEFAULT_TIMEOUT": 3600},
+    }
+    options = {"queue": queue_name, **({"timeout": option} if option else {})}
+    settings.EZTASKMANAGER = {"BACKEND": "rq", "OPTIONS": options}
+    backend = get_backend()
+    t = task(queue=heavy if queue else "", timeout=timeout)
+    assert backend.run_timeout(t) == expected
+    assert backend.job_timeout(t) == expected + JOB_TIMEOUT_GRACE

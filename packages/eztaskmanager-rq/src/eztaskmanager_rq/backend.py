@@ -30,7 +30,7 @@ from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueService
 from eztaskmanager_rq import compat, db  # noqa: F401
 from eztaskmanager_rq.chain import ScheduleChain
 from eztaskmanager_rq.checks import check_backend
-from eztaskmanager_rq.connection import URL_SCHEMES, RedisAccess
+from eztaskmanager_rq.connection import URL_SCHEMES, RedisAccess, queue_config_of
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +112,13 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
         if self.timeout is not None:
             return None if self.timeout == NO_TIMEOUT else self.timeout
         queue_default = (self.queue_config or {}).get("DEFAULT_TIMEOUT")
+        return queue_default if _is_int(queue_default, 1) else None
+
+    def run_timeout(self, task: Task) -> int | None:
+        """The task's timeout, else the ``timeout`` option, else its queue's ``DEFAULT_TIMEOUT``."""
+        if task.timeout or self.timeout is not None or not task.queue:
+            return super().run_timeout(task)
+        queue_default = (queue_config_of(task.queue) or {}).get("DEFAULT_TIMEOUT")
         return queue_default if _is_int(queue_default, 1) else None
 
     def job_timeout(self, task: Task) -> int:

@@ -47,7 +47,7 @@ class RedisAccess:
     @property
     def queue_config(self) -> dict[str, Any] | None:
         """This queue's entry in django-rq's ``RQ_QUEUES``, if it has one."""
-        return (getattr(settings, "RQ_QUEUES", None) or {}).get(self.queue_name)
+        return queue_config_of(self.queue_name)
 
     @cached_property
     def connection(self) -> Redis:
@@ -170,6 +170,11 @@ class RedisAccess:
                 lock.release()
             except (LockError, RedisError):
                 logger.warning("Could not release the start lock of task %s", task.pk)
+
+
+def queue_config_of(name: str) -> dict[str, Any] | None:
+    """The entry of queue ``name`` in django-rq's ``RQ_QUEUES``, if it has one."""
+    return (getattr(settings, "RQ_QUEUES", None) or {}).get(name)
 
 
 def redis_address(client: Redis) -> tuple[Any, ...]:
