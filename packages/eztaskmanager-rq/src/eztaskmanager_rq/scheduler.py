@@ -93,6 +93,7 @@ class Scheduler(compat.base_scheduler_class()):  # type: ignore[misc]
         self.lookout.recover()
         soonest = self.connection.zrange(self.scheduled_jobs_key, 0, 0, withscores=True)
         at = soonest[0][1] if soonest else math.inf
-        # One still due was not moved (or came meanwhile): in a moment, not in a busy loop.
-        self.next_job_at = at if at > time.time() else time.time() + STILL_DUE_RETRY
+        # Due when the tick began, and still there (not moved, or booked meanwhile): look
+        # again in a moment, not in a busy loop. One due during the tick: at once.
+        self.next_job_at = at if at > self.tick_started_at else time.time() + STILL_DUE_RETRY
         return jobs
