@@ -208,6 +208,39 @@ def test_a_lookout_keeps_its_connection_as_told(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_schedulers_lookout_connects_again_after_the_server_dropped_its_connection(
+    settings, monkeypatch, caplog
+):
+    """A connection kept between ticks (CONN_MAX_AGE) that the server ended (a restart, an
+    idle timeout) costs one failed heartbeat: it is dropped, and the next one is written."""
+    conn = connections["default"]
+    if conn.vendor != "postgresql":
+        pytest.skip("ends a PostgreSQL server connection (pg_terminate_backend)")
+    settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
+    monkeypatch.setitem(conn.settings_dict, "CONN_MAX_AGE", 60)
+    conn.close()
+    lookout = Lookout(
+        "unit", ProcessHeartbeat.KIND_SCHEDULER, "s1", beat_every=0, connections="request"
+    )
+    lookout.tick(force=True)
+    first = ProcessHeartbeat.objects.get(backend="unit", name="s1").seen_at
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    killer = connections.create_connection("default")
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        killer.close()
+    lookout.tick(force=True)  # on the dead connection: logged, and the connection dropped
+    assert "Could not record the heartbeat" in caplog.text
+    lookout.tick(force=True)
+    assert ProcessHeartbeat.objects.get(backend="unit", name="s1").seen_at > first
+    conn.close()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_lookout_beats_and_recovers_each_at_most_so_often(task, settings):
     settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
     lookout = Lookout(
