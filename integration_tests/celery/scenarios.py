@@ -68,6 +68,18 @@ class CoreScenarios:
         assert finished_reports(first)[0].invocation_result == LaunchReport.RESULT_FAILED
         assert not skipped.launchreport_set.exists()
 
+    def test_a_failed_run_is_tried_again_as_its_own_report(self, cluster):
+        task = make_task("test_failing_command", retries=1, retry_delay=1, name="failing")
+        first = get_task_service().add(task)
+        reports = cluster.wait_for(
+            lambda: len(finished_reports(task)) == 2 and finished_reports(task), 30, "2 runs"
+        )
+        retry = next(r for r in reports if r.pk != first.pk)
+        assert [r.invocation_result for r in reports] == ["failed", "failed"]
+        assert (retry.attempt, retry.first_attempt_id) == (2, first.pk)
+        assert retry.invocation_datetime >= retry.not_before
+        assert retry.get_log_lines()[0].endswith("Attempt 2 of 2, after attempt 1 failed.")
+
     def test_one_off_in_three_seconds_runs_exactly_once(self, cluster):
         at = timezone.now() + timedelta(seconds=3)
         task = make_task(LIVE, "--limit=2,--sleep=0", scheduling=at)

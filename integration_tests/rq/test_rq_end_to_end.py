@@ -16,6 +16,7 @@ from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.registry import get_backend
 from eztaskmanager_rq import compat
 from testsupport.net import free_port
+from testsupport.tasks import make_task
 
 from .conftest import wait_for
 
@@ -72,6 +73,21 @@ def test_a_chain_runs_its_followers_after_an_ok_run(backend, worker, task):
         assert report.invocation_result == LaunchReport.RESULT_OK
         assert messages(report)[0] == "Started after live logging ended: OK."
     assert len(finished_reports(first)) == 1
+
+
+def test_a_failed_run_is_tried_again_as_its_own_report(backend, worker, task):
+    t = make_task("test_failing_command", retries=1, retry_delay=1, name="failing")
+    first = backend.add(t)
+    reports = wait_for(
+        lambda: len(finished_reports(t)) == 2 and finished_reports(t), 30, "2 runs", worker
+    )
+    retry = next(r for r in reports if r.pk != first.pk)
+    assert [r.invocation_result for r in reports] == ["failed", "failed"]
+    assert (retry.attempt, retry.first_attempt_id) == (2, first.pk)
+    assert retry.invocation_datetime >= retry.not_before
+    assert messages(retry)[0] == "Attempt 2 of 2, after attempt 1 failed."
+    time.sleep(2)  # a third attempt would show by now
+    assert LaunchReport.objects.filter(task=t).count() == 2
 
 
 def test_one_off_in_three_seconds_runs_exactly_once(backend, worker, task):

@@ -27,6 +27,11 @@ class RecordingBackend(TaskQueueService):
             raise ConnectionError("Connection refused on 127.0.0.1:1")
         self.calls.append(("enqueue", task.pk, job_id))
 
+    def enqueue_at(self, task, job_id, when):
+        if self.fail:
+            raise ConnectionError("Connection refused on 127.0.0.1:1")
+        self.calls.append(("enqueue_at", task.pk, job_id, when))
+
     def new_schedule_id(self, task):
         self.booked += 1
         return f"sched-{self.booked}"

@@ -49,16 +49,37 @@ def guard_run_fields(form_class: type) -> type:
     return type(form_class.__name__, (form_class,), {"clean": clean})
 
 
+# Fields with a default that may be left empty: the default applies.
+DEFAULTED_FIELDS = ("retries", "retry_delay", "retry_backoff")
+
+
 class TaskForm(forms.ModelForm):
     """The task's form; its queue is a choice of the backend's queues when it lists them."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for name in DEFAULTED_FIELDS:
+            if name in self.fields:
+                self.fields[name].required = False
         self.queue_names = backend_queue_names()
         if "queue" in self.fields and self.queue_names:
             self.fields["queue"] = queue_choice(
                 self.fields["queue"], self.queue_names, self.initial.get("queue") or ""
             )
+
+    def clean_retries(self) -> int:
+        return self._or_default("retries")
+
+    def clean_retry_delay(self) -> int:
+        return self._or_default("retry_delay")
+
+    def clean_retry_backoff(self) -> int:
+        return self._or_default("retry_backoff")
+
+    def _or_default(self, name: str) -> Any:
+        """A field left empty (or out of a form written before it) takes the model's default."""
+        value = self.cleaned_data.get(name)
+        return Task._meta.get_field(name).default if value is None else value
 
     def clean_queue(self) -> str:
         queue = self.cleaned_data.get("queue") or ""

@@ -51,6 +51,7 @@ class LaunchReportAdmin(admin.ModelAdmin):
                     ("command_display", "arguments_display"),
                     ("started_at", "finished_display", "duration_display"),
                     "reason_text",
+                    "attempt_display",
                 )
             },
         ),
@@ -72,6 +73,7 @@ class LaunchReportAdmin(admin.ModelAdmin):
         "finished_display",
         "duration_display",
         "reason_text",
+        "attempt_display",
         "counts_display",
         "log_tail_display",
         "queued_at",
@@ -186,6 +188,21 @@ class LaunchReportAdmin(admin.ModelAdmin):
         if obj.custom_arguments:  # Run now with...: not the task's
             return format_html("{} ({})", shown, _("for this run only"))
         return shown
+
+    @admin.display(description=_("attempt"))
+    def attempt_display(self, obj: LaunchReport) -> SafeString | str:
+        """Which attempt of the task the run is, linked to the first; due time of a retry."""
+        if obj.attempt <= 1:
+            return "-"
+        text = _("%(attempt)d, a retry") % {"attempt": obj.attempt}
+        if obj.first_attempt_id:
+            url = page_url(self.admin_site.name, LaunchReport, "change", obj.first_attempt_id)
+            text = format_html('{} (<a href="{}">{}</a>)', text, url, _("the first attempt"))
+        if obj.state == obj.STATE_QUEUED and obj.not_before:
+            text = format_html(
+                "{}; {} {}", text, _("due at"), display.local_datetime(obj.not_before)
+            )
+        return text
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: LaunchReport) -> SafeString:

@@ -122,6 +122,21 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 {"fields": scheduling, "description": self._scheduling_help(request)},
             ),
         ]
+        retries_set = obj is not None and bool(obj.retries or obj.queued_ttl)
+        fieldsets.append(
+            (
+                _("Retries and time to live"),
+                {
+                    "fields": [("retries", "retry_delay", "retry_backoff"), "queued_ttl"],
+                    "description": _(
+                        "A failed run (an exception, a timeout, a lost worker) is tried again "
+                        "after the delay, each next time longer by the backoff; a queued run "
+                        "that waits longer than its time to live is dropped, not run late."
+                    ),
+                    "classes": () if retries_set else ("collapse",),
+                },
+            )
+        )
         chain: list[Any] = [("follows", "follows_on")]
         if obj is not None:
             chain.append("chain_display")

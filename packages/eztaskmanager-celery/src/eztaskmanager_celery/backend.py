@@ -105,6 +105,10 @@ class CeleryBackend(BrokerAccess, TaskQueueService):
         """Publish the run now, with ``job_id`` as its Celery id."""
         self.publish(task, job_id=job_id)
 
+    def enqueue_at(self, task: Task, job_id: str, when: datetime) -> None:
+        """Publish a retry with an ETA: a worker holds it until ``when``, then runs it."""
+        self.publish(task, job_id=job_id, eta=when)
+
     def new_schedule_id(self, task: Task) -> str:
         """The beat runs every schedule named ``beat:<pk>``."""
         return timetable.beat_job_id(task.pk)
@@ -184,8 +188,11 @@ class CeleryBackend(BrokerAccess, TaskQueueService):
         return messages
 
     # A run as a Celery message -------------------------------------------------------
-    def publish(self, task: Task, job_id: str, app: Celery | None = None) -> str:
-        """Send one run of ``task`` to the workers as ``job_id``; return that id.
+    def publish(
+        self, task: Task, job_id: str, app: Celery | None = None, eta: datetime | None = None
+    ) -> str:
+        """Send one run of ``task`` to the workers as ``job_id`` (to run at ``eta``, if
+        given); return that id.
 
         Fails fast with :class:`TaskQueueException` when the broker does not answer within
         ``connect_timeout``, so the admin never hangs on a broker that is down.
@@ -193,6 +200,8 @@ class CeleryBackend(BrokerAccess, TaskQueueService):
         app = app or self.app
         signature = app.signature(RUN_TASK_NAME, args=(task.pk,))
         options = self.send_options(task)
+        if eta is not None:
+            options["eta"] = eta
         if app.conf.task_always_eager:
             signature.apply_async(task_id=job_id, **options)
             return job_id

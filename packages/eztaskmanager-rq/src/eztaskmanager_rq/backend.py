@@ -13,6 +13,7 @@ per due time (:mod:`eztaskmanager_rq.chain`). How Redis is reached is
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -166,6 +167,24 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
             return
         with self.reaching_redis(_("start %(task)s") % {"task": task}):
             self.enqueue_call(**call)
+
+    def enqueue_at(self, task: Task, job_id: str, when: datetime) -> None:
+        """Book job ``job_id`` in rq-scheduler for ``when`` (a retry): ``rqscheduler`` moves
+        it to the task's queue then, and a worker runs it as it runs Start's jobs."""
+        # rq-scheduler keeps whole seconds: the next one, so that the retry is never early.
+        if when.microsecond:
+            when = when.replace(microsecond=0) + timedelta(seconds=1)
+        with self.reaching_redis(_("retry %(task)s") % {"task": task}):
+            self.scheduler.enqueue_at(
+                when,
+                RUN_TASK,
+                task.pk,
+                job_id=job_id,
+                queue_name=self.task_queue(task),
+                timeout=self.job_timeout(task),
+                job_result_ttl=self.result_ttl,
+                job_description=f"eztaskmanager: {task.name} (task {task.pk}, retry)",
+            )
 
     def enqueue_call(
         self, task_id: int, job_id: str, timeout: int, description: str, queue: str = ""

@@ -92,6 +92,19 @@ class LaunchReport(RunLifecycle, models.Model):
     command_app_name = models.CharField(_("command's app"), max_length=255, blank=True)
     command_name = models.CharField(_("command"), max_length=255, blank=True)
     arguments = models.TextField(_("arguments"), blank=True)
+    # A retry: its attempt number, the task's first attempt, and when it is due.
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    first_attempt = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retries",
+        verbose_name=_("first attempt"),
+    )
+    not_before = models.DateTimeField(
+        _("due at"), null=True, blank=True, help_text=_("When a retry may start.")
+    )
     # Started with "Run now with...": its arguments are its own, not the task's.
     custom_arguments = models.BooleanField(
         _("other arguments"),

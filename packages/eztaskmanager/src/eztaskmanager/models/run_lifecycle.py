@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from django.db import connections, models, router, transaction
 from django.utils import timezone
@@ -81,6 +82,10 @@ class RunStarts:
                     job_id=job_id or "",
                     **task.run_snapshot(),
                 )
+            expired = report.overstayed(task, now)
+            if expired:
+                report.finish(report.RESULT_FAILED, expired)
+                return None
             try:
                 task.refuse_inactive_command()
             except TaskNotRunnable as exc:
@@ -170,6 +175,21 @@ class RunLifecycle:
             if type(self).objects.filter(pk=self.pk, state=state).update(heartbeat_at=now):
                 return state
         return self.STATE_FINISHED
+
+    def overstayed(self, task: Task, now: datetime) -> str:
+        """Why this queued run may no longer start: it waited for a worker longer than its
+        task's time to live (from when it was due); empty while it may."""
+        if not task.queued_ttl or self.state != self.STATE_QUEUED:
+            return ""
+        waited = (
+            now - (self.not_before or self.queued_at or self.invocation_datetime)
+        ).total_seconds()
+        if waited <= task.queued_ttl:
+            return ""
+        return gettext(
+            "Not run: it waited %(waited)d s for a worker, longer than its time to live "
+            "(%(ttl)d s)."
+        ) % {"waited": waited, "ttl": task.queued_ttl}
 
     def use_arguments(self, arguments: str) -> bool:
         """Run this queued run with ``arguments`` instead of its task's ("Run now with...").

@@ -126,13 +126,19 @@ class TaskLifecycle:
         return fresh
 
     def queue_run(
-        self, job_id: str, timeout: int | None = None, schedule: str | None = None
+        self,
+        job_id: str,
+        timeout: int | None = None,
+        schedule: str | None = None,
+        retry_of: models.Model | None = None,
+        not_before: datetime | None = None,
     ) -> models.Model:
         """Record a run handed to the queue as ``job_id`` (its queued report); refuse a second one.
 
         Raises :class:`TaskAlreadyRunning` while another run is queued or going on. A run
         fired by a schedule names it (``schedule``, the handle): when the schedule was
-        stopped or replaced meanwhile, :class:`TaskNotRunnable` is raised instead.
+        stopped or replaced meanwhile, :class:`TaskNotRunnable` is raised instead. A retry
+        names the attempt that failed (``retry_of``) and when it is due (``not_before``).
         """
         with transaction.atomic():
             fresh = self._fresh()
@@ -142,21 +148,35 @@ class TaskLifecycle:
                     % {"task": fresh, "handle": schedule}
                 )
             fresh.refuse_second_run()
-            report = fresh._create_queued_run(job_id, timeout)
+            report = fresh._create_queued_run(job_id, timeout, retry_of, not_before)
             # No other run is active (refused above): this queued one is the only one.
             fresh.sync_status(active_states={QUEUED})
         self._copy_from(fresh)
         return report
 
-    def _create_queued_run(self, job_id: str, timeout: int | None) -> models.Model:
+    def _create_queued_run(
+        self,
+        job_id: str,
+        timeout: int | None,
+        retry_of: Any = None,
+        not_before: datetime | None = None,
+    ) -> models.Model:
         """The report of a run handed to the queue as ``job_id`` (under the lock)."""
         now = timezone.now()
+        attempt = {}
+        if retry_of is not None:
+            attempt = {
+                "attempt": retry_of.attempt + 1,
+                "first_attempt_id": retry_of.first_attempt_id or retry_of.pk,
+                "not_before": not_before,
+            }
         return self.launchreport_set.create(
             state=QUEUED,
             job_id=job_id,
             queued_at=now,
-            invocation_datetime=now,
+            invocation_datetime=not_before or now,
             timeout=timeout,
+            **attempt,
             **self.run_snapshot(),
         )
 

@@ -28,6 +28,10 @@ MAX_REPETITION_RATE = 32767
 # A one-off scheduling this close to now counts as "now" (the admin's "Now" link, a slow
 # form), not as a mistyped date in the past.
 PAST_SCHEDULING_GRACE = timedelta(minutes=1)
+# Retries: at most this many, each waiting at most a week, backing off at most tenfold.
+MAX_RETRIES = 20
+MAX_RETRY_DELAY = 7 * 24 * 3600
+MAX_RETRY_BACKOFF = 10
 # The fields that say what a run does and when: changing them on a task that is
 # scheduled or queued changes what runs, which only users who may start tasks may do.
 RUN_FIELDS = (

@@ -24,6 +24,9 @@ from eztaskmanager.models.task_lifecycle import TaskLifecycle
 from eztaskmanager.models.task_rules import (
     ARGUMENTS_MAX_LENGTH,
     MAX_REPETITION_RATE,
+    MAX_RETRIES,
+    MAX_RETRY_BACKOFF,
+    MAX_RETRY_DELAY,
     MAX_TIMEOUT,
     TaskRules,
 )
@@ -128,6 +131,38 @@ class Task(TaskRules, TaskLifecycle, models.Model):
         help_text=_(
             "Seconds a run may last before it is stopped and fails (at most 30 days); "
             "empty: the backend's default."
+        ),
+    )
+    # Retries of a failed run, and how long a queued run may wait for a worker.
+    retries = models.PositiveSmallIntegerField(
+        _("retries"),
+        default=0,
+        validators=[MaxValueValidator(MAX_RETRIES)],
+        help_text=_(
+            "How many times a failed run (an exception, a timeout, a lost worker) is tried "
+            "again; 0: never."
+        ),
+    )
+    retry_delay = models.PositiveIntegerField(
+        _("retry delay"),
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETRY_DELAY)],
+        help_text=_("Seconds before the first retry."),
+    )
+    retry_backoff = models.PositiveSmallIntegerField(
+        _("retry backoff"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETRY_BACKOFF)],
+        help_text=_("Each retry waits this many times longer than the one before (1: as long)."),
+    )
+    queued_ttl = models.PositiveIntegerField(
+        _("time to live"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TIMEOUT)],
+        help_text=_(
+            "Seconds a queued run may wait for a worker: one that could not start in time is "
+            "dropped, not run late. Empty: it waits as long as it takes."
         ),
     )
     queue = models.CharField(

@@ -1,5 +1,5 @@
 """What follows the end of every run, however it ended: old reports pruned, notifications
-sent, the tasks that follow it started."""
+sent, a failed run tried again, the tasks that follow it started."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from eztaskmanager.conf import get_setting
 from eztaskmanager.services.chains import start_followers
 from eztaskmanager.services.notifications import emit_notifications
+from eztaskmanager.services.retries import retry_failed
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ def after_run(sender: Any, report: Any, **kwargs: Any) -> None:
     except Exception:
         logger.exception("Could not prune the old reports of task %s", report.task_id)
     emit_notifications(report)
+    retry_failed(report)
     try:
         start_followers(report)
     except Exception:  # each follower's own errors are logged; this is the query failing

@@ -92,12 +92,17 @@ def why_lost(report: LaunchReport, backend: Engine, now: datetime | None = None)
 def why_lost_queued(report: LaunchReport, backend: Engine, now: datetime | None = None) -> str:
     """Why the queued ``report`` will never start; empty while it may."""
     now = now or timezone.now()
+    expired = report.overstayed(report.task, now)
+    if expired:
+        return expired
     info = _job_info(backend, report.job_id)
     if info.state == JobState.ENDED:
         return _("Not run: its job ended before the run started (%(detail)s).") % {
             "detail": info.detail or info.state.value
         }
-    waited = (now - (report.queued_at or report.invocation_datetime)).total_seconds()
+    waited = (
+        now - (report.not_before or report.queued_at or report.invocation_datetime)
+    ).total_seconds()
     if info.state == JobState.MISSING and waited > QUEUED_MISSING_GRACE:
         return _("Not run: the queue lost its job before it started.")
     return ""

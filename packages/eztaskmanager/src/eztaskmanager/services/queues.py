@@ -116,6 +116,38 @@ class TaskQueueService(abc.ABC):
             task.check_arguments(arguments)
         return self._queue_now(task, arguments, note)
 
+    def retry(self, failed: LaunchReport, when: datetime) -> LaunchReport:
+        """Queue the next attempt of the failed run ``failed``, due at ``when``.
+
+        Raises :class:`TaskNotRunnable` when the engine cannot run a job later, and
+        :class:`TaskAlreadyRunning` when another run of the task is queued or going on.
+        """
+        if not self.supports_schedule:
+            raise TaskNotRunnable(
+                _("The %(backend)s backend cannot run a retry later.")
+                % {"backend": type(self).__name__}
+            )
+        task = failed.task
+        report = task.queue_run(
+            self.new_job_id(), timeout=self.run_timeout(task), retry_of=failed, not_before=when
+        )
+        try:
+            report.append_log(
+                "INFO",
+                _("Attempt %(attempt)d of %(attempts)d, after attempt %(failed)d failed.")
+                % {
+                    "attempt": report.attempt,
+                    "attempts": task.retries + 1,
+                    "failed": failed.attempt,
+                },
+            )
+            with engine_errors(_("retry %(task)s") % {"task": task}):
+                self.enqueue_at(task, report.job_id, when)
+        except BaseException:
+            report.discard()
+            raise
+        return report
+
     def _queue_now(self, task: Task, arguments: str | None = None, note: str = "") -> LaunchReport:
         """Record a queued run (with its own ``arguments`` and first line, if given) and hand
         it to the engine."""
@@ -293,6 +325,10 @@ class TaskQueueService(abc.ABC):
     @abc.abstractmethod
     def enqueue(self, task: Task, job_id: str) -> None:
         """Hand the task to the engine to run as soon as possible, as job ``job_id``."""
+
+    def enqueue_at(self, task: Task, job_id: str, when: datetime) -> None:
+        """Hand the task to the engine to run at ``when``, as job ``job_id`` (a retry)."""
+        raise NotImplementedError
 
     def new_schedule_id(self, task: Task) -> str:
         """The handle a new schedule of ``task`` will have in the engine (known before it is booked)."""
