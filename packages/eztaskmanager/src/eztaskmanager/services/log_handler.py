@@ -77,13 +77,13 @@ class DatabaseLogHandler(logging.Handler):
         if len(lines) >= writer.write_at or record.created >= writer.write_due:
             writer.write()
 
-    def flush_if_due(self) -> None:
-        """Write what waits if it is due (see :meth:`LogWriter.write_if_due`).
+    def flush_if_due(self) -> bool:
+        """Write what waits if it is due; return whether it wrote (a busy log).
 
         The run's helper thread calls it a few times a second; with ``helper_writes`` it
         writes the lines of a busy command too, while the command's thread only appends.
         """
-        self.writer.write_if_due()
+        return self.writer.write_if_due()
 
     def flush(self) -> None:
         """Write the waiting lines now (see :meth:`LogWriter.write`)."""

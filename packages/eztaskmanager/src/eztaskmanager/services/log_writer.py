@@ -76,13 +76,18 @@ class LogWriter:
         self._home_depth = len(self._home_connection.atomic_blocks)
         self._schedule_next_write()
 
-    def write_if_due(self) -> None:
-        """Write what waits if ``batch_size`` lines wait or ``flush_interval`` has passed."""
-        if self.lines and (
+    def write_if_due(self) -> bool:
+        """Write what waits if ``batch_size`` lines wait or ``flush_interval`` has passed.
+
+        Returns whether it wrote.
+        """
+        due = bool(self.lines) and (
             len(self.lines) >= self.batch_size
             or time.monotonic() - self.last_write >= self.flush_interval
-        ):
+        )
+        if due:
             self.write()
+        return due
 
     def write(self) -> None:
         """Write the waiting lines, if any, unless a failed write waits for its retry.

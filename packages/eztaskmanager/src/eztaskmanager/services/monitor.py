@@ -2,7 +2,8 @@
 
 While the command runs in its thread, :class:`RunMonitor` wakes a few times a second to
 
-- write the log lines of a command that has gone quiet (busy commands write their own),
+- write the command's log lines in batches (:mod:`eztaskmanager.services.log_writer`), so
+  that the command's thread only appends them,
 - record the run's heartbeat (one UPDATE a second), which tells it whether the run
   should go on: a stop was asked for (``stopping``), or the run was declared lost,
 - end the run when its timeout has passed.
@@ -32,8 +33,10 @@ logger = logging.getLogger(__name__)
 
 # Seconds between two heartbeats of a run (and so the longest wait for a stop request).
 HEARTBEAT_INTERVAL = 1.0
-# Seconds between two wake-ups of the helper thread.
+# Seconds between two wake-ups of the helper thread; fewer while the command logs fast, so
+# that its own last write, which the end of the run waits for, is a small one.
 TICK = 0.25
+BUSY_TICK = 0.05
 # The signal that interrupts a command running in its process's main thread.
 INTERRUPT_SIGNAL = getattr(signal, "SIGUSR2", None)
 
@@ -138,8 +141,9 @@ class RunMonitor:
     def _watch(self) -> None:
         next_beat = time.monotonic() + self.heartbeat_interval
         try:
-            while not self._stop.wait(TICK):
-                self.handler.flush_if_due()
+            wait = TICK
+            while not self._stop.wait(wait):
+                wait = BUSY_TICK if self.handler.flush_if_due() else TICK
                 now = time.monotonic()
                 if self.deadline is not None and now >= self.deadline:
                     self._end(RunTimedOut)
