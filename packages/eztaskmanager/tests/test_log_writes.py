@@ -49,6 +49,15 @@ def test_awkward_messages_and_levels_are_stored_as_they_are(report):
     assert stored(report)[-1][2] == "ODD\tLEVEL"
 
 
+def test_a_line_that_cannot_be_encoded_does_not_lose_its_batch(report):
+    now = time.time()
+    rows = [(now, "INFO", "before"), (now, "INFO", "lone \udcff surrogate"), (now, "INFO", "after")]
+    assert write_log_rows(report.pk, rows)
+    messages = [message for _line, _stamp, _level, message in stored(report)]
+    assert messages[0] == "before" and messages[2] == "after"
+    assert messages[1].startswith("lone ") and messages[1].endswith(" surrogate")
+
+
 def test_lines_keep_their_time_to_the_microsecond(report):
     base = datetime(2026, 3, 1, 23, 59, 59, tzinfo=dt_timezone.utc).timestamp()
     created = [base, base + 0.000001, base + 0.5, base + 0.999999, base + 1.25, base + 86400]
@@ -126,8 +135,9 @@ def test_with_a_helper_the_command_thread_does_not_write_a_batch_itself(report):
         for i in range(50):
             log.info("line %d", i)
         assert report.logs.count() == 0 and len(handler.buffer) == 50
-        handler.flush_if_due()  # the helper's call
+        assert handler.flush_if_due()  # the helper's call: it wrote, the log is busy
         assert report.logs.count() == 50 and not handler.buffer
+        assert not handler.flush_if_due()  # nothing waits: the helper may sleep longer
     finally:
         log.removeHandler(handler)
         handler.close()

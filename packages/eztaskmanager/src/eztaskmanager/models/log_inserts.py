@@ -55,7 +55,7 @@ def insert_rows(
         if _sqlite_json(connection) and not _has_nul(messages):
             # executemany would go back to Python, and take its lock again, for every row.
             micros = map(int, map(mul, created, repeat(1_000_000)))
-            rows = _JSON.encode(list(zip(micros, levels, messages, strict=False)))
+            rows = _utf8(_JSON.encode(list(zip(micros, levels, messages, strict=False))))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) {SQLITE_JSON_ROWS}", [report_id, first_line, rows]
             )
@@ -86,8 +86,23 @@ def insert_rows(
             )
 
 
-# The rows as JSON: a batch holds no cycle, and checking for one costs as much as the rest.
-_JSON = json.JSONEncoder(check_circular=False, separators=(",", ":"))
+# The rows as JSON: a batch holds no cycle, and checking for one costs as much as the rest;
+# text stays as it is (escaping all but ASCII would let a lone surrogate through as one).
+_JSON = json.JSONEncoder(check_circular=False, ensure_ascii=False, separators=(",", ":"))
+
+
+def _utf8(text: str) -> str:
+    """``text`` with any lone surrogate replaced: SQLite would store it as bytes that no
+    longer read as UTF-8, and the whole log could not be read. Free for ASCII text."""
+    if text.isascii():
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode(errors="replace").decode()
+    return text
+
+
 # Rows from a JSON array of [microseconds since the epoch, level, message]: the time as
 # _timestamp_adapter writes it for SQLite (naive UTC text, to the microsecond).
 SQLITE_JSON_ROWS = (
