@@ -41,6 +41,17 @@ class TestRedis(CoreScenarios):
             "Sending" not in cluster.beat.output and f"task {task.pk} " not in cluster.beat.output
         )
 
+    def test_a_cron_schedule_runs_again_and_again_until_stopped(self, cluster):
+        # Every minute: every 2 s on the test clock of the beat and of this process.
+        task = make_task(LIVE, "--limit=1,--sleep=0", cron="* * * * *")
+        get_task_service().add(task)
+        task.refresh_from_db()
+        assert task.status == Task.STATUS_SCHEDULED
+        cluster.wait_for(lambda: len(finished_reports(task)) >= 2, 20, "two cron runs")
+        get_task_service().stop_task(Task.objects.get(pk=task.pk))
+        task.refresh_from_db()
+        assert (task.status, task.scheduled_job_id) == (Task.STATUS_IDLE, "")
+
     def test_periodic_runs_again_and_again_and_a_beat_restart_adds_no_run(self, cluster):
         start = timezone.now() + timedelta(seconds=1)
         task = make_task(

@@ -90,6 +90,18 @@ def test_a_failed_run_is_tried_again_as_its_own_report(backend, worker, task):
     assert LaunchReport.objects.filter(task=t).count() == 2
 
 
+def test_a_cron_schedule_runs_again_and_again_until_stopped(backend, worker, task):
+    t = task("--limit=1, --sleep=0", cron="* * * * *")  # every minute: 2 s on the test clock
+    backend.add(t)
+    t.refresh_from_db()
+    assert t.status == Task.STATUS_SCHEDULED
+    wait_for(lambda: len(finished_reports(t)) >= 2, 30, "two cron runs", worker)
+    backend.stop_task(Task.objects.get(pk=t.pk))
+    t.refresh_from_db()
+    assert (t.status, t.scheduled_job_id) == (Task.STATUS_IDLE, "")
+    assert scheduled_jobs_of(backend, t) == []
+
+
 def test_one_off_in_three_seconds_runs_exactly_once(backend, worker, task):
     at = timezone.now() + timedelta(seconds=3)
     t = task(scheduling=at)

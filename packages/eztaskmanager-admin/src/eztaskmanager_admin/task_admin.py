@@ -22,11 +22,11 @@ from eztaskmanager.exceptions import TaskQueueException
 from eztaskmanager.models import Task
 from eztaskmanager.models.tasks import ARMING_FIELDS, SCHEDULE_FIELDS
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager_admin import chains, display, history, run_with, taskactions
+from eztaskmanager_admin import chains, display, history, next_runs, run_with, taskactions
 from eztaskmanager_admin.access import can_run_tasks
 from eztaskmanager_admin.forms import FORM_WORDS, REPETITION_CHOICES, TaskForm, guard_run_fields
 from eztaskmanager_admin.inlines import LaunchReportInline
-from eztaskmanager_admin.pages import page_name
+from eztaskmanager_admin.pages import page_name, page_url
 from eztaskmanager_admin.task_list import TaskList, can_start, can_stop
 
 
@@ -44,12 +44,13 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
         "last_result_field",
         "history_chart",
         "chain_display",
+        "next_runs_preview",
     )
     autocomplete_fields = ("follows",)
 
     class Media:
         css = display.ADMIN_CSS
-        js = display.REFRESH_JS
+        js = [*display.REFRESH_JS, "eztaskmanager_admin/next_runs.js"]
 
     # Detail page ----------------------------------------------------------------------------
     def get_urls(self) -> list:
@@ -65,6 +66,11 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 "<int:pk>/stop/",
                 wrap(partial(taskactions.stop_task, admin_site_name=name)),
                 name=page_name(Task, "stop"),
+            ),
+            path(
+                "next-runs/",
+                wrap(next_runs.next_runs),
+                name=page_name(Task, "next_runs"),
             ),
             path(
                 "<int:pk>/run-with/",
@@ -110,6 +116,8 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
         scheduling: list[Any] = [
             "scheduling",
             ("repetition_rate", "repetition_period"),
+            "cron",
+            "next_runs_preview",
             "timeout",
             "queue",
         ]
@@ -171,6 +179,10 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
         # A chain starts the task: only a user who may start tasks sets one.
         fields = tuple(super().get_readonly_fields(request, obj))
         return fields if can_run_tasks(request) else (*fields, "follows", "follows_on")
+
+    @admin.display(description=_("next runs"))
+    def next_runs_preview(self, obj: Task | None = None) -> SafeString:
+        return next_runs.preview(page_url(self.admin_site.name, Task, "next_runs"))
 
     @admin.display(description=_("chain"))
     def chain_display(self, obj: Task) -> SafeString | str:

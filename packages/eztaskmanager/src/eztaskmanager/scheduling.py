@@ -1,4 +1,4 @@
-"""When does a periodic task run next? One pure function that backends and the admin share.
+"""When does a periodic task run next? Pure functions that backends and the admin share.
 
 A task scheduled at ``start`` with period ``P`` and rate ``N`` runs at ``start``,
 ``start + N*P``, ``start + 2*N*P``... Minutes and hours are fixed lengths of absolute
@@ -6,7 +6,8 @@ time. Days, weeks and months follow the wall clock of the time zone ``start`` is
 so a daily 09:00 run stays at 09:00 across daylight saving changes, and a monthly run
 keeps its day of the month, clamped to the month's length (31 Jan, 28 Feb, 31 Mar...).
 A run that would fall after the last instant Python's dates hold (the year 9999) does
-not exist: the schedule simply has no next run.
+not exist: the schedule simply has no next run. A task may instead follow a cron
+expression (:func:`next_cron_run_after`, with croniter), read on the same wall clock.
 
 The rules run on a *time line*, :data:`timeline`: real time, unless a test clock
 (``testsupport/clock.py`` in this repository) replaces it for the life of a test
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import calendar
 from datetime import datetime, timedelta, timezone
+
+from croniter import CroniterError, croniter
 
 MINUTE, HOUR, DAY, WEEK, MONTH = "minute", "hour", "day", "week", "month"
 PERIODS = (MINUTE, HOUR, DAY, WEEK, MONTH)
@@ -108,3 +111,43 @@ def _first_after(
     while k > 0 and occurrence(start, period, rate, k - 1) > after:
         k -= 1
     return occurrence(start, period, rate, k)
+
+
+# Cron expressions --------------------------------------------------------------------------
+# Five fields: minute, hour, day of month, month, day of week, on the wall clock of a zone.
+CRON_FIELDS = 5
+
+
+def cron_error(expression: str) -> str:
+    """croniter's words on why ``expression`` is not a cron expression; empty when it is one.
+
+    The caller checks that it has :data:`CRON_FIELDS` fields (croniter also takes six or
+    seven, with seconds and years).
+    """
+    try:
+        croniter(expression)
+    except (CroniterError, ValueError) as exc:
+        return str(exc)
+    return ""
+
+
+def next_cron_run_after(expression: str, start: datetime, after: datetime) -> datetime | None:
+    """The first instant strictly after ``after``, not before ``start``, that ``expression``
+    names on the wall clock of ``start``'s time zone; ``None`` beyond the year 9999.
+
+    A time that a daylight-saving change skips runs at the first instant after the gap;
+    one that it repeats runs once, the first time.
+    """
+    if start.tzinfo is None or after.tzinfo is None:
+        raise ValueError("next_cron_run_after() needs aware datetimes")
+    if start > after:
+        after = start - timedelta(microseconds=1)
+    try:
+        moment = timeline.to_schedule(start, after).astimezone(start.tzinfo)
+        runs = croniter(expression, moment)
+        due = runs.get_next(datetime)
+        if due.replace(tzinfo=None) == moment.replace(tzinfo=None, microsecond=0):
+            due = runs.get_next(datetime)  # the repeated hour of a change back: once only
+        return timeline.from_schedule(start, due)
+    except (OverflowError, ValueError, CroniterError):
+        return None

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from eztaskmanager import scheduling
 from eztaskmanager.arguments import InvalidArguments, parse_arguments, split_arguments
 from eztaskmanager.exceptions import ConfigurationError, TaskNotRunnable
 from eztaskmanager.registry import get_backend
@@ -41,6 +42,7 @@ RUN_FIELDS = (
     "scheduling",
     "repetition_period",
     "repetition_rate",
+    "cron",
 )
 
 
@@ -75,7 +77,23 @@ class TaskRules:
             errors.setdefault("repetition_rate", []).append(
                 str(_("Set both the repetition period and rate, or neither."))
             )
-        if self.is_periodic and self.scheduling is None:
+        if self.cron:
+            if len(self.cron.split()) != scheduling.CRON_FIELDS:
+                why = str(
+                    _(
+                        "Write five fields: minute, hour, day of the month, month and day of "
+                        "the week."
+                    )
+                )
+            else:
+                why = scheduling.cron_error(self.cron)
+            if why:
+                errors.setdefault("cron", []).append(why)
+            if self.repetition_period or self.repetition_rate is not None:
+                errors.setdefault("cron", []).append(
+                    str(_("Use a cron expression or a repetition, not both."))
+                )
+        elif self.is_periodic and self.scheduling is None:
             errors.setdefault("scheduling", []).append(
                 str(_("A periodic task needs an initial scheduling."))
             )

@@ -46,6 +46,7 @@ SCHEDULE_FIELDS = (
     "command",
     "arguments",
     "queue",
+    "cron",
 )
 # When a task that follows another starts: after an OK run of it, or after any run.
 FOLLOWS_ON_OK = "ok"
@@ -56,7 +57,7 @@ FOLLOWS_ON_CHOICES = (
 )
 # Those whose new value books a schedule that is not armed, for a user who may start
 # tasks (a stopped schedule stays stopped when only its command or arguments change).
-ARMING_FIELDS = ("scheduling", "repetition_period", "repetition_rate")
+ARMING_FIELDS = ("scheduling", "repetition_period", "repetition_rate", "cron")
 
 
 class Task(TaskRules, TaskLifecycle, models.Model):
@@ -122,6 +123,15 @@ class Task(TaskRules, TaskLifecycle, models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_REPETITION_RATE)],
+    )
+    cron = models.CharField(
+        _("cron expression"),
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "Instead of a repetition: five fields, minute hour day-of-month month "
+            "day-of-week, on the site's clock; e.g. 30 2 * * 1-5 runs at 02:30 on weekdays."
+        ),
     )
     timeout = models.PositiveIntegerField(
         _("timeout"),
@@ -309,8 +319,8 @@ class Task(TaskRules, TaskLifecycle, models.Model):
     # Scheduling ------------------------------------------------------------------------
     @property
     def is_periodic(self) -> bool:
-        """A task is periodic only if both its repetition period and rate are set."""
-        return bool(self.repetition_period and self.repetition_rate)
+        """A task is periodic when it has a cron expression, or both a repetition period and rate."""
+        return bool(self.cron or (self.repetition_period and self.repetition_rate))
 
     @property
     def scheduling_utc(self) -> datetime | None:
@@ -320,7 +330,7 @@ class Task(TaskRules, TaskLifecycle, models.Model):
     @property
     def interval_in_seconds(self) -> int | None:
         """Seconds between runs; ``None`` when not periodic, or for months (not a fixed length)."""
-        if not self.is_periodic:
+        if not self.is_periodic or self.cron:
             return None
         return scheduling.period_seconds(self.repetition_period, self.repetition_rate)
 
@@ -332,6 +342,15 @@ class Task(TaskRules, TaskLifecycle, models.Model):
     def next_run_after(self, after: datetime | None = None) -> datetime | None:
         """The first run after ``after`` (default: now) the task's fields ask for, if any."""
         after = after or timezone.now()
+        if self.cron:
+            # On the site's wall clock, from the first scheduling if there is one.
+            zone = timezone.get_default_timezone()
+            start = self.scheduling or after
+            try:
+                start = timezone.localtime(start, zone)
+            except (OverflowError, ValueError):  # a date at the edge of the calendar
+                return None
+            return scheduling.next_cron_run_after(self.cron, start, after)
         if self.scheduling is None:
             return None
         try:
