@@ -170,8 +170,8 @@ def test_task_deleted_during_its_run(task, monkeypatch):
     t = task("test_stdout_command")
     real_execute = runner.execute
 
-    def execute_then_delete(report):
-        result = real_execute(report)
+    def execute_then_delete(report, *args):
+        result = real_execute(report, *args)
         Task.objects.filter(pk=report.task_id).delete()
         return result
 

@@ -1,4 +1,5 @@
-"""A project command written for eztaskmanager: its log lines are stored with each run."""
+"""A project command written for eztaskmanager: its log lines are stored with each run, and
+its progress shows as bars in the admin's log viewer."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from eztaskmanager.services.logger import LoggerEnabledCommand
+
+BATCH = 10
 
 
 class Command(LoggerEnabledCommand):
@@ -27,6 +30,14 @@ class Command(LoggerEnabledCommand):
         skipped = 0
         for number in range(1, count + 1):
             time.sleep(options["delay"])
+            # Bars in the admin: the whole import, and each batch of ten books under it.
+            batch, in_batch = divmod(number - 1, BATCH)
+            self.report_progress(number, count, group="Books", status=f"book {number}")
+            self.report_progress(
+                in_batch + 1,
+                min(BATCH, count - batch * BATCH),
+                group=("Books", f"batch {batch + 1}"),
+            )
             if random.random() < 0.1:
                 skipped += 1
                 self.logger.warning("Book %d has no ISBN: skipped", number)

@@ -43,7 +43,9 @@ def page_json(
 
     The seed's keys (``new_log_lines``, ``task_status``, ``log_size``) come with the run's
     own ``state`` (queued, running, stopping, finished), its ``result`` and the ``reason``
-    it ended so; ``finished`` is ``state == "finished"``. The report row is read first:
+    it ended so; ``finished`` is ``state == "finished"``; ``progress`` holds the bars its
+    command reports (``{"bars": [{"group", "current", "total", "status", "started",
+    "updated"}]}``). The report row is read first:
     lines numbered at or above the ``log_size`` read there are left for the next poll, so
     ``log_size``, ``finished`` and the lines always agree (the core writes a run's last
     line, its reason, in the transaction that marks it finished).
@@ -60,6 +62,7 @@ def page_json(
             "state",
             "reason",
             "invocation_result",
+            "progress",
             "task__status",
         )
         .get()
@@ -79,6 +82,8 @@ def page_json(
         "n_log_errors": report["n_log_errors"],
         "n_log_warnings": report["n_log_warnings"],
         "page_level_counts": Counter(row[2] for row in rows),
+        # The bars the command reported (eztaskmanager.progress), as of its last heartbeat.
+        "progress": report["progress"] or {},
     }
     head = json.dumps(document, cls=DjangoJSONEncoder)
     return f'{head[:-1]}, "new_log_lines": [{",".join(_lines_json(rows, compact))}]}}'

@@ -55,6 +55,12 @@ class Command(LoggerEnabledCommand):
             self.logger.info(line)
         for step in range(1, lines + 1):
             self.logger.debug("Processing step %d", step)
+            # A bar for the run, and one for each block of ten steps under it.
+            block, in_block = divmod(step - 1, 10)
+            self.report_progress(step, lines, group="Steps", status=f"step {step}")
+            self.report_progress(
+                in_block + 1, min(10, lines - block * 10), group=("Steps", f"block {block + 1}")
+            )
             if step % 5 == 0:
                 self.logger.info("Progress %d/%d", step, lines)
             if step % 7 == 0:

@@ -105,6 +105,8 @@ class LaunchReport(RunLifecycle, models.Model):
     not_before = models.DateTimeField(
         _("due at"), null=True, blank=True, help_text=_("When a retry may start.")
     )
+    # The bars its command reports (eztaskmanager.progress): the latest value of each.
+    progress = models.JSONField(_("progress"), default=dict, blank=True, editable=False)
     # Started with "Run now with...": its arguments are its own, not the task's.
     custom_arguments = models.BooleanField(
         _("other arguments"),

@@ -163,16 +163,19 @@ class RunStarts:
 class RunLifecycle:
     """The transitions of :class:`~eztaskmanager.models.LaunchReport` after its start."""
 
-    def heartbeat(self) -> str:
-        """Record that the run's process is alive; return the run's state.
+    def heartbeat(self, progress: dict | None = None) -> str:
+        """Record that the run's process is alive, and its ``progress`` if given; return the
+        run's state.
 
         One UPDATE while the run goes on. Anything but ``running`` tells the run to end:
         ``stopping`` (a stop was asked for) or ``finished`` (it was declared lost, or the
         task was deleted).
         """
-        now = timezone.now()
+        fields: dict = {"heartbeat_at": timezone.now()}
+        if progress is not None:
+            fields["progress"] = progress
         for state in self.RUNNING_STATES:
-            if type(self).objects.filter(pk=self.pk, state=state).update(heartbeat_at=now):
+            if type(self).objects.filter(pk=self.pk, state=state).update(**fields):
                 return state
         return self.STATE_FINISHED
 
@@ -244,17 +247,22 @@ class RunLifecycle:
         return state or self.STATE_FINISHED
 
     def finish(
-        self, result: str | None, reason: str = "", *, states: tuple[str, ...] = ACTIVE
+        self,
+        result: str | None,
+        reason: str = "",
+        *,
+        states: tuple[str, ...] = ACTIVE,
+        progress: dict | None = None,
     ) -> bool:
         """End the run with ``result``, once: return False if it had ended already.
 
         ``result`` ``None`` means "as its log says": ``errors``, ``warnings`` or ``ok``
         from its counters once its last line is written. ``reason`` says why it ended
         (timed out, stopped, lost...) and becomes its last log line. Only a run in one of
-        ``states`` is ended.
+        ``states`` is ended. ``progress``: its last bars, stored in the same UPDATE.
         """
         outcome = FROM_COUNTERS if result is None else result
-        return self._end(lambda state: outcome if state in states else None, reason)
+        return self._end(lambda state: outcome if state in states else None, reason, progress)
 
     def lost(self, reason: str) -> bool:
         """End a run whose process is gone: ``stopped`` if a stop was asked for, else ``failed``."""
@@ -266,7 +274,9 @@ class RunLifecycle:
 
         return self._end(decide, reason)
 
-    def _end(self, decide: Callable[[str], str | None], reason: str) -> bool:
+    def _end(
+        self, decide: Callable[[str], str | None], reason: str, progress: dict | None = None
+    ) -> bool:
         """End the run as ``decide(its state)`` says, under its task's lock.
 
         Eight statements at most: the task locked, the run read (its state and counters),
@@ -297,6 +307,8 @@ class RunLifecycle:
                 "finished_at": timezone.now(),
                 "reason": reason[:255],
             }
+            if progress is not None:
+                fields["progress"] = progress
             type(self).objects.filter(pk=self.pk, state=current).update(**fields)
             for name, value in fields.items():
                 setattr(self, name, value)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from eztaskmanager.conf import get_setting
+from eztaskmanager.progress import report_progress
 from eztaskmanager.services.log_handler import DatabaseLogHandler
 
 VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
@@ -23,7 +25,8 @@ def verbosity2loglevel(verbosity: int | str | None) -> int:
 
 
 class LoggerEnabledCommand(BaseCommand):
-    """A ``BaseCommand`` with a ``self.logger`` whose records the task manager stores.
+    """A ``BaseCommand`` with a ``self.logger`` whose records the task manager stores, and
+    ``self.report_progress()`` for the bars the admin shows while it runs.
 
     The logger's level follows ``--verbosity`` (0: WARNING, 1: INFO, 2-3: DEBUG). Its
     records are also printed to the console while the command runs, unless another
@@ -47,6 +50,16 @@ class LoggerEnabledCommand(BaseCommand):
             return super().execute(*args, **options)
         finally:
             self.logger.removeHandler(console)
+
+    def report_progress(
+        self,
+        current: float,
+        total: float | None = None,
+        group: Sequence[str] | str = (),
+        status: str = "",
+    ) -> None:
+        """Show how far the command is: :func:`eztaskmanager.progress.report_progress`."""
+        report_progress(current, total, group, status)
 
 
 def _console_wanted(log: logging.Logger) -> bool:

@@ -4,8 +4,8 @@ While the command runs in its thread, :class:`RunMonitor` wakes a few times a se
 
 - write the command's log lines in batches (:mod:`eztaskmanager.services.log_writer`), so
   that the command's thread only appends them,
-- record the run's heartbeat (one UPDATE a second), which tells it whether the run
-  should go on: a stop was asked for (``stopping``), or the run was declared lost,
+- record the run's heartbeat (one UPDATE a second, with the progress its command
+  reported meanwhile), which tells it whether the run should go on: a stop was asked for (``stopping``), or the run was declared lost,
 - end the run when its timeout has passed.
 
 To end the run it raises :class:`RunStopped` or :class:`RunTimedOut` in the command's
@@ -27,6 +27,7 @@ from django.db import OperationalError, connections
 
 if TYPE_CHECKING:
     from eztaskmanager.models import LaunchReport
+    from eztaskmanager.progress import RunProgress
     from eztaskmanager.services.logger import DatabaseLogHandler
 
 logger = logging.getLogger(__name__)
@@ -116,8 +117,10 @@ class RunMonitor:
         interrupter: Interrupter,
         timeout: float | None = None,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        progress: RunProgress | None = None,
     ) -> None:
         self.report = report
+        self.progress = progress
         self.handler = handler
         self.interrupter = interrupter
         self.heartbeat_interval = heartbeat_interval
@@ -157,9 +160,13 @@ class RunMonitor:
             connections.close_all()
 
     def _beat(self) -> str | None:
+        # The bars the command reported since the last beat go in the same UPDATE.
+        progress = self.progress.take() if self.progress is not None else None
         try:
-            return self.report.heartbeat()
+            return self.report.heartbeat(progress)
         except OperationalError as exc:
+            if progress is not None:
+                self.progress.give_back()
             # A database blip: the run goes on; the reaper's bound is far longer.
             logger.warning("Could not record the heartbeat of report %s: %s", self.report.pk, exc)
             connections.close_all()

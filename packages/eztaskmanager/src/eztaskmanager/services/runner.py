@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from eztaskmanager.models import LaunchReport, RunBlocked
 from eztaskmanager.processes import this_process
+from eztaskmanager.progress import RunProgress, tracking
 from eztaskmanager.registry import get_backend
 from eztaskmanager.services.liveness import reap_run
 from eztaskmanager.services.logger import DatabaseLogHandler, LogStream
@@ -58,8 +59,13 @@ def run_management_command(
         report = _start(task_id, job_id, worker)
         if report is None:
             return None
-        result, reason = execute(report)
-        _with_retries(lambda: report.finish(result, reason), f"end run {report.pk}")
+        progress = RunProgress()
+        with tracking(progress):
+            result, reason = execute(report, progress)
+        last_bars = progress.take()
+        _with_retries(
+            lambda: report.finish(result, reason, progress=last_bars), f"end run {report.pk}"
+        )
         return report
     finally:
         _close_old_connections()
@@ -103,7 +109,7 @@ def _close_old_connections() -> None:
         close_old_connections()
 
 
-def execute(report: LaunchReport) -> tuple[str | None, str]:
+def execute(report: LaunchReport, progress: RunProgress | None = None) -> tuple[str | None, str]:
     """Call the command with the run's arguments, storing its output; return the result and why.
 
     The result is ``None`` for a run that ended by itself: its log counters decide it.
@@ -123,7 +129,9 @@ def execute(report: LaunchReport) -> tuple[str | None, str]:
     interrupter = Interrupter()
     monitor = None
     if helper:
-        monitor = RunMonitor(report, handler, interrupter, timeout=report.timeout)
+        monitor = RunMonitor(
+            report, handler, interrupter, timeout=report.timeout, progress=progress
+        )
         monitor.start()
     started = time.monotonic()
     result, reason = "", ""

@@ -439,6 +439,97 @@
     }
   };
 
+  /* The bars the command reports: a tree by group (a child under its parent), each with
+   * its percentage and, from its pace so far, an estimate of the time left. */
+  function duration(seconds) {
+    var s = Math.max(Math.round(seconds), 0);
+    if (s >= 3600) {
+      return Math.floor(s / 3600) + " h " + Math.round((s % 3600) / 60) + " min";
+    }
+    if (s >= 60) {
+      return Math.floor(s / 60) + " min " + (s % 60) + " s";
+    }
+    return s + " s";
+  }
+
+  LogViewer.prototype.setProgress = function (progress) {
+    var box = this.root.querySelector("#eztm-bars");
+    var bars = (progress && progress.bars) || [];
+    if (!box || !bars.length) {
+      return;
+    }
+    var key = JSON.stringify(bars);
+    if (key === this.progressKey) {
+      return;
+    }
+    this.progressKey = key;
+    // Parents first, then their children, each level in the order the command began them.
+    var order = bars.map(function (bar, index) {
+      return { bar: bar, index: index };
+    });
+    var firstSeen = {};
+    order.forEach(function (item) {
+      firstSeen[item.bar.group.join("\u0000")] = item.index;
+    });
+    var sortKey = function (item) {
+      var group = item.bar.group;
+      return group.map(function (name, depth) {
+        var path = group.slice(0, depth + 1).join("\u0000");
+        var seen = path in firstSeen ? firstSeen[path] : item.index;
+        return ("000" + seen).slice(-4);
+      });
+    };
+    order.sort(function (a, b) {
+      var ka = sortKey(a);
+      var kb = sortKey(b);
+      for (var i = 0; i < Math.min(ka.length, kb.length); i++) {
+        if (ka[i] !== kb[i]) {
+          return ka[i] < kb[i] ? -1 : 1;
+        }
+      }
+      return ka.length - kb.length;
+    });
+    box.textContent = "";
+    var words = { left: box.getAttribute("data-left"), done: box.getAttribute("data-done") };
+    order.forEach(function (item) {
+      var bar = item.bar;
+      var row = document.createElement("div");
+      row.className = "eztm-bar";
+      row.style.setProperty("--eztm-depth", String(Math.max(bar.group.length - 1, 0)));
+      var label = document.createElement("span");
+      label.className = "eztm-bar-label";
+      label.textContent = bar.group.length ? bar.group[bar.group.length - 1] : "";
+      var meter = document.createElement("progress");
+      var figures = document.createElement("span");
+      figures.className = "eztm-bar-figures";
+      var total = typeof bar.total === "number" && bar.total > 0 ? bar.total : null;
+      if (total !== null) {
+        var share = Math.min(bar.current / total, 1);
+        meter.max = total;
+        meter.value = Math.min(bar.current, total);
+        var text = Math.floor(share * 100) + "% (" + bar.current + "/" + total + ")";
+        var spent = bar.updated - bar.started;
+        if (share >= 1) {
+          text += " · " + words.done;
+        } else if (bar.current > 0 && spent > 0) {
+          text += " · " + duration(((total - bar.current) * spent) / bar.current) + " " + words.left;
+        }
+        figures.textContent = text;
+      } else {
+        figures.textContent = String(bar.current);
+      }
+      var status = document.createElement("span");
+      status.className = "eztm-bar-status";
+      status.textContent = bar.status || "";
+      row.appendChild(label);
+      row.appendChild(meter);
+      row.appendChild(figures);
+      row.appendChild(status);
+      box.appendChild(row);
+    });
+    box.hidden = false;
+  };
+
   LogViewer.prototype.setLoading = function (loaded, total) {
     var loading = this.root.querySelector("#eztm-loading");
     loading.hidden = loaded >= total;
@@ -484,6 +575,7 @@
           self.append(data.new_log_lines);
           self.logSize = data.log_size;
           self.setStatus(data);
+          self.setProgress(data.progress);
           self.setLoading(self.messages.length, data.log_size);
           if (self.messages.length < data.log_size && data.new_log_lines.length) {
             return step(); // more pages are waiting: ask at once
