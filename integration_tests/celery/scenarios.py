@@ -80,6 +80,20 @@ class CoreScenarios:
         assert retry.invocation_datetime >= retry.not_before
         assert retry.get_log_lines()[0].endswith("Attempt 2 of 2, after attempt 1 failed.")
 
+    def test_progress_is_stored_while_the_run_goes_on_and_at_its_end(self, cluster):
+        task = make_task(LIVE, "--limit=30,--sleep=0.1")  # 3 s, reporting each iteration
+        get_task_service().add(task)
+
+        def bars_midway():
+            report = LaunchReport.objects.filter(task=task, state="running").first()
+            bars = report.progress.get("bars") if report else None
+            return bars if bars and 0 < bars[0]["current"] < 30 else None
+
+        (bar,) = cluster.wait_for(bars_midway, 30, "progress while it runs")
+        assert (bar["group"], bar["total"]) == (["Iterations"], 30)
+        (report,) = cluster.wait_for(lambda: finished_reports(task), 30, "the run to finish")
+        assert report.progress["bars"][0]["current"] == 30
+
     def test_one_off_in_three_seconds_runs_exactly_once(self, cluster):
         at = timezone.now() + timedelta(seconds=3)
         task = make_task(LIVE, "--limit=2,--sleep=0", scheduling=at)

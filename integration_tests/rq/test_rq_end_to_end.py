@@ -102,6 +102,21 @@ def test_a_cron_schedule_runs_again_and_again_until_stopped(backend, worker, tas
     assert scheduled_jobs_of(backend, t) == []
 
 
+def test_progress_is_stored_while_the_run_goes_on_and_at_its_end(backend, worker, task):
+    t = task("--limit=30, --sleep=0.1")  # 3 s, reporting each iteration
+    backend.add(t)
+
+    def bars_midway():
+        report = LaunchReport.objects.filter(task=t, state="running").first()
+        bars = report.progress.get("bars") if report else None
+        return bars if bars and 0 < bars[0]["current"] < 30 else None
+
+    [bar] = wait_for(bars_midway, 30, "progress while it runs", worker)
+    assert (bar["group"], bar["total"]) == (["Iterations"], 30)
+    [report] = wait_for(lambda: finished_reports(t), 30, "the run to finish", worker)
+    assert report.progress["bars"][0]["current"] == 30
+
+
 def test_one_off_in_three_seconds_runs_exactly_once(backend, worker, task):
     at = timezone.now() + timedelta(seconds=3)
     t = task(scheduling=at)
