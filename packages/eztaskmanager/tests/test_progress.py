@@ -33,8 +33,18 @@ def test_bounds_keep_a_careless_loop_from_growing_the_row():
     progress.update(1, 2, group=[str(n) for n in range(MAX_DEPTH + 3)], status="x" * 10_000)
     bars = progress.take()["bars"]
     assert len(bars) == MAX_BARS and bars[0]["total"] is None
-    with pytest.raises(ValueError, match="finite"):
-        progress.update(float("nan"), 10)
+
+
+def test_values_that_are_not_finite_numbers_are_dropped_with_a_warning(caplog):
+    progress = RunProgress()
+    progress.update(float("nan"), 10, group="nan")
+    progress.update("many", 10, group="text")
+    progress.update(1, float("inf"), group="inf")
+    progress.update(2.5, 10, group="fine", status=3)
+    with caplog.at_level("WARNING"):
+        bars = progress.take()["bars"]
+    assert [(b["group"], b["current"], b["status"]) for b in bars] == [(["fine"], 2.5, "3")]
+    assert caplog.text.count("are not finite numbers") == 3
 
 
 def test_outside_a_run_reporting_does_nothing():

@@ -16,11 +16,15 @@ call does nothing.
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 # Bounds, so that a command reporting in a loop with ever new groups cannot grow a row
 # without limit: bars per run, levels of a group, characters of a name and of a status.
@@ -31,12 +35,18 @@ MAX_STATUS = 200
 
 
 class RunProgress:
-    """The bars of one run, and whether they changed since they were last taken."""
+    """The bars of one run, and whether they changed since they were last taken.
+
+    :meth:`update` runs on the command's hot path: it only stores the call's values (a
+    dict assignment, atomic in CPython); :meth:`take`, once a second on the helper
+    thread, checks and shapes them.
+    """
 
     def __init__(self) -> None:
-        self._bars: dict[tuple[str, ...], dict[str, Any]] = {}
+        # group -> (current, total, status, when); and when each group first reported.
+        self._latest: dict[Any, tuple[Any, Any, Any, float]] = {}
+        self._started: dict[Any, float] = {}
         self._changed = False
-        self._lock = threading.Lock()
 
     def update(
         self,
@@ -46,40 +56,55 @@ class RunProgress:
         status: str = "",
     ) -> None:
         """Set the bar of ``group`` to ``current`` of ``total`` (``None``: unknown)."""
-        values = {
-            "current": _number(current),
-            "total": None if total is None else _number(total),
-            "status": str(status)[:MAX_STATUS],
-        }
-        path = (group,) if isinstance(group, str) else tuple(group)
-        key = tuple(str(name)[:MAX_NAME] for name in path[:MAX_DEPTH])
-        now = round(time.time(), 3)
-        with self._lock:
-            bar = self._bars.get(key)
-            if bar is None:
-                if len(self._bars) >= MAX_BARS:
-                    return
-                bar = self._bars[key] = {"group": list(key), "started": now}
-            bar.update(values, updated=now)
-            self._changed = True
+        now = time.time()
+        if type(group) is list:  # a list cannot be a key; a tuple or a string can
+            group = tuple(group)
+        if group not in self._started:
+            if len(self._started) >= MAX_BARS:
+                return
+            self._started[group] = now
+        self._latest[group] = (current, total, status, now)
+        self._changed = True
 
     def take(self) -> dict[str, Any] | None:
         """The bars to store if they changed since the last take, else ``None``."""
-        with self._lock:
-            if not self._changed:
-                return None
-            self._changed = False
-            return {"bars": [dict(bar) for bar in self._bars.values()]}
+        if not self._changed:
+            return None
+        self._changed = False
+        bars = []
+        for group, (current, total, status, updated) in list(self._latest.items()):
+            bar = _bar(group, current, total, status)
+            if bar is not None:
+                bar.update(started=round(self._started[group], 3), updated=round(updated, 3))
+                bars.append(bar)
+        return {"bars": bars}
 
     def give_back(self) -> None:
         """The bars taken were not stored (a database blip): take them again next time."""
-        with self._lock:
-            self._changed = True
+        self._changed = True
 
 
-def _number(value: float) -> float:
+def _bar(group: Any, current: Any, total: Any, status: Any) -> dict[str, Any] | None:
+    """One bar as stored, its names and status cut to size; ``None`` for values that are
+    not finite numbers (dropped, with a warning)."""
+    path = (group,) if isinstance(group, str) else tuple(group)
+    try:
+        values = {"current": _number(current), "total": None if total is None else _number(total)}
+    except (TypeError, ValueError):
+        logger.warning(
+            "Progress of %r dropped: %r of %r are not finite numbers", path, current, total
+        )
+        return None
+    return {
+        "group": [str(name)[:MAX_NAME] for name in path[:MAX_DEPTH]],
+        **values,
+        "status": str(status)[:MAX_STATUS],
+    }
+
+
+def _number(value: Any) -> float:
     number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):  # NaN, infinities
+    if not math.isfinite(number):
         raise ValueError(f"progress must be a finite number, not {value!r}")
     return int(number) if number.is_integer() else number
 

@@ -40,7 +40,8 @@ class Command(LoggerEnabledCommand):
                 self.logger.warning("A warning was generated randomly")
             if i % steps == 0:
                 self.logger.info("%d/%d", i, limit)
-            self.report_progress(i, limit, group="Iterations")
+            if i % steps == 0 or i == limit:  # as often as the trace: a bar costs little
+                self.report_progress(i, limit, group="Iterations")
             if options["sleep"]:
                 time.sleep(options["sleep"])
         self.logger.info("Finished")
