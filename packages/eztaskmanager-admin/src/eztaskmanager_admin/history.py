@@ -15,7 +15,7 @@ from datetime import timedelta
 from html import escape
 from typing import NamedTuple
 
-from django.db.models import F, Window
+from django.db.models import Case, F, JSONField, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.html import format_html
@@ -42,6 +42,13 @@ FIELDS = (
     "reason",
     "n_log_errors",
     "n_log_warnings",
+    "live_progress",
+)
+# The bars of a run that has not ended (of an ended one, nothing: the list needs no more).
+LIVE_PROGRESS = Case(
+    When(state__in=LaunchReport.ACTIVE_STATES, then=F("progress")),
+    default=Value(None),
+    output_field=JSONField(),
 )
 
 
@@ -71,11 +78,12 @@ def recent_runs(task_ids: Iterable[int], per_task: int = SPARK_RUNS) -> dict[int
     rows = (
         LaunchReport.objects.filter(task_id__in=ids)
         .annotate(
+            live_progress=LIVE_PROGRESS,
             recent=Window(
                 RowNumber(),
                 partition_by=[F("task_id")],
                 order_by=[F("invocation_datetime").desc(), F("pk").desc()],
-            )
+            ),
         )
         .filter(recent__lte=per_task)
         .order_by("task_id", "-invocation_datetime", "-pk")
@@ -92,6 +100,7 @@ def task_runs(task_id: int, limit: int = CHART_RUNS) -> list[Run]:
     """The last ``limit`` runs of one task, newest first."""
     rows = (
         LaunchReport.objects.filter(task_id=task_id)
+        .annotate(live_progress=LIVE_PROGRESS)
         .order_by("-invocation_datetime", "-pk")
         .values_list(*FIELDS)[:limit]
     )
@@ -101,6 +110,16 @@ def task_runs(task_id: int, limit: int = CHART_RUNS) -> list[Run]:
 def active_run(runs: Sequence[Run]) -> Run | None:
     """The run among ``runs`` (newest first) that has not ended, if any."""
     return next((run for run in runs if run.is_active), None)
+
+
+def progress_percent(run: Run | None) -> int | None:
+    """How far a run going on is, by the first bar its command reports with a total."""
+    bars = ((run.live_progress or {}).get("bars") or []) if run is not None else []
+    for bar in bars:
+        total = bar.get("total")
+        if isinstance(total, (int, float)) and total > 0:
+            return max(0, min(100, int(100 * bar.get("current", 0) / total)))
+    return None
 
 
 class Bar(NamedTuple):

@@ -132,6 +132,9 @@ class TaskList:
         texts = self._texts(obj)
         active = history.active_run(self._runs(obj))
         badge = texts.status_badge(obj, active.pk if active else None)
+        percent = history.progress_percent(active)
+        if percent is not None:  # how far the run going on is, by its command's first bar
+            badge = mark_safe(f'{badge} <span class="eztm-percent">{percent}%</span>')
         nxt = ""
         if obj.cached_next_ride:
             nxt = f"{escape(texts.label('word', 'next'))} {texts.when_html(obj.cached_next_ride)}"
