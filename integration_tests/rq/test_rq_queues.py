@@ -3,6 +3,7 @@ only, whether started now or moved to its queue by ``rqscheduler``."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -74,3 +75,32 @@ def test_runs_of_a_task_on_a_queue_go_to_that_queues_worker(cluster, heavy, heav
         "invocation_result", flat=True
     )
     assert set(results) == {LaunchReport.RESULT_OK}
+
+
+def test_a_run_that_waited_past_its_time_to_live_is_dropped_not_run_late(cluster, heavy, rq_env):
+    """Queued on "heavy" while no worker listens there; the worker that comes later drops it."""
+    backend = get_backend()
+    task = make_task(
+        "test_livelogging_command", "--limit=1, --sleep=0", name="short-lived", queue=heavy
+    )
+    task.queued_ttl = 1
+    task.save()
+    queued = backend.add(task)
+    time.sleep(2)
+    worker = ManagedProcess.manage(
+        "rqworker", heavy, "--worker-class", WORKER_CLASS, "--name", "eztm-late", env=rq_env
+    )
+    try:
+        report = wait_for(
+            lambda: LaunchReport.objects.exclude(finished_at=None).filter(pk=queued.pk).first(),
+            30,
+            "the late run to be dropped",
+            cluster,
+        )
+    finally:
+        worker.stop()
+    assert report.invocation_result == LaunchReport.RESULT_FAILED
+    assert report.reason.startswith("Not run: it waited ")
+    assert report.reason.endswith("longer than its time to live (1 s).")
+    assert report.heartbeat_at is None  # never started
+    assert [line.split(" - ", 2)[2] for line in report.get_log_lines()] == [report.reason]

@@ -15,11 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.translation import gettext as _
 from redis import Redis
 from redis.exceptions import LockError, RedisError
 from rq import Queue
 
+from eztaskmanager import registry
 from eztaskmanager.services.queues import TaskQueueException
 from eztaskmanager_rq import compat
 
@@ -181,3 +184,12 @@ def redis_address(client: Redis) -> tuple[Any, ...]:
     """Which Redis server and database ``client`` talks to (its socket path, host, port, db)."""
     kwargs = client.connection_pool.connection_kwargs
     return (kwargs.get("path"), kwargs.get("host"), kwargs.get("port"), kwargs.get("db", 0))
+
+
+@receiver(setting_changed)
+def _forget_backends_on_rq_queues_changed(*, setting: str, **kwargs: Any) -> None:
+    """The backends read ``RQ_QUEUES`` once (connections, the queues a task may name): a
+    changed one (``override_settings`` in tests) builds them again, as a changed
+    ``EZTASKMANAGER`` does."""
+    if setting == "RQ_QUEUES":
+        registry.reset()
