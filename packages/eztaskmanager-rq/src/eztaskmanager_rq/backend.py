@@ -174,17 +174,7 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
         # rq-scheduler keeps whole seconds: the next one, so that the retry is never early.
         if when.microsecond:
             when = when.replace(microsecond=0) + timedelta(seconds=1)
-        with self.reaching_redis(_("retry %(task)s") % {"task": task}):
-            self.scheduler.enqueue_at(
-                when,
-                RUN_TASK,
-                task.pk,
-                job_id=job_id,
-                queue_name=self.task_queue(task),
-                timeout=self.job_timeout(task),
-                job_result_ttl=self.result_ttl,
-                job_description=f"eztaskmanager: {task.name} (task {task.pk}, retry)",
-            )
+        self.book_job(task, job_id, when, RUN_TASK, "retry", _("retry %(task)s") % {"task": task})
 
     def enqueue_call(
         self, task_id: int, job_id: str, timeout: int, description: str, queue: str = ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -82,18 +83,40 @@ class ScheduleChain:
     def book(self, task: Task, job_id: str, due: datetime) -> compat.Job:
         """Put the rq-scheduler job ``job_id`` that runs ``task`` for ``due`` (at once if past)."""
         at = max(due, whole_second(timezone.now()))
-        with self.reaching_redis(_("schedule %(task)s") % {"task": task}):
+        return self.book_job(
+            task,
+            job_id,
+            at,
+            RUN_SCHEDULED_TASK,
+            "scheduled",
+            _("schedule %(task)s") % {"task": task},
+            meta=occurrence_meta(task, due),
+        )
+
+    def book_job(
+        self,
+        task: Task,
+        job_id: str,
+        at: datetime,
+        function: str,
+        kind: str,
+        doing: str,
+        meta: dict[str, Any] | None = None,
+    ) -> compat.Job:
+        """Put the rq-scheduler job ``job_id`` calling ``function`` for ``task`` at ``at``
+        (a due time, or a retry); ``doing`` names the action in a Redis error."""
+        with self.reaching_redis(doing):
             return self.scheduler.enqueue_at(
                 at,
-                RUN_SCHEDULED_TASK,
+                function,
                 task.pk,
                 job_id=job_id,
                 # rqscheduler moves the job to this queue when it is due.
                 queue_name=self.task_queue(task),
                 timeout=self.job_timeout(task),
                 job_result_ttl=self.result_ttl,
-                job_description=f"eztaskmanager: {task.name} (task {task.pk}, scheduled)",
-                meta=occurrence_meta(task, due),
+                job_description=f"eztaskmanager: {task.name} (task {task.pk}, {kind})",
+                meta=meta,
             )
 
     def next_run(self, task: Task) -> datetime | None:

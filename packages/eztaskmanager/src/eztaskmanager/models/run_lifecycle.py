@@ -179,14 +179,18 @@ class RunLifecycle:
                 return state
         return self.STATE_FINISHED
 
+    def seconds_waiting(self, now: datetime) -> float:
+        """How long this queued run has waited for a worker, from when it was due."""
+        return (
+            now - (self.not_before or self.queued_at or self.invocation_datetime)
+        ).total_seconds()
+
     def overstayed(self, task: Task, now: datetime) -> str:
         """Why this queued run may no longer start: it waited for a worker longer than its
         task's time to live (from when it was due); empty while it may."""
         if not task.queued_ttl or self.state != self.STATE_QUEUED:
             return ""
-        waited = (
-            now - (self.not_before or self.queued_at or self.invocation_datetime)
-        ).total_seconds()
+        waited = self.seconds_waiting(now)
         if waited <= task.queued_ttl:
             return ""
         return gettext(

@@ -367,20 +367,10 @@ class Task(TaskRules, TaskLifecycle, models.Model):
         report = (
             self.launchreport_set.exclude(finished_at=None).order_by("-invocation_datetime").first()
         )
-        self.cached_last_report = report
-        self.cached_last_invocation_datetime = report.invocation_datetime if report else None
-        self.cached_last_invocation_result = report.invocation_result if report else ""
-        self.cached_last_invocation_n_errors = report.n_log_errors if report else 0
-        self.cached_last_invocation_n_warnings = report.n_log_warnings if report else 0
-        self.save(
-            update_fields=[
-                "cached_last_report",
-                "cached_last_invocation_datetime",
-                "cached_last_invocation_result",
-                "cached_last_invocation_n_errors",
-                "cached_last_invocation_n_warnings",
-            ]
-        )
+        figures = last_run_figures(report)
+        for name, value in figures.items():
+            setattr(self, name, value)
+        self.save(update_fields=list(figures))
 
     def record_end(self, report: Any) -> None:
         """After ``report`` ended, under the lock: the status and the last-run figures, in one UPDATE.
@@ -393,14 +383,7 @@ class Task(TaskRules, TaskLifecycle, models.Model):
         if newest is not None and report.invocation_datetime < newest:
             self.sync_status()
             return
-        figures = {
-            "cached_last_report": report,
-            "cached_last_invocation_datetime": report.invocation_datetime,
-            "cached_last_invocation_result": report.invocation_result,
-            "cached_last_invocation_n_errors": report.n_log_errors,
-            "cached_last_invocation_n_warnings": report.n_log_warnings,
-        }
-        self.sync_status(also=figures)
+        self.sync_status(also=last_run_figures(report))
 
     def prune_reports(self, n: int = 5) -> int:
         """Delete all the task's finished reports but the latest ``n``; return how many went.
@@ -415,3 +398,14 @@ class Task(TaskRules, TaskLifecycle, models.Model):
             self.launchreport_set.exclude(pk__in=keep[:n]).exclude(finished_at=None).delete()
         )
         return deleted
+
+
+def last_run_figures(report: Any) -> dict[str, Any]:
+    """The task's cached fields for its last finished run ``report`` (``None``: none)."""
+    return {
+        "cached_last_report": report,
+        "cached_last_invocation_datetime": report.invocation_datetime if report else None,
+        "cached_last_invocation_result": report.invocation_result if report else "",
+        "cached_last_invocation_n_errors": report.n_log_errors if report else 0,
+        "cached_last_invocation_n_warnings": report.n_log_warnings if report else 0,
+    }

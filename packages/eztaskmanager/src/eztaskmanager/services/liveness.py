@@ -100,10 +100,7 @@ def why_lost_queued(report: LaunchReport, backend: Engine, now: datetime | None 
         return _("Not run: its job ended before the run started (%(detail)s).") % {
             "detail": info.detail or info.state.value
         }
-    waited = (
-        now - (report.not_before or report.queued_at or report.invocation_datetime)
-    ).total_seconds()
-    if info.state == JobState.MISSING and waited > QUEUED_MISSING_GRACE:
+    if info.state == JobState.MISSING and report.seconds_waiting(now) > QUEUED_MISSING_GRACE:
         return _("Not run: the queue lost its job before it started.")
     return ""
 

@@ -101,7 +101,7 @@ class TaskQueueService(abc.ABC):
             if next_ride != task.cached_next_ride:
                 task.advance_schedule(handle, handle, next_ride)
             return None
-        return self._queue_now(task)
+        return self._queue(task)
 
     def run_once(self, task: Task, arguments: str | None = None, note: str = "") -> LaunchReport:
         """Start one run now ("Run now with...", a chain), with ``arguments`` instead of the task's.
@@ -114,7 +114,7 @@ class TaskQueueService(abc.ABC):
         self.validate(task)
         if arguments is not None:
             task.check_arguments(arguments)
-        return self._queue_now(task, arguments, note)
+        return self._queue(task, arguments, note)
 
     def retry(self, failed: LaunchReport, when: datetime) -> LaunchReport:
         """Queue the next attempt of the failed run ``failed``, due at ``when``.
@@ -128,38 +128,38 @@ class TaskQueueService(abc.ABC):
                 % {"backend": type(self).__name__}
             )
         task = failed.task
-        report = task.queue_run(
-            self.new_job_id(), timeout=self.run_timeout(task), retry_of=failed, not_before=when
-        )
-        try:
-            report.append_log(
-                "INFO",
-                _("Attempt %(attempt)d of %(attempts)d, after attempt %(failed)d failed.")
-                % {
-                    "attempt": report.attempt,
-                    "attempts": task.retries + 1,
-                    "failed": failed.attempt,
-                },
-            )
-            with engine_errors(_("retry %(task)s") % {"task": task}):
-                self.enqueue_at(task, report.job_id, when)
-        except BaseException:
-            report.discard()
-            raise
-        return report
+        note = _("Attempt %(attempt)d of %(attempts)d, after attempt %(failed)d failed.") % {
+            "attempt": failed.attempt + 1,
+            "attempts": task.retries + 1,
+            "failed": failed.attempt,
+        }
+        return self._queue(task, note=note, retry_of=failed, when=when)
 
-    def _queue_now(self, task: Task, arguments: str | None = None, note: str = "") -> LaunchReport:
+    def _queue(
+        self,
+        task: Task,
+        arguments: str | None = None,
+        note: str = "",
+        retry_of: LaunchReport | None = None,
+        when: datetime | None = None,
+    ) -> LaunchReport:
         """Record a queued run (with its own ``arguments`` and first line, if given) and hand
-        it to the engine."""
-        report = task.queue_run(self.new_job_id(), timeout=self.run_timeout(task))
+        it to the engine: now, or at ``when`` (a retry of ``retry_of``)."""
+        report = task.queue_run(
+            self.new_job_id(), timeout=self.run_timeout(task), retry_of=retry_of, not_before=when
+        )
         try:
             # Before the engine has the job: no worker can start the run meanwhile.
             if arguments is not None:
                 report.use_arguments(arguments)
             if note:
                 report.append_log("INFO", note)
-            with engine_errors(_("start %(task)s") % {"task": task}):
-                self.enqueue(task, report.job_id)
+            if when is None:
+                with engine_errors(_("start %(task)s") % {"task": task}):
+                    self.enqueue(task, report.job_id)
+            else:
+                with engine_errors(_("retry %(task)s") % {"task": task}):
+                    self.enqueue_at(task, report.job_id, when)
         except BaseException:
             report.discard()
             task.refresh_from_db(fields=["status"])
