@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import forms
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -19,22 +19,17 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from eztaskmanager.models import Task
-from eztaskmanager.models.tasks import MAX_REPETITION_RATE
 
 # How many runs the form shows.
 SHOWN = 5
 SCHEDULE_INPUTS = ("scheduling", "repetition_rate", "repetition_period", "cron")
 
 
-class ScheduleForm(forms.Form):
-    """The scheduling fields of the task's form, as its inputs send them."""
-
-    scheduling = forms.SplitDateTimeField(required=False)
-    repetition_rate = forms.IntegerField(required=False, min_value=1, max_value=MAX_REPETITION_RATE)
-    repetition_period = forms.ChoiceField(
-        required=False, choices=[("", ""), *Task.REPETITION_PERIOD_CHOICES]
-    )
-    cron = forms.CharField(required=False, max_length=255)
+# The scheduling fields of the task's form, as its inputs send them, checked by the model's
+# own fields and clean() (its bounds and cron rules, written once).
+ScheduleForm = forms.modelform_factory(
+    Task, fields=SCHEDULE_INPUTS, field_classes={"scheduling": forms.SplitDateTimeField}
+)
 
 
 def upcoming(task: Task, now: datetime, n: int = SHOWN) -> list[datetime]:
@@ -67,15 +62,7 @@ def next_runs(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
         return JsonResponse({"runs": [], "error": first_error(errors)})
-    task = Task(**form.cleaned_data)
-    task.repetition_period = task.repetition_period or ""
-    task.cron = (task.cron or "").strip()
-    try:
-        task.clean()
-    except ValidationError as exc:
-        error = first_error(exc.message_dict)
-        if error:
-            return JsonResponse({"runs": [], "error": error})
+    task = form.instance
     zone = timezone.get_default_timezone()
     runs = [timezone.localtime(due, zone) for due in upcoming(task, timezone.now())]
     return JsonResponse(
