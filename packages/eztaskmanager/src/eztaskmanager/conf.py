@@ -25,6 +25,12 @@ DEFAULTS: dict[str, Any] = {
     # Whether a LoggerEnabledCommand also prints its records to the console: None, only
     # when the task manager does not store them (a command run from a shell); True, False.
     "LOG_TO_CONSOLE": None,
+    # The alias in settings.STORAGES that keeps the files runs attach (artifacts).
+    "ARTIFACTS_STORAGE": "default",
+    # Days after which eztaskmanager_prune deletes a finished report (None: never), and
+    # after which it drops a finished report's DEBUG lines (None: never).
+    "REPORTS_MAX_AGE_DAYS": None,
+    "DEBUG_LINES_MAX_AGE_DAYS": None,
 }
 
 # The seed's flat settings and the key of the dict each one maps onto.

@@ -24,6 +24,10 @@ class TaskNotRunnable(TaskQueueException):
     """A task cannot be started (inactive or missing command, unsupported schedule)."""
 
 
+class TaskNotAllowed(TaskNotRunnable):
+    """A user may not start or stop a task (see :mod:`eztaskmanager.permissions`)."""
+
+
 class NotificationError(EzTaskManagerError):
     """A notifier could not send its message; the runner logs it and carries on."""
 

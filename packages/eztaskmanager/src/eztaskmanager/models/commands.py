@@ -16,6 +16,16 @@ class AppCommand(models.Model):
     active = models.BooleanField(
         _("active"), default=False, help_text=_("Only active commands can be used by tasks.")
     )
+    allowed_groups = models.ManyToManyField(
+        "auth.Group",
+        blank=True,
+        related_name="+",
+        verbose_name=_("groups allowed to run it"),
+        help_text=_(
+            "Only members of these groups (and superusers) may start its tasks; "
+            "empty: every user who may start tasks."
+        ),
+    )
 
     class Meta:
         app_label = "eztaskmanager"

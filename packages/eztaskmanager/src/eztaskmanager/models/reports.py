@@ -10,11 +10,13 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 import eztaskmanager.models.states as states
+from eztaskmanager import origins
 from eztaskmanager.arguments import split_arguments
 from eztaskmanager.models.logs import tail, text_lines, write_log_rows
 from eztaskmanager.models.run_lifecycle import RunBlocked, RunLifecycle, RunStarts
@@ -114,6 +116,21 @@ class LaunchReport(RunLifecycle, models.Model):
         help_text=_("Run once with other arguments than the task's."),
     )
 
+    # Who or what started the run (see eztaskmanager.origins).
+    origin = models.CharField(
+        _("started by"), max_length=20, choices=origins.CHOICES, blank=True, editable=False
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("user"),
+        help_text=_("The user who started the run, or armed the schedule or chain that did."),
+    )
+
     objects = LaunchReportQuerySet.as_manager()
 
     class Meta:
@@ -121,6 +138,7 @@ class LaunchReport(RunLifecycle, models.Model):
         verbose_name = _("launch report")
         verbose_name_plural = _("launch reports")
         ordering = ["-invocation_datetime"]
+        permissions = [("view_all_reports", _("Can see the reports of every user's runs"))]
         indexes = [
             models.Index(fields=["task", "-invocation_datetime"], name="eztm_report_task_idx"),
             models.Index(

@@ -25,6 +25,8 @@ from eztaskmanager.exceptions import TaskNotRunnable
 from eztaskmanager.models.logs import write_log_rows
 from eztaskmanager.models.states import ACTIVE, QUEUED, RUNNING
 from eztaskmanager.models.tasks import Task
+from eztaskmanager.origins import CHAIN, CODE, SCHEDULE
+from eztaskmanager.permissions import may_run
 from eztaskmanager.signals import run_finished
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,19 @@ class RunBlocked(Exception):
     def __init__(self, report: models.Model) -> None:
         super().__init__(f"Run {report.pk} of task {report.task_id} has not ended.")
         self.report = report
+
+
+def refuse_revoked_user(task: Task, report: models.Model) -> None:
+    """Raise :class:`TaskNotRunnable` for a run that a schedule or a chain starts on behalf
+    of a user who may no longer run the task (the permission rule, applied at its start)."""
+    if report.origin not in (SCHEDULE, CHAIN) or report.started_by_id is None:
+        return
+    user = report.started_by
+    if not may_run(user, task):
+        raise TaskNotRunnable(
+            gettext("%(user)s, on whose behalf it runs, may no longer run this task.")
+            % {"user": user.get_username()}
+        )
 
 
 class RunStarts:
@@ -76,10 +91,13 @@ class RunStarts:
                 blocking = task.active_runs().first()
                 if blocking is not None:
                     raise RunBlocked(blocking)
+                # A job with no queued run is a schedule's (or code's, without a job id).
                 report = self.model.objects.create(
                     task=task,
                     state=QUEUED,
                     job_id=job_id or "",
+                    origin=SCHEDULE if job_id else CODE,
+                    started_by_id=task.scheduled_by_id if job_id else None,
                     **task.run_snapshot(),
                 )
             expired = report.overstayed(task, now)
@@ -88,14 +106,13 @@ class RunStarts:
                 return None
             try:
                 task.refuse_inactive_command()
+                refuse_revoked_user(task, report)
             except TaskNotRunnable as exc:
                 report.finish(report.RESULT_FAILED, gettext("Not run: %(why)s") % {"why": exc})
-                if task.clear_schedule():
-                    logger.warning(
-                        "Task %s: its command %s is not active; its schedule ends.",
-                        task_id,
-                        task.command,
-                    )
+                # The schedule would only fire more runs that fail so: it ends.
+                ends_schedule = not task.command.active or report.origin == SCHEDULE
+                if ends_schedule and task.clear_schedule():
+                    logger.warning("Task %s: %s Its schedule ends.", task_id, exc)
                 return None
             fields = {
                 "state": RUNNING,

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models.schedules import FiredDueTime
 from eztaskmanager.models.states import QUEUED, STARTED
+from eztaskmanager.origins import CODE, SCHEDULE, Origin
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -115,7 +116,7 @@ class TaskLifecycle:
         return status
 
     def _copy_from(self, fresh: Self) -> None:
-        for name in ("status", "scheduled_job_id", "cached_next_ride"):
+        for name in ("status", "scheduled_job_id", "cached_next_ride", "scheduled_by_id"):
             setattr(self, name, getattr(fresh, name))
 
     def _fresh(self) -> Self:
@@ -132,6 +133,7 @@ class TaskLifecycle:
         schedule: str | None = None,
         retry_of: models.Model | None = None,
         not_before: datetime | None = None,
+        by: Origin | None = None,
     ) -> models.Model:
         """Record a run handed to the queue as ``job_id`` (its queued report); refuse a second one.
 
@@ -139,6 +141,8 @@ class TaskLifecycle:
         fired by a schedule names it (``schedule``, the handle): when the schedule was
         stopped or replaced meanwhile, :class:`TaskNotRunnable` is raised instead. A retry
         names the attempt that failed (``retry_of``) and when it is due (``not_before``).
+        ``by``: who or what started it (default: code; a schedule's run, when ``schedule``
+        is given).
         """
         with transaction.atomic():
             fresh = self._fresh()
@@ -148,7 +152,15 @@ class TaskLifecycle:
                     % {"task": fresh, "handle": schedule}
                 )
             fresh.refuse_second_run()
-            report = fresh._create_queued_run(job_id, timeout, retry_of, not_before)
+            if by is None and schedule is not None:
+                by = Origin(SCHEDULE)
+                started_by_id = fresh.scheduled_by_id
+            else:
+                by = by or Origin()
+                started_by_id = by.user_id
+            report = fresh._create_queued_run(
+                job_id, timeout, retry_of, not_before, by.source, started_by_id
+            )
             # No other run is active (refused above): this queued one is the only one.
             fresh.sync_status(active_states={QUEUED})
         self._copy_from(fresh)
@@ -160,8 +172,11 @@ class TaskLifecycle:
         timeout: int | None,
         retry_of: Any = None,
         not_before: datetime | None = None,
+        origin: str = CODE,
+        started_by_id: int | None = None,
     ) -> models.Model:
-        """The report of a run handed to the queue as ``job_id`` (under the lock)."""
+        """The report of a run handed to the queue as ``job_id`` (under the lock), started
+        through ``origin`` by the user ``started_by_id``."""
         now = timezone.now()
         attempt = {}
         if retry_of is not None:
@@ -176,12 +191,17 @@ class TaskLifecycle:
             queued_at=now,
             invocation_datetime=not_before or now,
             timeout=timeout,
+            origin=origin,
+            started_by_id=started_by_id,
             **attempt,
             **self.run_snapshot(),
         )
 
-    def arm_schedule(self, job_id: str, next_ride: datetime | None) -> None:
-        """Record the engine's handle of the task's schedule, and its next run.
+    def arm_schedule(
+        self, job_id: str, next_ride: datetime | None, by: Origin | None = None
+    ) -> None:
+        """Record the engine's handle of the task's schedule, and its next run; and who
+        armed it (``by``'s user; when none, the schedule keeps the one it had).
 
         Raises :class:`TaskNotRunnable` when there is no next run (a schedule beyond the
         year 9999): a schedule that never fires would leave the task scheduled for ever.
@@ -192,7 +212,10 @@ class TaskLifecycle:
             )
         with transaction.atomic():
             fresh = self._fresh()
-            fresh._set_schedule(job_id, next_ride)
+            also = {}
+            if by is not None and by.user is not None:
+                also["scheduled_by_id"] = by.user_id
+            fresh._set_schedule(job_id, next_ride, also=also)
         self._copy_from(fresh)
 
     def advance_schedule(
@@ -222,12 +245,16 @@ class TaskLifecycle:
         return True
 
     def _set_schedule(
-        self, job_id: str, next_ride: datetime | None, active_states: set[str] | None = None
+        self,
+        job_id: str,
+        next_ride: datetime | None,
+        active_states: set[str] | None = None,
+        also: dict[str, Any] | None = None,
     ) -> None:
         """Store the schedule's handle and next run, and the status that follows (under the
-        lock), in one UPDATE."""
+        lock), in one UPDATE (with the fields in ``also``)."""
         self.scheduled_job_id, self.cached_next_ride = job_id, next_ride
-        schedule = {"scheduled_job_id": job_id, "cached_next_ride": next_ride}
+        schedule = {**(also or {}), "scheduled_job_id": job_id, "cached_next_ride": next_ride}
         self.sync_status(active_states, also=schedule)
 
     def claim_due(self, due: datetime) -> bool:
@@ -278,7 +305,9 @@ class TaskLifecycle:
         active = set(self.active_runs().values_list("state", flat=True))
         report = None
         if not active:
-            report = self._create_queued_run(job_id, timeout)
+            report = self._create_queued_run(
+                job_id, timeout, origin=SCHEDULE, started_by_id=self.scheduled_by_id
+            )
             active = {QUEUED}
         self._set_schedule(schedule, next_ride, active_states=active)
         return True, report

@@ -24,6 +24,8 @@ from eztaskmanager.validators import is_scheduling_year
 MAX_TIMEOUT = 30 * 24 * 3600
 # The longest arguments text: longer input belongs in a file that the command reads.
 ARGUMENTS_MAX_LENGTH = 10_000
+# How a secret argument is shown.
+SECRET_MASK = "***"
 # The largest repetition rate: what a small integer column holds on every database.
 MAX_REPETITION_RATE = 32767
 # A one-off scheduling this close to now counts as "now" (the admin's "Now" link, a slow
@@ -61,8 +63,27 @@ class TaskRules:
                 % {"max": ARGUMENTS_MAX_LENGTH}
             )
         argv = split_arguments(text)
-        parse_arguments(self.command.get_command_class(), self.command.name, argv)
+        try:
+            parse_arguments(
+                self.command.get_command_class(), self.command.name, argv + self.secret_args
+            )
+        except InvalidArguments as exc:
+            raise InvalidArguments(self.mask_secrets(str(exc))) from None
         return argv
+
+    @property
+    def secret_args(self) -> list[str]:
+        """The argv items of the secret arguments, passed after the others."""
+        return split_arguments(self.secret_arguments)
+
+    def mask_secrets(self, text: str) -> str:
+        """``text`` with each secret value shown as ``***`` (option names stay readable)."""
+        for item in self.secret_args:
+            name, equals, value = item.partition("=")
+            secret = value if equals and name.startswith("-") else item
+            if secret and not (secret.startswith("-") and not equals):
+                text = text.replace(secret, SECRET_MASK)
+        return text
 
     def clean(self) -> None:
         """Raise a :class:`ValidationError` naming each field that cannot run as it is."""

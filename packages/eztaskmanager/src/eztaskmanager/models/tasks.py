@@ -11,6 +11,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -99,6 +100,20 @@ class Task(TaskRules, TaskLifecycle, models.Model):
         blank=True,
         help_text=ARGUMENTS_HELP,
         validators=[MaxLengthValidator(ARGUMENTS_MAX_LENGTH)],
+    )
+    secret_arguments = models.TextField(
+        _("secret arguments"),
+        blank=True,
+        help_text=_(
+            "Arguments passed after the others, in the same syntax, that are never shown: "
+            "not in the admin, the log viewer, notifications or the API (shown as ***)."
+        ),
+        validators=[MaxLengthValidator(ARGUMENTS_MAX_LENGTH)],
+    )
+    protected = models.BooleanField(
+        _("protected"),
+        default=False,
+        help_text=_("Start asks for a confirmation that names the command and its arguments."),
     )
     category = models.ForeignKey(
         TaskCategory,
@@ -200,6 +215,16 @@ class Task(TaskRules, TaskLifecycle, models.Model):
         choices=FOLLOWS_ON_CHOICES,
         default=FOLLOWS_ON_OK,
         blank=True,
+    )
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("scheduled by"),
+        help_text=_("Who armed the schedule: its runs are started on their behalf."),
     )
     scheduled_job_id = models.CharField(
         _("scheduled job id"),

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskQueueException
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.models.tasks import FOLLOWS_ON_ANY
+from eztaskmanager.origins import CHAIN, Origin
 from eztaskmanager.registry import get_backend
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,11 @@ def start_follower(task: Task, after: LaunchReport) -> bool:
         logger.error("Task %s is in a chain that loops; it is not started.", task.pk)
         return False
     try:
-        get_backend().run_once(task, note=_("Started after %(task)s ended: %(result)s.") % names)
+        get_backend().run_once(
+            task,
+            note=_("Started after %(task)s ended: %(result)s.") % names,
+            by=Origin(CHAIN, after.started_by),
+        )
     except TaskAlreadyRunning:
         running = task.active_runs().order_by("-invocation_datetime").first()
         if running is not None:

@@ -19,9 +19,13 @@ from typing import TYPE_CHECKING, Any
 from django.core.checks import CheckMessage
 from django.utils.translation import gettext as _
 
+from eztaskmanager import audit, origins
+from eztaskmanager.audit import SCHEDULED, STARTED, STOPPED, UNSCHEDULED
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable, TaskQueueException
 from eztaskmanager.moved import moved_classes
 from eztaskmanager.options import read_options
+from eztaskmanager.origins import Origin, as_origin
+from eztaskmanager.permissions import check_run
 from eztaskmanager.registry import get_backend
 from eztaskmanager.services.engine import JobInfo, JobState, StopOutcome, engine_errors
 from eztaskmanager.services.liveness import reap_run
@@ -73,14 +77,19 @@ class TaskQueueService(abc.ABC):
         read_options(type(self).__name__, {}, options)
 
     # Public API, called by the admin and by users' code --------------------------------------
-    def add(self, task: Task) -> LaunchReport | None:
+    def add(self, task: Task, by: Origin | None = None) -> LaunchReport | None:
         """Start the task now (return its queued run), or schedule it (once or periodically).
 
-        Raises :class:`TaskAlreadyRunning` while a run of the task is queued or going on,
-        :class:`TaskNotRunnable` for what cannot run, and :class:`TaskQueueException` when
-        the engine cannot be reached; the task is then left as it was.
+        ``by``: who starts it (default: code). A user must be allowed to run the task
+        (:mod:`eztaskmanager.permissions`); a schedule's runs are started on behalf of
+        the user who armed it. Raises :class:`TaskAlreadyRunning` while a run of the task
+        is queued or going on, :class:`TaskNotRunnable` for what cannot run
+        (:class:`~eztaskmanager.exceptions.TaskNotAllowed` for a user who may not run
+        it), and :class:`TaskQueueException` when the engine cannot be reached; the task
+        is then left as it was.
         """
-        self.validate(task)
+        origin = as_origin(by)
+        self.validate(task, origin)
         if task.is_scheduled_later():
             if not self.supports_schedule:
                 raise TaskNotRunnable(
@@ -90,7 +99,7 @@ class TaskQueueService(abc.ABC):
             self.remove(task)
             # Armed before the engine books it: a run due at once finds itself named.
             handle = self.new_schedule_id(task)
-            task.arm_schedule(handle, task.next_run_after())
+            task.arm_schedule(handle, task.next_run_after(), by=origin)
             try:
                 with engine_errors(_("schedule %(task)s") % {"task": task}):
                     self.schedule(task)
@@ -100,10 +109,19 @@ class TaskQueueService(abc.ABC):
                 raise
             if next_ride != task.cached_next_ride:
                 task.advance_schedule(handle, handle, next_ride)
+            audit.record(SCHEDULED, task, origin)
             return None
-        return self._queue(task)
+        report = self._queue(task, origin=origin)
+        audit.record(STARTED, task, origin, report)
+        return report
 
-    def run_once(self, task: Task, arguments: str | None = None, note: str = "") -> LaunchReport:
+    def run_once(
+        self,
+        task: Task,
+        arguments: str | None = None,
+        note: str = "",
+        by: Origin | None = None,
+    ) -> LaunchReport:
         """Start one run now ("Run now with...", a chain), with ``arguments`` instead of the task's.
 
         The task and its schedule stay as they are; the report records the arguments it
@@ -111,10 +129,18 @@ class TaskQueueService(abc.ABC):
         :class:`~eztaskmanager.arguments.InvalidArguments` for arguments the command's
         parser refuses, and what :meth:`add` raises otherwise.
         """
-        self.validate(task)
+        origin = as_origin(by)
+        self.validate(task, origin)
         if arguments is not None:
             task.check_arguments(arguments)
-        return self._queue(task, arguments, note)
+        report = self._queue(task, arguments, note, origin=origin)
+        detail = (
+            ""
+            if arguments is None
+            else _("With other arguments: %(arguments)s") % {"arguments": arguments}
+        )
+        audit.record(STARTED, task, origin, report, detail)
+        return report
 
     def retry(self, failed: LaunchReport, when: datetime) -> LaunchReport:
         """Queue the next attempt of the failed run ``failed``, due at ``when``.
@@ -133,7 +159,8 @@ class TaskQueueService(abc.ABC):
             "attempts": task.retries + 1,
             "failed": failed.attempt,
         }
-        return self._queue(task, note=note, retry_of=failed, when=when)
+        origin = Origin(origins.RETRY, failed.started_by)
+        return self._queue(task, note=note, retry_of=failed, when=when, origin=origin)
 
     def _queue(
         self,
@@ -142,11 +169,16 @@ class TaskQueueService(abc.ABC):
         note: str = "",
         retry_of: LaunchReport | None = None,
         when: datetime | None = None,
+        origin: Origin | None = None,
     ) -> LaunchReport:
         """Record a queued run (with its own ``arguments`` and first line, if given) and hand
         it to the engine: now, or at ``when`` (a retry of ``retry_of``)."""
         report = task.queue_run(
-            self.new_job_id(), timeout=self.run_timeout(task), retry_of=retry_of, not_before=when
+            self.new_job_id(),
+            timeout=self.run_timeout(task),
+            retry_of=retry_of,
+            not_before=when,
+            by=origin,
         )
         try:
             # Before the engine has the job: no worker can start the run meanwhile.
@@ -175,20 +207,24 @@ class TaskQueueService(abc.ABC):
                 self.unschedule(task)
         task.clear_schedule(job_id if job_id else None)
 
-    def stop(self, report: LaunchReport, by: str = "") -> str:
+    def stop(self, report: LaunchReport, by: Origin | str = "") -> str:
         """Stop a run; return its state afterwards (``finished``, or ``stopping`` for a while).
 
         A queued run ends ``stopped`` at once and its job is taken off the queue. A running
         one is asked to stop: its own helper thread ends it within about a second, and the
         engine is asked to kill it too where it can; its report says ``stopped`` once it has
-        stopped. A run whose worker is gone ends at once.
+        stopped. A run whose worker is gone ends at once. ``by``: who stops it (a user
+        must be allowed to run its task); a name, for code.
         """
+        origin = as_origin(by)
+        if origin.user is not None:
+            check_run(origin.user, report.task)
         if not self.supports_stop and report.state != report.STATE_QUEUED:
             raise TaskQueueException(
                 _("The %(backend)s backend cannot stop a running task.")
                 % {"backend": type(self).__name__}
             )
-        state = report.request_stop(by)
+        state = report.request_stop(str(origin) if by else "")
         if state == report.STATE_FINISHED:
             if report.job_id:
                 try:
@@ -225,21 +261,26 @@ class TaskQueueService(abc.ABC):
                 return False
             time.sleep(0.1)
 
-    def stop_task(self, task: Task, by: str = "") -> StopOutcome:
+    def stop_task(self, task: Task, by: Origin | str = "") -> StopOutcome:
         """What the admin's Stop button does: stop the task's runs, then cancel its schedule.
 
         In this order, a run that cannot be stopped leaves the schedule as it was.
         """
+        origin = as_origin(by)
+        if origin.user is not None:
+            check_run(origin.user, task)
         outcome = StopOutcome()
         for report in task.active_runs():
             if self.stop(report, by=by) == report.STATE_FINISHED:
                 outcome.stopped += 1
             else:
                 outcome.stopping += 1
+            audit.record(STOPPED, task, origin, report)
         task.refresh_from_db()
         if task.scheduled_job_id:
             self.remove(task)
             outcome.unscheduled = True
+            audit.record(UNSCHEDULED, task, origin)
         return outcome
 
     def next_run(self, task: Task) -> datetime | None:
@@ -304,12 +345,14 @@ class TaskQueueService(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional: a backend that holds nothing open
         """Let go of the engine's connections; called when the settings change."""
 
-    def validate(self, task: Task) -> None:
-        """Refuse what cannot run: an inactive command, an unknown queue, a timeout too long,
-        a task already running.
+    def validate(self, task: Task, by: Origin | None = None) -> None:
+        """Refuse what cannot run: a user who may not run it, an inactive command, an
+        unknown queue, a timeout too long, a task already running.
 
         A run that blocks the task but whose process is gone is ended first (lost).
         """
+        if by is not None and by.user is not None:
+            check_run(by.user, task)
         task.refuse_inactive_command()
         self.refuse_unknown_queue(task)
         self.refuse_timeout(self.run_timeout(task))

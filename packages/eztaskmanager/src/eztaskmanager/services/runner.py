@@ -20,7 +20,7 @@ from django.db import (
 )
 from django.utils.translation import gettext as _
 
-from eztaskmanager.models import LaunchReport, RunBlocked
+from eztaskmanager.models import LaunchReport, RunBlocked, Task
 from eztaskmanager.processes import this_process
 from eztaskmanager.progress import RunProgress, tracking
 from eztaskmanager.registry import get_backend
@@ -139,7 +139,11 @@ def execute(report: LaunchReport, progress: RunProgress | None = None) -> tuple[
         try:
             with printing_to(stdout, stderr), interrupter:
                 call_command(
-                    task.command.get_command_class(), *report.args, stdout=stdout, stderr=stderr
+                    task.command.get_command_class(),
+                    *report.args,
+                    *task.secret_args,
+                    stdout=stdout,
+                    stderr=stderr,
                 )
         except RunInterrupted as exc:
             result, reason = _interrupted(report, exc, time.monotonic() - started)
@@ -148,7 +152,7 @@ def execute(report: LaunchReport, progress: RunProgress | None = None) -> tuple[
             stderr.flush()
             result = LaunchReport.RESULT_FAILED
             reason = _failure_reason(report, exc, time.monotonic() - started)
-            _log_failure(handler, exc)
+            _log_failure(handler, exc, task)
     finally:
         stdout.flush()
         stderr.flush()
@@ -272,8 +276,9 @@ def _failure_reason(report: LaunchReport, exc: BaseException, elapsed: float) ->
     return ""
 
 
-def _log_failure(handler: DatabaseLogHandler, exc: BaseException) -> None:
-    text = "".join(traceback.format_exception(exc)).rstrip()
+def _log_failure(handler: DatabaseLogHandler, exc: BaseException, task: Task) -> None:
+    """Store the traceback of the command's exception, its secret arguments masked."""
+    text = task.mask_secrets("".join(traceback.format_exception(exc)).rstrip())
     record = logging.LogRecord(OUTPUT_LOGGER, logging.ERROR, __file__, 0, text, None, None)
     handler.handle(record)
 

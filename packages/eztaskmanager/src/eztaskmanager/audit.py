@@ -1,0 +1,64 @@
+"""Writes the audit trail (:class:`~eztaskmanager.models.AuditEvent`).
+
+The core records what its services do (start, stop, schedule, unschedule) with the
+origin they are given; the admin records what users edit (create, change, delete). A
+failure to write the trail is logged and never stops the action itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext_lazy as _
+
+from eztaskmanager.origins import Origin, as_origin
+
+if TYPE_CHECKING:
+    from eztaskmanager.models import AuditEvent, LaunchReport, Task
+
+logger = logging.getLogger(__name__)
+
+CREATED = "created"
+CHANGED = "changed"
+DELETED = "deleted"
+STARTED = "started"
+STOPPED = "stopped"
+SCHEDULED = "scheduled"
+UNSCHEDULED = "unscheduled"
+ACTION_CHOICES = (
+    (CREATED, _("created")),
+    (CHANGED, _("changed")),
+    (DELETED, _("deleted")),
+    (STARTED, _("started")),
+    (STOPPED, _("stopped")),
+    (SCHEDULED, _("scheduled")),
+    (UNSCHEDULED, _("unscheduled")),
+)
+
+
+def record(
+    action: str,
+    task: Task,
+    by: Origin | str | None = None,
+    report: LaunchReport | None = None,
+    detail: str = "",
+) -> AuditEvent | None:
+    """Record that ``by`` did ``action`` (one of ``AuditEvent``'s actions) on ``task``."""
+    from eztaskmanager.models import AuditEvent
+
+    origin = as_origin(by)
+    try:
+        return AuditEvent.objects.create(
+            action=action,
+            source=origin.source,
+            user_id=origin.user_id,
+            username=str(origin) if origin.user is not None or origin.name else "",
+            task_id=task.pk,
+            task_name=str(task)[:255],
+            report=report,
+            detail=detail,
+        )
+    except Exception:
+        logger.exception("Could not record that %s %s task %s", origin, action, task.pk)
+        return None

@@ -1,0 +1,66 @@
+"""Who may run which task, and whose reports a user may see: one rule for the admin, the
+API and the schedulers.
+
+- Starting or stopping a task needs the ``eztaskmanager.run_task`` permission and, when
+  the task's command names groups (``AppCommand.allowed_groups``), membership of one of
+  them. Superusers may run everything.
+- Reports of runs a user did not start are visible only with the
+  ``eztaskmanager.view_all_reports`` permission.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from eztaskmanager.exceptions import TaskNotAllowed
+
+if TYPE_CHECKING:
+    from eztaskmanager.models import AppCommand, LaunchReport, Task
+
+RUN_PERMISSION = "eztaskmanager.run_task"
+VIEW_ALL_PERMISSION = "eztaskmanager.view_all_reports"
+
+
+def command_allows(user: Any, command: AppCommand) -> bool:
+    """Whether ``user``'s groups let them run ``command`` (the global permission aside)."""
+    if user.is_superuser:
+        return True
+    allowed = command.allowed_groups.values_list("pk", flat=True)
+    if not allowed.exists():
+        return True
+    return user.groups.filter(pk__in=allowed).exists()
+
+
+def may_run(user: Any, task: Task) -> bool:
+    """Whether ``user`` may start and stop ``task``: the global permission and the command's groups."""
+    if user is None or not user.is_active:
+        return False
+    return user.has_perm(RUN_PERMISSION) and command_allows(user, task.command)
+
+
+def check_run(user: Any, task: Task) -> None:
+    """Raise :class:`TaskNotAllowed` unless ``user`` may start and stop ``task``."""
+    if not may_run(user, task):
+        name = user.get_username() if user is not None else _("nobody")
+        raise TaskNotAllowed(
+            _("%(user)s may not run %(task)s (command %(command)s).")
+            % {"user": name, "task": task, "command": task.command}
+        )
+
+
+def sees_all_reports(user: Any) -> bool:
+    return user.is_active and user.has_perm(VIEW_ALL_PERMISSION)
+
+
+def visible_reports(user: Any, reports: QuerySet[LaunchReport]) -> QuerySet[LaunchReport]:
+    """The reports among ``reports`` that ``user`` may see: all of them, or those of their runs."""
+    if sees_all_reports(user):
+        return reports
+    return reports.filter(started_by_id=user.pk)
+
+
+def may_see_report(user: Any, report: LaunchReport) -> bool:
+    return sees_all_reports(user) or (user.pk is not None and report.started_by_id == user.pk)
