@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from eztaskmanager.exceptions import TaskQueueException
-from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.models import AuditEvent, LaunchReport, Task
 from eztaskmanager.registry import get_backend
 from eztaskmanager_rq import compat
 from eztaskmanager_rq.chain import RUN_SCHEDULED_TASK
@@ -156,7 +156,9 @@ def test_a_scheduled_job_of_a_deleted_task_does_nothing(backend, task, later):
     t = task(scheduling=later)
     backend.add(t)
     job_id = t.scheduled_job_id
-    # Deleted behind Django's back (raw SQL): no signal cancels the job.
+    # Deleted behind Django's back (raw SQL, with the audit rows that point at it): no
+    # signal cancels the job.
+    AuditEvent.objects.filter(task_id=t.pk)._raw_delete(AuditEvent.objects.db)
     Task.objects.filter(pk=t.pk)._raw_delete(Task.objects.db)
     fire(backend, job_id)
     work(backend)
