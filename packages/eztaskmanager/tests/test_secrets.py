@@ -1,10 +1,13 @@
 """Secret arguments: passed to the command after the others, never written where people read."""
 
+import logging
+
 import pytest
 from django.test import override_settings
 
 from eztaskmanager.arguments import InvalidArguments
 from eztaskmanager.notifiers import locmem
+from eztaskmanager.services.logger import DatabaseLogHandler
 from eztaskmanager.services.queues import get_task_service
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +49,21 @@ def test_a_failure_that_quotes_a_secret_shows_it_masked(task):
     assert SECRET not in text and "***" in text
     note = locmem.outbox[-1]
     assert SECRET not in note.text and "***" in note.text
+
+
+def test_what_a_run_logs_reaches_its_log_with_the_secrets_masked(task):
+    """The run's handler masks every line: a command that prints its options shows ***."""
+    t = task("test_stdout_command", "", secret_arguments=f"--token={SECRET}")
+    report = t.launchreport_set.create(state="running", **t.run_snapshot())
+    handler = DatabaseLogHandler(report.pk, mask=t.mask_secrets)
+    logger = logging.getLogger("tests.secrets")
+    logger.addHandler(handler)
+    try:
+        logger.warning("options: {'token': '%s'}", SECRET)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert report.get_log_lines()[0].endswith("options: {'token': '***'}")
 
 
 def test_the_parser_check_includes_the_secrets_and_masks_them(task):

@@ -16,6 +16,7 @@ may read the database or depend on the thread's language.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from eztaskmanager.services.log_writer import FINAL_FLUSH_SECONDS, MAX_BUFFERED, LogWriter
 
@@ -36,8 +37,11 @@ class DatabaseLogHandler(logging.Handler):
         max_buffered: int = MAX_BUFFERED,
         final_flush_seconds: float = FINAL_FLUSH_SECONDS,
         helper_writes: bool = False,
+        mask: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__(level)
+        # Applied to each message: a task's secret arguments never reach its log.
+        self.mask = mask
         self.launch_report_id = launch_report_id
         self.thread_id = thread_id
         self.writer = LogWriter(
@@ -68,6 +72,8 @@ class DatabaseLogHandler(logging.Handler):
             message = record.getMessage()
             if record.exc_info or record.stack_info:
                 message = self.format(record)
+            if self.mask is not None:
+                message = self.mask(message)
         except Exception:
             self.handleError(record)
             return

@@ -20,7 +20,7 @@ from django.db import (
 )
 from django.utils.translation import gettext as _
 
-from eztaskmanager.models import LaunchReport, RunBlocked, Task
+from eztaskmanager.models import LaunchReport, RunBlocked
 from eztaskmanager.processes import this_process
 from eztaskmanager.progress import RunProgress, tracking
 from eztaskmanager.registry import get_backend
@@ -121,7 +121,12 @@ def execute(report: LaunchReport, progress: RunProgress | None = None) -> tuple[
     task = report.task
     # The helper thread writes the log lines, so the command's thread only appends them.
     helper = not connection.in_atomic_block
-    handler = DatabaseLogHandler(report.pk, thread_id=threading.get_ident(), helper_writes=helper)
+    handler = DatabaseLogHandler(
+        report.pk,
+        thread_id=threading.get_ident(),
+        helper_writes=helper,
+        mask=task.mask_secrets if task.secret_arguments else None,
+    )
     root = logging.getLogger()
     root.addHandler(handler)
     stdout = LogStream(handler, logging.INFO, f"{OUTPUT_LOGGER}.stdout")
@@ -152,7 +157,7 @@ def execute(report: LaunchReport, progress: RunProgress | None = None) -> tuple[
             stderr.flush()
             result = LaunchReport.RESULT_FAILED
             reason = _failure_reason(report, exc, time.monotonic() - started)
-            _log_failure(handler, exc, task)
+            _log_failure(handler, exc)
     finally:
         stdout.flush()
         stderr.flush()
@@ -276,9 +281,8 @@ def _failure_reason(report: LaunchReport, exc: BaseException, elapsed: float) ->
     return ""
 
 
-def _log_failure(handler: DatabaseLogHandler, exc: BaseException, task: Task) -> None:
-    """Store the traceback of the command's exception, its secret arguments masked."""
-    text = task.mask_secrets("".join(traceback.format_exception(exc)).rstrip())
+def _log_failure(handler: DatabaseLogHandler, exc: BaseException) -> None:
+    text = "".join(traceback.format_exception(exc)).rstrip()
     record = logging.LogRecord(OUTPUT_LOGGER, logging.ERROR, __file__, 0, text, None, None)
     handler.handle(record)
 
