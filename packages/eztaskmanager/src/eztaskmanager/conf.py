@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "LOG_TO_CONSOLE": None,
     # The alias in settings.STORAGES that keeps the files runs attach (artifacts).
     "ARTIFACTS_STORAGE": "default",
+    # The largest file a run may attach, in bytes (None: no limit).
+    "ARTIFACTS_MAX_SIZE": 100 * 1024 * 1024,
     # Days after which eztaskmanager_prune deletes a finished report (None: never), and
     # after which it drops a finished report's DEBUG lines (None: never).
     "REPORTS_MAX_AGE_DAYS": None,

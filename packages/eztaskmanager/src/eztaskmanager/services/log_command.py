@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand
 
 from eztaskmanager.conf import get_setting
 from eztaskmanager.progress import report_progress
 from eztaskmanager.services.log_handler import DatabaseLogHandler
+
+if TYPE_CHECKING:
+    from eztaskmanager.artifacts import Content
+    from eztaskmanager.models import Artifact
 
 VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
 
@@ -26,7 +30,8 @@ def verbosity2loglevel(verbosity: int | str | None) -> int:
 
 class LoggerEnabledCommand(BaseCommand):
     """A ``BaseCommand`` with a ``self.logger`` whose records the task manager stores, and
-    ``self.report_progress()`` for the bars the admin shows while it runs.
+    ``self.report_progress()`` for the bars the admin shows while it runs, and
+    ``self.add_artifact()`` for files it leaves on its report.
 
     The logger's level follows ``--verbosity`` (0: WARNING, 1: INFO, 2-3: DEBUG). Its
     records are also printed to the console while the command runs, unless another
@@ -60,6 +65,14 @@ class LoggerEnabledCommand(BaseCommand):
     ) -> None:
         """Show how far the command is: :func:`eztaskmanager.progress.report_progress`."""
         report_progress(current, total, group, status)
+
+    def add_artifact(
+        self, name: str, content: Content, content_type: str | None = None
+    ) -> Artifact | None:
+        """Attach a file to the run's report: :func:`eztaskmanager.artifacts.add_artifact`."""
+        from eztaskmanager.artifacts import add_artifact  # it needs the models: loaded late
+
+        return add_artifact(name, content, content_type)
 
 
 def _console_wanted(log: logging.Logger) -> bool:
