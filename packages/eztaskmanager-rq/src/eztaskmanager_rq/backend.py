@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.options import Option, read_options
+from eztaskmanager.origins import Origin
 from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueService
 
 # db registers the fork hook in the process that builds the backend: in a worker, before
@@ -128,10 +129,10 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
         return run_timeout + JOB_TIMEOUT_GRACE if run_timeout else NO_TIMEOUT
 
     # Public API -----------------------------------------------------------------------------
-    def add(self, task: Task) -> LaunchReport | None:
+    def add(self, task: Task, by: Origin | None = None) -> LaunchReport | None:
         """Start or schedule the task; two concurrent starts of one task wait for each other."""
         with self.task_lock(task):
-            return super().add(task)
+            return super().add(task, by)
 
     def remove(self, task: Task) -> None:
         """Cancel the task's schedule; waits for a start of the same task to end first."""
