@@ -25,6 +25,7 @@ def make_user(role: str) -> User | None:
             content_type__app_label="eztaskmanager",
             codename__in=[
                 "view_launchreport",
+                "view_all_reports",  # reports of runs from code and of other users
                 "run_task",
                 "view_task",
                 "change_task",

@@ -13,7 +13,7 @@ from functools import cached_property
 from html import escape
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import BooleanField, Case, Model, Value, When
 from django.http import HttpRequest
 from django.utils import numberformat, timezone
 from django.utils.formats import get_format, number_format
@@ -22,8 +22,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from eztaskmanager import origins
 from eztaskmanager.conf import get_setting
 from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.permissions import sees_all_reports
 from eztaskmanager_admin.localdates import DateFormatter
 from eztaskmanager_admin.pages import PLACEHOLDER, page_url
 
@@ -127,6 +129,8 @@ class Texts:
         self._labels: dict[tuple[str, str], str] = {}
         self._once: dict[str, Any] = {}
         self._separators: tuple | None = None
+        # The reports the page's user may open (None: all of them); no link to another.
+        self.visible: set[int] | None = None
 
     @cached_property
     def now(self) -> datetime:
@@ -139,6 +143,10 @@ class Texts:
     @cached_property
     def links(self) -> bool:
         return show_log_links()
+
+    def linked(self, report_id: int) -> bool:
+        """Whether a report's badge or bar links to its log: links shown, and the user may see it."""
+        return self.links and (self.visible is None or report_id in self.visible)
 
     @cached_property
     def today(self) -> date:
@@ -265,7 +273,7 @@ class Texts:
             return "-"
         css = escape(result)
         label = escape(self.label("result", result))
-        if report_id is None or not self.links:
+        if report_id is None or not self.linked(report_id):
             if reason:
                 return mark_safe(
                     f'<span class="eztm-result eztm-result-{css}" title="{escape(reason)}">'
@@ -284,7 +292,7 @@ class Texts:
             return self.result_badge(report.invocation_result, report.pk, report.reason)
         css = escape(report.state)
         label = escape(self.label("state", report.state).upper())  # as results are
-        if not self.links:
+        if not self.linked(report.pk):
             return mark_safe(f'<span class="eztm-result eztm-state-{css}">{label}</span>')
         return mark_safe(
             f'<a class="eztm-result eztm-state-{css}" '
@@ -296,7 +304,11 @@ class Texts:
         """As :func:`status_badge`."""
         css = escape(task.status)
         label = escape(self.label("status", task.status))
-        if active_report_id is not None and task.status in ACTIVE_STATUSES and self.links:
+        if (
+            active_report_id is not None
+            and task.status in ACTIVE_STATUSES
+            and self.linked(active_report_id)
+        ):
             return mark_safe(
                 f'<a class="eztm-status eztm-status-{css}" '
                 f'href="{escape(self.log_url(active_report_id, live=True))}" '
@@ -389,3 +401,31 @@ def tail_html(lines: list[str], total: int) -> SafeString:
 def report_tail(report: LaunchReport) -> SafeString:
     """A report's last ``REPORT_LOG_TAIL_LINES`` lines, as the raw text view writes them."""
     return tail_html(report.log_tail(get_setting("REPORT_LOG_TAIL_LINES")), report.n_log_lines)
+
+
+def report_visible(user: Any, owner: str) -> Case | Value:
+    """An annotation: whether ``user`` may open the report whose user is the field ``owner``
+    (``report__started_by_id``), worked out by the database for a list's rows at once."""
+    if sees_all_reports(user):
+        return Value(True)
+    return Case(
+        When(**{owner: user.pk}, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+
+
+def started_by(report: LaunchReport) -> str:
+    """Who or what started a run, in words: "alice via the admin", "the schedule (armed by
+    bob)", "a chain"; "-" for a run from before runs kept it (``started_by`` read with it)."""
+    if not report.origin:
+        return "-"
+    through = origins.LABELS.get(report.origin, report.origin)
+    user = report.started_by.get_username() if report.started_by_id else ""
+    if not user:
+        return str(through)
+    if report.origin in (origins.ADMIN, origins.API, origins.CODE):
+        return _("%(user)s via %(through)s") % {"user": user, "through": through}
+    if report.origin == origins.SCHEDULE:
+        return _("the schedule (armed by %(user)s)") % {"user": user}
+    return _("%(through)s (on behalf of %(user)s)") % {"through": through, "user": user}

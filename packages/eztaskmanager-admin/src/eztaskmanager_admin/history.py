@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from html import escape
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db.models import Case, F, JSONField, Value, When, Window
 from django.db.models.functions import RowNumber
@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from eztaskmanager.models import LaunchReport
+from eztaskmanager.permissions import sees_all_reports
 from eztaskmanager_admin import display
 
 # Runs in the task list's sparkline, and in the task page's chart (the reports kept,
@@ -43,6 +44,7 @@ FIELDS = (
     "n_log_errors",
     "n_log_warnings",
     "live_progress",
+    "started_by_id",
 )
 # The bars of a run that has not ended (of an ended one, nothing: the list needs no more).
 LIVE_PROGRESS = Case(
@@ -107,6 +109,13 @@ def task_runs(task_id: int, limit: int = CHART_RUNS) -> list[Run]:
     return [Run(row) for row in rows]
 
 
+def visible_ids(user: Any, runs: Iterable[Run]) -> set[int] | None:
+    """The runs among ``runs`` that ``user`` may open (``None``: all of theirs and others')."""
+    if sees_all_reports(user):
+        return None
+    return {run.pk for run in runs if user.pk is not None and run.started_by_id == user.pk}
+
+
 def active_run(runs: Sequence[Run]) -> Run | None:
     """The run among ``runs`` (newest first) that has not ended, if any."""
     return next((run for run in runs if run.is_active), None)
@@ -146,7 +155,7 @@ def bar_of(report: Run, texts: display.Texts) -> Bar:
     parts.extend(words for _kind, words in texts.counts(report.n_log_errors, report.n_log_warnings))
     if report.reason:
         parts.append(report.reason)
-    href = texts.log_url(report.pk, live=report.is_active) if texts.links else ""
+    href = texts.log_url(report.pk, live=report.is_active) if texts.linked(report.pk) else ""
     return Bar(report.pk, css, seconds, " · ".join(parts), href)
 
 

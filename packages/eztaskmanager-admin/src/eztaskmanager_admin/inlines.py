@@ -1,4 +1,8 @@
-"""Read-only lists of related rows on a page: a task's last reports, a category's tasks."""
+"""Read-only lists of related rows on a page: a task's last reports, a category's tasks.
+
+Reports are those the user may see (:mod:`eztaskmanager.permissions`); a link to another
+is not given.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.permissions import visible_reports
 from eztaskmanager_admin import display
 
 
@@ -38,6 +43,10 @@ class LaunchReportInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ("-invocation_datetime",)
     verbose_name_plural = _("reports")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        """Only the reports the user may see (the runs they started, without view_all_reports)."""
+        return visible_reports(request.user, super().get_queryset(request))
 
     @admin.display(description=_("result"))
     def result_display(self, obj: LaunchReport) -> SafeString | str:
@@ -74,7 +83,13 @@ class CategoryTaskInline(ReadOnlyInline):
     verbose_name_plural = _("tasks")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("command", "cached_last_report")
+        tasks = super().get_queryset(request).select_related("command", "cached_last_report")
+        # The last result stays shown; its link only to a user who may open the report.
+        return tasks.annotate(
+            eztm_last_visible=display.report_visible(
+                request.user, "cached_last_report__started_by_id"
+            )
+        )
 
     @admin.display(description=_("status"))
     def status_words(self, obj: Task) -> str:
@@ -82,6 +97,7 @@ class CategoryTaskInline(ReadOnlyInline):
 
     @admin.display(description=_("last result"))
     def last_result(self, obj: Task) -> SafeString | str:
+        report_id = obj.cached_last_report_id if obj.eztm_last_visible else None
         return display.result_badge(
-            obj.cached_last_invocation_result, obj.cached_last_report_id, self.admin_site.name
+            obj.cached_last_invocation_result, report_id, self.admin_site.name
         )

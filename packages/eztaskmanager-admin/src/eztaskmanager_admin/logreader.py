@@ -15,6 +15,7 @@ from json.encoder import encode_basestring_ascii as quote
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
 
 from eztaskmanager.models import LaunchReport
 from eztaskmanager.models.logs import iter_text, read_lines
@@ -37,7 +38,11 @@ def clamp_page_size(limit: Any) -> int:
 
 
 def page_json(
-    report_id: int, offset: int, limit: int = DEFAULT_PAGE_SIZE, compact: bool = False
+    report_id: int,
+    offset: int,
+    limit: int = DEFAULT_PAGE_SIZE,
+    compact: bool = False,
+    reports: QuerySet[LaunchReport] | None = None,
 ) -> str:
     """The JSON document the viewer polls: lines from ``offset`` on, and the run's state.
 
@@ -52,9 +57,13 @@ def page_json(
 
     A line is ``{"line", "timestamp", "level", "message"}``, or with ``compact`` the array
     ``[line, timestamp, level, message]`` (what the admin's viewer asks for).
+
+    ``reports``: those the caller may read (the viewer's user's); another one raises
+    ``LaunchReport.DoesNotExist`` as a missing one does, in the same one query.
     """
     report = (
-        LaunchReport.objects.filter(pk=report_id)
+        (LaunchReport.objects.all() if reports is None else reports)
+        .filter(pk=report_id)
         .values(
             "n_log_lines",
             "n_log_errors",

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.admin.utils import unquote
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
 from django.urls import path
 from django.utils.formats import number_format
 from django.utils.html import format_html
@@ -19,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.permissions import visible_reports
 from eztaskmanager_admin import display
 from eztaskmanager_admin.filters import RunResultFilter, RunStateFilter
 from eztaskmanager_admin.pages import page_name, page_url
@@ -36,10 +39,16 @@ class LaunchReportAdmin(admin.ModelAdmin):
         "result_display",
         "started_display",
         "duration_display",
+        "started_by_display",
         "log_link",
     )
-    list_select_related = ("task",)
-    list_filter = (RunStateFilter, RunResultFilter)
+    list_select_related = ("task", "started_by")
+    list_filter = (
+        RunStateFilter,
+        RunResultFilter,
+        "origin",
+        ("started_by", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("task__name",)
     date_hierarchy = "invocation_datetime"
     fieldsets = (
@@ -51,7 +60,7 @@ class LaunchReportAdmin(admin.ModelAdmin):
                     ("command_display", "arguments_display"),
                     ("started_at", "finished_display", "duration_display"),
                     "reason_text",
-                    "attempt_display",
+                    ("started_by_display", "attempt_display"),
                 )
             },
         ),
@@ -73,6 +82,7 @@ class LaunchReportAdmin(admin.ModelAdmin):
         "finished_display",
         "duration_display",
         "reason_text",
+        "started_by_display",
         "attempt_display",
         "counts_display",
         "log_tail_display",
@@ -92,15 +102,34 @@ class LaunchReportAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ):
         extra_context = dict(extra_context or {})
-        report = self.get_object(request, object_id)
-        if report is not None:
-            extra_context.update(
-                subtitle=report_title(report),
-                eztm_refresh={"active": report.is_active, "due": None},
-            )
+        report = self.visible_or_404(request, object_id)
+        extra_context.update(
+            subtitle=report_title(report),
+            eztm_refresh={"active": report.is_active, "due": None},
+        )
         if display.is_refresh(request):
             extra_context["messages"] = []
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None):
+        self.visible_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None):
+        self.visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LaunchReport]:
+        """The reports ``request``'s user may see: all, with ``view_all_reports``, else their runs'."""
+        return visible_reports(request.user, super().get_queryset(request))
+
+    def visible_or_404(self, request: HttpRequest, object_id: str) -> LaunchReport:
+        """The report, or 404 alike for a report that does not exist and one not visible:
+        Django's redirect for a missing object would tell the two apart."""
+        report = self.get_object(request, unquote(object_id))
+        if report is None:
+            raise Http404(_("No such report."))
+        return report
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -203,6 +232,10 @@ class LaunchReportAdmin(admin.ModelAdmin):
                 "{}; {} {}", text, _("due at"), display.local_datetime(obj.not_before)
             )
         return text
+
+    @admin.display(description=_("started by"), ordering="origin")
+    def started_by_display(self, obj: LaunchReport) -> str:
+        return display.started_by(obj)
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: LaunchReport) -> SafeString:

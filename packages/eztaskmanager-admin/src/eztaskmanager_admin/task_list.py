@@ -70,6 +70,8 @@ class TaskChangeList(ChangeList):
 
     def url_for_result(self, result: Task) -> str:
         """Django's link to the row's page, reversed once a page and filled in."""
+        # Links only to the reports the user may see (visible_ids: None for all of them).
+        texts.visible = history.visible_ids(request.user, (r for rs in runs.values() for r in rs))
         return result.eztm_texts.url(Task, "change", result.pk)
 
 

@@ -3,7 +3,9 @@
 The same classes serve two URL sets: the admin's own (mounted by ``LaunchReportAdmin``
 and wrapped by ``admin_site.admin_view``) and ``eztaskmanager_admin.urls`` (namespace
 ``eztaskmanager``, the seed's URL names). Each view checks access itself, so both sets
-need a logged-in staff member with ``eztaskmanager.view_launchreport``.
+need a logged-in staff member with ``eztaskmanager.view_launchreport``; a report the user
+may not see (:func:`eztaskmanager.permissions.visible_reports`) answers 404, as one that
+does not exist.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
@@ -23,6 +26,7 @@ from django.views.generic import TemplateView
 
 from eztaskmanager.arguments import arguments_for_display
 from eztaskmanager.models import LaunchReport
+from eztaskmanager.permissions import visible_reports
 from eztaskmanager_admin import logreader
 from eztaskmanager_admin.access import can_view_logs, is_staff
 
@@ -50,6 +54,10 @@ class ReportAccessMixin:
             raise PermissionDenied(_("You may not view task logs."))
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
+    def visible(self) -> QuerySet[LaunchReport]:
+        """The reports the user may see: all, or their own runs' (without view_all_reports)."""
+        return visible_reports(self.request.user, LaunchReport.objects.all())  # type: ignore[attr-defined]
+
     def login_url(self) -> str | None:
         try:
             return reverse(f"{self.admin_site.name}:login")
@@ -71,7 +79,7 @@ class LogViewerView(ReportAccessMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         report = get_object_or_404(
-            LaunchReport.objects.select_related("task", "task__command"), pk=kwargs["pk"]
+            self.visible().select_related("task", "task__command"), pk=kwargs["pk"]
         )
         task = report.task
         context = super().get_context_data(**kwargs)
@@ -116,7 +124,7 @@ class LogLinesView(ReportAccessMixin, View):
         limit = logreader.clamp_page_size(request.GET.get("limit"))
         compact = request.GET.get("compact") == "1"
         try:
-            page = logreader.page_json(pk, offset, limit, compact=compact)
+            page = logreader.page_json(pk, offset, limit, compact=compact, reports=self.visible())
         except LaunchReport.DoesNotExist:
             return JsonResponse({"error": _("No such report.")}, status=404)
         response = HttpResponse(page, content_type="application/json")
@@ -128,7 +136,7 @@ class LogTextView(ReportAccessMixin, View):
     """The whole log as plain text, streamed in keyset chunks (the "raw logs" page)."""
 
     def get(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
-        report = get_object_or_404(LaunchReport, pk=pk)
+        report = get_object_or_404(self.visible(), pk=pk)
         response = StreamingHttpResponse(
             logreader.iter_text_lines(report.pk), content_type="text/plain; charset=utf-8"
         )
