@@ -1,4 +1,5 @@
-"""The admin sections Commands, Tasks, Task categories, Launch reports, Workers and schedulers.
+"""The admin sections Commands, Tasks, Task categories, Launch reports, Workers and
+schedulers, Audit events.
 
 Django's admin autodiscovery imports this module: it registers each model with its
 ``ModelAdmin``, each written in a module of its own.
@@ -7,10 +8,12 @@ Django's admin autodiscovery imports this module: it registers each model with i
 from django.contrib import admin
 
 from eztaskmanager.models import AppCommand, LaunchReport, ProcessHeartbeat, Task, TaskCategory
+from eztaskmanager.models.audit import AuditEvent
+from eztaskmanager_admin.audit_admin import AuditEventAdmin
 from eztaskmanager_admin.category_admin import TaskCategoryAdmin
 from eztaskmanager_admin.command_admin import AppCommandAdmin
 from eztaskmanager_admin.health import ProcessHeartbeatAdmin
-from eztaskmanager_admin.inlines import CategoryTaskInline, LaunchReportInline
+from eztaskmanager_admin.inlines import CategoryTaskInline, LaunchReportInline, TaskAuditInline
 from eztaskmanager_admin.report_admin import LaunchReportAdmin
 from eztaskmanager_admin.task_admin import TaskAdmin
 
@@ -21,11 +24,14 @@ admin.site.register(LaunchReport, LaunchReportAdmin)
 admin.site.register(ProcessHeartbeat, ProcessHeartbeatAdmin)
 
 __all__ = [
+admin.site.register(AuditEvent, AuditEventAdmin)
     "AppCommandAdmin",
     "CategoryTaskInline",
     "LaunchReportAdmin",
     "LaunchReportInline",
+    "AuditEventAdmin",
     "ProcessHeartbeatAdmin",
     "TaskAdmin",
     "TaskCategoryAdmin",
 ]
+    "TaskAuditInline",

@@ -1,5 +1,6 @@
-"""The Audit events section, and the last events on a task's page: who did what to a task,
-when, and through what (the admin, the API, a schedule, a chain, code).
+"""The Audit events section (and the columns of the last events on a task's page,
+:class:`~eztaskmanager_admin.inlines.TaskAuditInline`): who did what to a task, when, and
+through what (the admin, the API, a schedule, a chain, code).
 
 The core writes the events (:mod:`eztaskmanager.audit`); here they are only read, by users
 with the view permission on audit events (``eztaskmanager.view_auditevent``). Nobody adds,
@@ -12,7 +13,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -23,9 +23,6 @@ from eztaskmanager import origins
 from eztaskmanager.models import AuditEvent, LaunchReport, Task
 from eztaskmanager_admin import display
 from eztaskmanager_admin.pages import page_url
-
-# Events on a task's page; the link under them opens the whole list, filtered to the task.
-INLINE_EVENTS = 20
 
 
 class AuditLinks:
@@ -124,41 +121,3 @@ class AuditEventAdmin(ReadOnlyAudit, AuditLinks, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         return with_report_access(request, super().get_queryset(request))
-
-
-class LatestEvents(BaseInlineFormSet):
-    """The task's last ``INLINE_EVENTS`` events (a formset cannot filter a sliced queryset:
-    the slice is taken after the formset's own filter by task)."""
-
-    def get_queryset(self) -> QuerySet[AuditEvent]:
-        if not hasattr(self, "_queryset"):
-            self._queryset = super().get_queryset()[:INLINE_EVENTS]
-        return self._queryset
-
-
-class TaskAuditInline(ReadOnlyAudit, AuditLinks, admin.TabularInline):
-    """The task's last events on its page, with a link to all of them."""
-
-    model = AuditEvent
-    formset = LatestEvents
-    template = "eztaskmanager_admin/auditevent/inline.html"
-    extra = 0
-    max_num = 0
-    fields = ("when_display", "who_display", "action", "source", "report_link", "detail_display")
-    readonly_fields = fields
-    ordering = ("-at", "-pk")
-    verbose_name_plural = _("audit trail")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
-        return with_report_access(request, super().get_queryset(request))
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Shown, never submitted: saving the task neither needs nor checks its formset.
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
-
-    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any):
-        formset = super().get_formset(request, obj, **kwargs)
-        if obj is not None:
-            url = page_url(self.admin_site.name, AuditEvent, "changelist")
-            formset.eztm_all_events_url = f"{url}?task__id__exact={obj.pk}"
-        return formset

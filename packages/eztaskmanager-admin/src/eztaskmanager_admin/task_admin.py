@@ -25,7 +25,7 @@ from eztaskmanager.services.queues import get_task_service
 from eztaskmanager_admin import chains, display, history, next_runs, run_with, taskactions
 from eztaskmanager_admin.access import can_run_tasks
 from eztaskmanager_admin.forms import FORM_WORDS, REPETITION_CHOICES, TaskForm, guard_run_fields
-from eztaskmanager_admin.inlines import LaunchReportInline
+from eztaskmanager_admin.inlines import LaunchReportInline, TaskAuditInline
 from eztaskmanager_admin.pages import page_name, page_url
 from eztaskmanager_admin.task_list import TaskList, can_start, can_stop
 
@@ -36,7 +36,7 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
     change_form_template = "eztaskmanager_admin/task/change_form.html"
     change_list_template = "eztaskmanager_admin/task/change_list.html"
     form = TaskForm
-    inlines = [LaunchReportInline]
+    inlines = [LaunchReportInline, TaskAuditInline]
     readonly_fields = (
         "next_run_display",
         "status_display",
