@@ -40,6 +40,7 @@ MAX_RETRY_BACKOFF = 10
 RUN_FIELDS = (
     "command",
     "arguments",
+    "secret_arguments",
     "timeout",
     "scheduling",
     "repetition_period",
