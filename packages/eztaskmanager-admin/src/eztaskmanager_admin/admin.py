@@ -16,22 +16,25 @@ from eztaskmanager_admin.health import ProcessHeartbeatAdmin
 from eztaskmanager_admin.inlines import CategoryTaskInline, LaunchReportInline, TaskAuditInline
 from eztaskmanager_admin.report_admin import LaunchReportAdmin
 from eztaskmanager_admin.task_admin import TaskAdmin
+from eztaskmanager_admin.token_admin import ApiToken, ApiTokenAdmin
 
+admin.site.register(ApiToken, ApiTokenAdmin)
 admin.site.register(AppCommand, AppCommandAdmin)
 admin.site.register(TaskCategory, TaskCategoryAdmin)
 admin.site.register(Task, TaskAdmin)
 admin.site.register(LaunchReport, LaunchReportAdmin)
 admin.site.register(ProcessHeartbeat, ProcessHeartbeatAdmin)
+admin.site.register(AuditEvent, AuditEventAdmin)
 
 __all__ = [
-admin.site.register(AuditEvent, AuditEventAdmin)
+    "ApiTokenAdmin",
     "AppCommandAdmin",
+    "AuditEventAdmin",
     "CategoryTaskInline",
     "LaunchReportAdmin",
     "LaunchReportInline",
-    "AuditEventAdmin",
     "ProcessHeartbeatAdmin",
     "TaskAdmin",
+    "TaskAuditInline",
     "TaskCategoryAdmin",
 ]
-    "TaskAuditInline",
