@@ -1,0 +1,178 @@
+"""Who or what started each run (``LaunchReport.origin`` and ``started_by``), and the audit
+trail the services write (:mod:`eztaskmanager.audit`) - which never stops what it records."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.utils import timezone
+
+from eztaskmanager import audit
+from eztaskmanager.models import AuditEvent, LaunchReport, Task
+from eztaskmanager.origins import ADMIN, API, CHAIN, CODE, RETRY, SCHEDULE, Origin
+from eztaskmanager.registry import get_backend
+from eztaskmanager.services.runner import run_management_command
+
+pytestmark = pytest.mark.django_db
+
+LIVE = "test_livelogging_command"
+QUICK = "--limit=1,--sleep=0"
+
+
+def runner(name: str) -> User:
+    made = User.objects.create_user(name)
+    made.user_permissions.add(Permission.objects.get(codename="run_task"))
+    return User.objects.get(pk=made.pk)
+
+
+@pytest.fixture
+def recording(settings):
+    settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
+    return get_backend()
+
+
+def events(task: Task) -> list[tuple]:
+    return list(
+        AuditEvent.objects.filter(task=task)
+        .order_by("pk")
+        .values_list("action", "source", "user_id", "username", "report_id")
+    )
+
+
+@pytest.mark.parametrize("source", [ADMIN, API])
+def test_a_run_a_user_starts_is_theirs_and_so_recorded(task, source):
+    alice = runner("alice")
+    t = task(LIVE, QUICK)
+    report = get_backend().add(t, by=Origin(source, alice))
+    report.refresh_from_db()
+    assert (report.invocation_result, report.origin, report.started_by_id) == (
+        "ok",
+        source,
+        alice.pk,
+    )
+    assert events(t) == [("started", source, alice.pk, "alice", report.pk)]
+
+
+def test_a_run_from_code_has_no_user(task):
+    t = task(LIVE, QUICK)
+    report = get_backend().add(t)
+    report.refresh_from_db()
+    assert (report.origin, report.started_by_id) == (CODE, None)
+    assert events(t) == [("started", CODE, None, "", report.pk)]
+    # A name given by code, as before origins, is kept as the "user name" of the event.
+    other = task(LIVE, QUICK, name="other")
+    audit.record(audit.STOPPED, other, "cleanup script")
+    assert events(other) == [("stopped", CODE, None, "cleanup script", None)]
+
+
+def test_run_once_records_its_arguments_in_the_event(task):
+    bob = runner("bob")
+    t = task(LIVE, QUICK)
+    report = get_backend().run_once(t, "--limit=2,--sleep=0", by=Origin(ADMIN, bob))
+    report.refresh_from_db()
+    assert (report.origin, report.started_by_id, report.custom_arguments) == (
+        ADMIN,
+        bob.pk,
+        True,
+    )
+    [event] = AuditEvent.objects.filter(task=t)
+    assert (event.action, event.user_id, event.report_id) == ("started", bob.pk, report.pk)
+    assert event.detail == "With other arguments: --limit=2,--sleep=0"
+
+
+def test_a_schedule_runs_on_behalf_of_who_armed_it_and_both_are_recorded(task, recording):
+    bob = runner("bob")
+    t = task(LIVE, QUICK)
+    t.scheduling = timezone.now() + timedelta(hours=1)
+    t.repetition_period = Task.REPETITION_PERIOD_CHOICES[0][0]
+    t.repetition_rate = 1
+    t.save()
+    assert recording.add(t, by=Origin(ADMIN, bob)) is None
+    t.refresh_from_db()
+    assert t.scheduled_by_id == bob.pk
+    assert events(t) == [("scheduled", ADMIN, bob.pk, "bob", None)]
+
+    fired = run_management_command(t.pk, f"{t.scheduled_job_id}-1")
+    assert (fired.origin, fired.started_by_id) == (SCHEDULE, bob.pk)
+
+    # Code that books the schedule again keeps who armed it.
+    recording.add(t)
+    t.refresh_from_db()
+    assert t.scheduled_by_id == bob.pk
+
+    recording.stop_task(t, by=Origin(ADMIN, bob))
+    assert events(t)[-1] == ("unscheduled", ADMIN, bob.pk, "bob", None)
+
+
+def test_a_chain_starts_its_follower_on_behalf_of_the_first_runs_user(task):
+    carol = runner("carol")
+    first = task("test_stdout_command", "--lines=1", name="first")
+    follower = task(LIVE, QUICK, name="follower")
+    Task.objects.filter(pk=follower.pk).update(follows=first)
+    get_backend().add(first, by=Origin(ADMIN, carol))
+    [run] = LaunchReport.objects.filter(task=follower)
+    assert (run.origin, run.started_by_id, run.invocation_result) == (CHAIN, carol.pk, "ok")
+    assert events(follower) == [("started", CHAIN, carol.pk, "carol", run.pk)]
+
+
+def test_a_retry_is_started_on_behalf_of_the_failed_runs_user(task, recording):
+    dave = runner("dave")
+    t = task(LIVE, QUICK, retries=1)
+    first = recording.add(t, by=Origin(ADMIN, dave))
+    started = LaunchReport.objects.start_run(t.pk, first.job_id, worker="w")
+    started.finish("failed", "Worker lost: killed.")
+    second = LaunchReport.objects.exclude(pk=first.pk).get(task=t)
+    assert (second.origin, second.started_by_id, second.attempt) == (RETRY, dave.pk, 2)
+
+
+def test_a_run_fired_by_an_engine_without_a_queued_report_is_the_schedules(task):
+    t = task(LIVE, QUICK)
+    # A job id with no queued report: the engine fired it for a schedule.
+    report = run_management_command(t.pk, "engine-job-1")
+    assert (report.origin, report.started_by_id) == (SCHEDULE, None)
+    # No job id at all: code called the runner itself.
+    assert run_management_command(t.pk).origin == CODE
+
+
+def test_stop_task_records_each_run_it_stops(task, settings):
+    settings.EZTASKMANAGER = {"BACKEND": "tests.backends.RecordingBackend"}
+    erin = runner("erin")
+    t = task(LIVE, QUICK)
+    queued = get_backend().add(t, by=Origin(ADMIN, erin))
+    outcome = get_backend().stop_task(t, by=Origin(ADMIN, erin))
+    assert outcome.stopped == 1
+    assert events(t) == [
+        ("started", ADMIN, erin.pk, "erin", queued.pk),
+        ("stopped", ADMIN, erin.pk, "erin", queued.pk),
+    ]
+    queued.refresh_from_db()
+    assert queued.invocation_result == "stopped"
+
+
+def test_the_trail_keeps_names_when_the_task_and_user_are_gone(task):
+    frank = runner("frank")
+    t = task(LIVE, QUICK, name="short-lived")
+    get_backend().add(t, by=Origin(ADMIN, frank))
+    event = AuditEvent.objects.get(task=t)
+    t.delete()
+    frank.delete()
+    event.refresh_from_db()
+    assert (event.task_id, event.user_id) == (None, None)
+    assert (event.task_name, event.username) == ("short-lived", "frank")
+    assert str(event) == "frank started short-lived"
+
+
+def test_a_failing_audit_write_never_stops_the_start(task, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(AuditEvent.objects, "create", broken)
+    grace = runner("grace")
+    t = task(LIVE, QUICK)
+    report = get_backend().add(t, by=Origin(ADMIN, grace))
+    report.refresh_from_db()
+    assert (report.invocation_result, report.started_by_id) == ("ok", grace.pk)
+    assert not AuditEvent.objects.exists()
+    assert "Could not record that grace started task" in caplog.text
