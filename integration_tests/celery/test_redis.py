@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 from celery import Celery
+from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 
 from eztaskmanager.models import FiredDueTime, Task
+from eztaskmanager.origins import ADMIN, SCHEDULE, Origin
 from eztaskmanager.services.queues import TaskQueueException, get_task_service
 from eztaskmanager_celery import CeleryBackend
 from eztaskmanager_celery.timetable import run_job_id
@@ -82,6 +84,37 @@ class TestRedis(CoreScenarios):
         assert set(job_ids) <= {run_job_id(task.pk, due) for due in fired}
         task.refresh_from_db()
         assert (task.status, task.scheduled_job_id) == (Task.STATUS_IDLE, "")
+
+    def test_a_schedule_runs_for_who_armed_it_and_ends_when_they_lose_the_right(self, cluster):
+        ops = Group.objects.create(name="ops")
+        bob = User.objects.create_user("bob", is_staff=True)
+        bob.user_permissions.add(Permission.objects.get(codename="run_task"))
+        bob.groups.add(ops)
+        bob = User.objects.get(pk=bob.pk)  # no cached permissions
+        task = make_task(LIVE, "--limit=1,--sleep=0", cron="* * * * *")  # every 2 s here
+        task.command.allowed_groups.add(ops)
+        get_task_service().add(task, by=Origin(ADMIN, bob))
+        (first, *_) = cluster.wait_for(lambda: finished_reports(task), 20, "a scheduled run")
+        assert (first.invocation_result, first.origin, first.started_by_id) == (
+            "ok",
+            SCHEDULE,
+            bob.pk,
+        )
+        bob.groups.remove(ops)
+
+        def refused():
+            return [r for r in finished_reports(task) if r.invocation_result == "failed"]
+
+        (refused_run, *_) = cluster.wait_for(refused, 20, "a run refused")
+        assert refused_run.reason == (
+            "Not run: bob, on whose behalf it runs, may no longer run this task."
+        )
+        assert refused_run.heartbeat_at is None  # the command never started
+        task.refresh_from_db()
+        assert (task.status, task.scheduled_job_id) == (Task.STATUS_IDLE, "")
+        count = len(finished_reports(task))
+        time.sleep(5)  # two more due times
+        assert len(finished_reports(task)) == count
 
     def test_broker_down_gives_a_clear_error_and_leaves_the_task_unchanged(self, cluster):
         port = free_port()
