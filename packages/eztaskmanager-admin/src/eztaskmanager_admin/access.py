@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
+
+from eztaskmanager.models import AppCommand, Task
+from eztaskmanager.permissions import command_allows, may_run
 
 VIEW_LOG_PERMISSION = "eztaskmanager.view_launchreport"
 RUN_TASK_PERMISSION = "eztaskmanager.run_task"
@@ -19,4 +26,47 @@ def can_view_logs(request: HttpRequest) -> bool:
 
 
 def can_run_tasks(request: HttpRequest) -> bool:
+    """The global right to start and stop tasks (``run_task``); each task's command may
+    ask more (:func:`may_run_task`)."""
     return is_staff(request) and request.user.has_perm(RUN_TASK_PERMISSION)
+
+
+def may_run_task(request: HttpRequest, task: Task) -> bool:
+    """Whether the request's user may start and stop ``task``: the core's rule
+    (:func:`eztaskmanager.permissions.may_run`), for a staff member."""
+    return is_staff(request) and may_run(request.user, task)
+
+
+def may_use_command(request: HttpRequest, command: AppCommand) -> bool:
+    """Whether the command's groups let the request's user run it (the global right aside)."""
+    return command_allows(request.user, command)
+
+
+def runnable_command_ids(request: HttpRequest) -> frozenset[int] | None:
+    """The ids of the commands whose groups let the request's user run them, read once per
+    request (one query, for a whole list page); ``None``: every command (a superuser).
+
+    The same rule as :func:`eztaskmanager.permissions.command_allows`: a command with no
+    groups is open, one with groups needs one of the user's.
+    """
+    user = request.user
+    if user.is_superuser:
+        return None
+    cached: Any = request.__dict__.get("_eztm_runnable_commands")
+    if cached is None:
+        restricted = AppCommand.allowed_groups.through.objects.filter(appcommand=OuterRef("pk"))
+        mine = restricted.filter(group__in=Group.objects.filter(user=user.pk).values("pk"))
+        cached = frozenset(
+            AppCommand.objects.filter(Q(~Exists(restricted)) | Q(Exists(mine))).values_list(
+                "pk", flat=True
+            )
+        )
+        request.__dict__["_eztm_runnable_commands"] = cached
+    return cached
+
+
+def may_run_command_id(request: HttpRequest, command_id: int) -> bool:
+    """Whether a task of the command ``command_id`` may be started by the request's user,
+    who has the global right (a list page's row, with no query of its own)."""
+    allowed = runnable_command_ids(request)
+    return allowed is None or command_id in allowed

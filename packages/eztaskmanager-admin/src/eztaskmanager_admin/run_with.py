@@ -3,7 +3,9 @@
 The arguments are checked by the command's own parser, as the task's are, and shown
 again with the parser's message when it refuses them. The run starts now whatever the
 task's schedule says; the task, its arguments and its schedule stay as they are, and
-the run's report records the arguments it ran with.
+the run's report records the arguments it ran with. The task's secret arguments are
+passed after those given here, as on every run, and never shown (``***``). On a protected
+task this form is the confirming step: it names the command and what it runs with.
 """
 
 from __future__ import annotations
@@ -14,22 +16,28 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import AdminSite
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from eztaskmanager.arguments import InvalidArguments
-from eztaskmanager.exceptions import TaskQueueException
+from eztaskmanager.exceptions import TaskNotAllowed, TaskQueueException
 from eztaskmanager.models import Task
+from eztaskmanager.models.task_rules import SECRET_MASK
 from eztaskmanager.models.tasks import ARGUMENTS_MAX_LENGTH
+from eztaskmanager.origins import Origin
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager_admin.access import can_run_tasks, can_view_logs
+from eztaskmanager_admin.access import can_view_logs
 from eztaskmanager_admin.display import log_url
 from eztaskmanager_admin.pages import page_url
-from eztaskmanager_admin.taskactions import start_message
+from eztaskmanager_admin.taskactions import (
+    not_allowed_message,
+    refused,
+    start_message,
+    task_for_run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,17 +81,21 @@ def command_usage(task: Task) -> str:
 
 def run_with(request: HttpRequest, pk: int, admin_site: AdminSite) -> HttpResponse:
     """GET: the form, with the task's arguments; POST: start one run with the arguments given."""
-    if not can_run_tasks(request):
-        raise PermissionDenied(_("You may not start or stop tasks."))
-    task = get_object_or_404(Task.objects.select_related("command"), pk=pk)
+    task = task_for_run(request, pk)
     change_url = page_url(admin_site.name, Task, "change", task.pk)
+    if refused(request, task):
+        return HttpResponseRedirect(change_url)
     if request.method == "POST":
         form = RunWithForm(request.POST, task=task)
         if form.is_valid():
             try:
-                report = get_task_service().run_once(task, form.cleaned_data["arguments"])
+                report = get_task_service().run_once(
+                    task, form.cleaned_data["arguments"], by=Origin.of_request(request)
+                )
             except InvalidArguments as exc:  # the command changed since the form was checked
                 form.add_error("arguments", str(exc))
+            except TaskNotAllowed:  # the groups changed since the check
+                form.add_error(None, not_allowed_message(task))
             except TaskQueueException as exc:
                 logger.warning("Could not run task %s with other arguments: %s", task.pk, exc)
                 form.add_error(
@@ -103,6 +115,7 @@ def run_with(request: HttpRequest, pk: int, admin_site: AdminSite) -> HttpRespon
         "task": task,
         "form": form,
         "usage": command_usage(task),
+        "secret_mask": SECRET_MASK if task.secret_arguments else "",
         "change_url": change_url,
     }
     return TemplateResponse(request, "eztaskmanager_admin/task/run_with.html", context)

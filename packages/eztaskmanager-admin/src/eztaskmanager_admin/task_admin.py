@@ -6,10 +6,12 @@ and its saving are here.
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
 from django.http import HttpRequest
 from django.urls import path
 from django.utils import timezone
@@ -17,13 +19,16 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from eztaskmanager import audit
 from eztaskmanager.conf import get_setting
 from eztaskmanager.exceptions import TaskQueueException
 from eztaskmanager.models import Task
+from eztaskmanager.models.task_rules import SECRET_MASK
 from eztaskmanager.models.tasks import ARMING_FIELDS, SCHEDULE_FIELDS
+from eztaskmanager.origins import Origin
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager_admin import chains, display, history, next_runs, run_with, taskactions
-from eztaskmanager_admin.access import can_run_tasks
+from eztaskmanager_admin import chains, confirm, display, history, next_runs, run_with, taskactions
+from eztaskmanager_admin.access import can_run_tasks, may_run_task
 from eztaskmanager_admin.forms import FORM_WORDS, REPETITION_CHOICES, TaskForm, guard_run_fields
 from eztaskmanager_admin.inlines import LaunchReportInline, TaskAuditInline
 from eztaskmanager_admin.pages import page_name, page_url
@@ -45,6 +50,7 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
         "history_chart",
         "chain_display",
         "next_runs_preview",
+        "secret_arguments_display",
     )
     autocomplete_fields = ("follows",)
 
@@ -66,6 +72,11 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 "<int:pk>/stop/",
                 wrap(partial(taskactions.stop_task, admin_site_name=name)),
                 name=page_name(Task, "stop"),
+            ),
+            path(
+                "<int:pk>/start/confirm/",
+                wrap(partial(confirm.confirm_start, admin_site=self.admin_site)),
+                name=page_name(Task, "confirm_start"),
             ),
             path(
                 "next-runs/",
@@ -92,7 +103,8 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 eztm_status_badge=display.status_badge(
                     task, self.admin_site.name, active.pk if active else None
                 ),
-                can_run_tasks=can_run_tasks(request),
+                # Start, Stop and Run now with... for a user the task's command allows.
+                can_run_tasks=may_run_task(request, task),
                 eztm_can_start=can_start(task),
                 eztm_can_stop=can_stop(task),
                 start_url=self._action_url("start", task.pk),
@@ -124,7 +136,7 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
         if obj is not None:
             scheduling.append("next_run_display")
         fieldsets: list[Any] = [
-            (_("Definition"), {"fields": ("name", "command", "arguments", "category", "note")}),
+            (_("Definition"), {"fields": self._definition_fields(request, obj)}),
             (
                 _("Scheduling"),
                 {"fields": scheduling, "description": self._scheduling_help(request)},
@@ -174,6 +186,17 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 )
             )
         return fieldsets
+
+    def _definition_fields(self, request: HttpRequest, obj: Any) -> tuple[str, ...]:
+        # A read-only page would print the secret arguments' value: it shows *** instead.
+        secret = "secret_arguments"
+        if obj is not None and not self.has_change_permission(request, obj):
+            secret = "secret_arguments_display"
+        return ("name", "command", "arguments", secret, "protected", "category", "note")
+
+    @admin.display(description=_("secret arguments"))
+    def secret_arguments_display(self, obj: Task) -> str:
+        return SECRET_MASK if obj.secret_arguments else "-"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
         # A chain starts the task: only a user who may start tasks sets one.
@@ -269,7 +292,10 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        return form if can_run_tasks(request) else guard_run_fields(form)
+        form.eztm_user = request.user  # a new class each request: its commands' check
+        # What a scheduled or queued task runs is changed only by who may run it.
+        runs_it = can_run_tasks(request) and (obj is None or may_run_task(request, obj))
+        return form if runs_it else guard_run_fields(form)
 
     def get_changelist_form(self, request: HttpRequest, **kwargs: Any):
         form = super().get_changelist_form(request, **kwargs)
@@ -315,8 +341,8 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
             self._book(request, form.instance)
 
     def _book(self, request: HttpRequest, task: Task) -> None:
-        """Saving a schedule books it, for a user who may start tasks; others are told who can."""
-        if not can_run_tasks(request):
+        """Saving a schedule books it, for a user who may start the task; others are told who can."""
+        if not may_run_task(request, task):
             messages.info(
                 request,
                 _(
@@ -327,7 +353,7 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
             )
             return
         try:
-            get_task_service().add(task)
+            get_task_service().add(task, by=Origin.of_request(request))
         except TaskQueueException as exc:
             messages.error(
                 request,
@@ -336,6 +362,32 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
             )
         else:
             messages.success(request, taskactions.start_message(task, None))
+
+    # The audit trail of edits (Django's LogEntry is written too) ----------------------------
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        entry = super().log_addition(request, obj, message)
+        audit.record(audit.CREATED, obj, Origin.of_request(request), detail=_change_text(message))
+        return entry
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        entry = super().log_change(request, obj, message)
+        audit.record(audit.CHANGED, obj, Origin.of_request(request), detail=_change_text(message))
+        return entry
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        # Called before the deletion: the trail keeps the task's name, its id is let go.
+        entries = super().log_deletions(request, queryset)
+        for task in queryset:
+            audit.record(audit.DELETED, task, Origin.of_request(request))
+        return entries
+
+
+def _change_text(message: Any) -> str:
+    """The words of an admin change message: field names only (as Django's history shows
+    them), never values, so no secret argument reaches the trail."""
+    if isinstance(message, list):
+        message = json.dumps(message)
+    return LogEntry(change_message=message).get_change_message()
 
 
 def _in_chain(task: Task) -> bool:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager_admin import display, health, history, taskactions
-from eztaskmanager_admin.access import can_run_tasks
+from eztaskmanager_admin.access import can_run_tasks, may_run_command_id
 from eztaskmanager_admin.filters import (
     CategoryFilter,
     ResultFilter,
@@ -63,15 +63,18 @@ class TaskChangeList(ChangeList):
         tasks = list(self.result_list)  # evaluated once; the template reads the same rows
         runs = history.recent_runs(task.pk for task in tasks)
         texts = display.Texts(self.model_admin.admin_site.name)
+        # Whose Start/Stop buttons to show: the commands the user may run, read once a page.
+        runner = can_run_tasks(request)
         for task in tasks:
             task.eztm_runs = runs.get(task.pk, [])
             task.eztm_texts = texts
+            task.eztm_may_run = runner and may_run_command_id(request, task.command_id)
         self.eztm_refresh = display.refresh_config(tasks)
+        # Links only to the reports the user may see (visible_ids: None for all of them).
+        texts.visible = history.visible_ids(request.user, (r for rs in runs.values() for r in rs))
 
     def url_for_result(self, result: Task) -> str:
         """Django's link to the row's page, reversed once a page and filled in."""
-        # Links only to the reports the user may see (visible_ids: None for all of them).
-        texts.visible = history.visible_ids(request.user, (r for rs in runs.values() for r in rs))
         return result.eztm_texts.url(Task, "change", result.pk)
 
 
@@ -176,13 +179,16 @@ class TaskList:
     def run_buttons(self, obj: Task) -> SafeString:
         # The row sits inside the changelist form (nested forms are invalid): each button
         # posts that form, with its CSRF token, to its own action URL. Only the buttons
-        # that do something in the task's state are shown.
+        # that do something in the task's state are shown, to a user the task's command
+        # allows. Start on a protected task leads to its confirmation page.
         texts = self._texts(obj)
         buttons = []
-        if can_start(obj):
-            buttons.append(("start", "button eztm-start", texts.label("word", "start")))
-        if can_stop(obj):
-            buttons.append(("stop", "button eztm-stop", texts.label("word", "stop")))
+        if getattr(obj, "eztm_may_run", True):
+            if can_start(obj):
+                css = "button eztm-start eztm-protected" if obj.protected else "button eztm-start"
+                buttons.append(("start", css, texts.label("word", "start")))
+            if can_stop(obj):
+                buttons.append(("stop", "button eztm-stop", texts.label("word", "stop")))
         html = "".join(
             f'<button type="submit" class="{css}" formmethod="post" '
             f'formaction="{escape(texts.url(Task, action, obj.pk))}">{escape(label)}</button>'

@@ -3,7 +3,12 @@
 They change nothing themselves: the backend's ``add`` and ``stop_task`` do, through the
 core's transitions, and these views only say what happened, in the words of its outcome.
 A Start that queued a run lands on that run's live log (where the operator wants to be
-next); one that booked a schedule goes back to the page the button was on.
+next); one that booked a schedule goes back to the page the button was on. Start on a
+protected task goes to its confirmation page first (:mod:`eztaskmanager_admin.confirm`).
+
+Who may press them: a user with ``run_task`` (else 403) whom the task's command allows
+(:mod:`eztaskmanager.permissions`; else the page says so). The service applies the same
+rule to the origin it is given, and records who acted.
 """
 
 from __future__ import annotations
@@ -16,14 +21,21 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from eztaskmanager.exceptions import TaskAlreadyRunning, TaskQueueException
+from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotAllowed, TaskQueueException
 from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.origins import Origin
 from eztaskmanager.services.queues import StopOutcome, get_task_service
-from eztaskmanager_admin.access import can_run_tasks, can_view_logs
+from eztaskmanager_admin.access import (
+    can_run_tasks,
+    can_view_logs,
+    may_run_command_id,
+    may_run_task,
+)
 from eztaskmanager_admin.display import local_datetime, log_url
 from eztaskmanager_admin.pages import page_url
 
@@ -40,24 +52,60 @@ def redirect_back(request: HttpRequest, admin_site_name: str) -> HttpResponseRed
     return HttpResponseRedirect(page_url(admin_site_name, Task, "changelist"))
 
 
-def _task_for_run(request: HttpRequest, pk: int) -> Task:
+def task_for_run(request: HttpRequest, pk: int) -> Task:
     if not can_run_tasks(request):
         raise PermissionDenied(_("You may not start or stop tasks."))
     return get_object_or_404(Task.objects.select_related("command"), pk=pk)
+
+
+def not_allowed_message(task: Task) -> str:
+    """Why a user with ``run_task`` may not start or stop ``task``: its command's groups."""
+    return _("You may not start or stop %(task)s: its command %(command)s is for other groups.") % {
+        "task": task,
+        "command": task.command,
+    }
+
+
+def refused(request: HttpRequest, task: Task) -> bool:
+    """Say so and return True when the request's user may not run ``task``."""
+    if may_run_task(request, task):
+        return False
+    messages.error(request, not_allowed_message(task))
+    return True
+
+
+def back_to(request: HttpRequest) -> str:
+    """The page to go back to after a confirmation: ``next``, else the referer (checked later)."""
+    return request.POST.get("next") or request.META.get("HTTP_REFERER") or ""
 
 
 @require_POST
 def start_task(
     request: HttpRequest, pk: int, admin_site_name: str = "admin"
 ) -> HttpResponseRedirect:
-    """Start the task now, or schedule it when its scheduling fields ask for later."""
-    task = _task_for_run(request, pk)
+    """Start the task now, or schedule it when its scheduling fields ask for later; a
+    protected task goes to its confirmation page first."""
+    task = task_for_run(request, pk)
+    if refused(request, task):
+        return redirect_back(request, admin_site_name)
+    if task.protected:
+        url = page_url(admin_site_name, Task, "confirm_start", task.pk)
+        nxt = back_to(request)
+        return HttpResponseRedirect(f"{url}?{urlencode({'next': nxt})}" if nxt else url)
+    return start_now(request, task, admin_site_name)
+
+
+def start_now(request: HttpRequest, task: Task, admin_site_name: str) -> HttpResponseRedirect:
+    """Hand ``task`` to the service on behalf of the request's user; say what became of it."""
     try:
-        report = get_task_service().add(task)
+        report = get_task_service().add(task, by=Origin.of_request(request))
     except TaskAlreadyRunning as exc:
         messages.warning(request, str(exc))
         # The run that is going on: follow it rather than start another.
         report = task.active_runs().order_by("-invocation_datetime").first()
+    except TaskNotAllowed:  # the groups changed since the check
+        messages.error(request, not_allowed_message(task))
+        report = None
     except TaskQueueException as exc:
         logger.warning("Could not start task %s: %s", task.pk, exc)
         messages.error(
@@ -91,9 +139,13 @@ def stop_task(
     request: HttpRequest, pk: int, admin_site_name: str = "admin"
 ) -> HttpResponseRedirect:
     """Stop the task's runs (queued or going on), then cancel its schedule."""
-    task = _task_for_run(request, pk)
+    task = task_for_run(request, pk)
+    if refused(request, task):
+        return redirect_back(request, admin_site_name)
     try:
-        outcome = get_task_service().stop_task(task, by=request.user.get_username())
+        outcome = get_task_service().stop_task(task, by=Origin.of_request(request))
+    except TaskNotAllowed:
+        messages.error(request, not_allowed_message(task))
     except TaskQueueException as exc:
         logger.warning("Could not stop task %s: %s", task.pk, exc)
         messages.error(
@@ -126,13 +178,34 @@ def stop_message(task: Task, outcome: StopOutcome) -> tuple[int, str]:
 
 
 def start_selected(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Task]) -> None:
-    """The list's bulk action: Start each selected task, saying what became of each."""
+    """The list's bulk action: Start each selected task, saying what became of each.
+
+    Tasks the user may not run are named and left alone, and so are protected ones: each
+    is started from its own confirmation page, linked from the message.
+    """
     service = get_task_service()
+    origin = Origin.of_request(request)
+    site = modeladmin.admin_site.name
     for task in queryset.select_related("command"):
+        if not may_run_command_id(request, task.command_id):
+            messages.error(request, not_allowed_message(task))
+            continue
+        if task.protected:
+            messages.warning(
+                request,
+                format_html(
+                    _('{task} is protected: it was not started. <a href="{url}">Confirm it</a>.'),
+                    task=task,
+                    url=page_url(site, Task, "confirm_start", task.pk),
+                ),
+            )
+            continue
         try:
-            report = service.add(task)
+            report = service.add(task, by=origin)
         except TaskAlreadyRunning as exc:
             messages.warning(request, str(exc))
+        except TaskNotAllowed:
+            messages.error(request, not_allowed_message(task))
         except TaskQueueException as exc:
             messages.error(
                 request, _("%(task)s was not started: %(error)s") % {"task": task, "error": exc}
@@ -142,11 +215,18 @@ def start_selected(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Tas
 
 
 def stop_selected(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Task]) -> None:
-    """The list's bulk action: Stop each selected task, saying what became of each."""
+    """The list's bulk action: Stop each selected task, saying what became of each (tasks
+    the user may not run are named and left alone)."""
     service = get_task_service()
-    for task in queryset:
+    origin = Origin.of_request(request)
+    for task in queryset.select_related("command"):
+        if not may_run_command_id(request, task.command_id):
+            messages.error(request, not_allowed_message(task))
+            continue
         try:
-            outcome = service.stop_task(task, by=request.user.get_username())
+            outcome = service.stop_task(task, by=origin)
+        except TaskNotAllowed:
+            messages.error(request, not_allowed_message(task))
         except TaskQueueException as exc:
             messages.error(
                 request, _("%(task)s was not stopped: %(error)s") % {"task": task, "error": exc}
