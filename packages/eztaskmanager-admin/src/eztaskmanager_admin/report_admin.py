@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.permissions import visible_reports
 from eztaskmanager_admin import display
+from eztaskmanager_admin.artifact_admin import DOWNLOAD_PAGE, ArtifactDownloadView, ArtifactInline
 from eztaskmanager_admin.filters import RunResultFilter, RunStateFilter
 from eztaskmanager_admin.pages import page_name, page_url
 from eztaskmanager_admin.views import LogLinesView, LogTextView, LogViewerView
@@ -93,6 +94,7 @@ class LaunchReportAdmin(admin.ModelAdmin):
         "pid",
         "heartbeat_at",
     )
+    inlines = (ArtifactInline,)  # the files the run attached (ArtifactInline)
 
     class Media:
         css = display.ADMIN_CSS
@@ -264,6 +266,11 @@ class LaunchReportAdmin(admin.ModelAdmin):
             ("<int:pk>/log/live/", "live_log_viewer", LogViewerView.as_view(live=True, **options)),
             ("<int:pk>/log/lines/", "ajax_read_log_lines", LogLinesView.as_view(**options)),
             ("<int:pk>/log/text/", "log_text", LogTextView.as_view(**options)),
+            (
+                "<int:pk>/artifacts/<int:artifact_pk>/",
+                DOWNLOAD_PAGE,
+                ArtifactDownloadView.as_view(**options),
+            ),
         ]
         return [
             *(

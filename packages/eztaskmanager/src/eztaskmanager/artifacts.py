@@ -180,6 +180,12 @@ def current_report_id() -> int | None:
     return reports.pop() if len(reports) == 1 else None
 
 
+def open_artifact(artifact: Artifact) -> File:
+    """The artifact's file open for reading, from the storage the setting names now (the
+    model field's storage is built once, at import, and misses ``override_settings``)."""
+    return artifacts_storage().open(artifact.file.name, "rb")
+
+
 # Deleting files ------------------------------------------------------------------------------
 def delete_artifact_file(sender: Any, instance: Artifact, using: str, **kwargs: Any) -> None:
     """Receiver of ``post_delete`` for :class:`Artifact`: delete its file once the delete is
