@@ -293,6 +293,8 @@ def test_demo_runs_twice_on_the_same_data(run_demo):
     messages = [line["message"] for line in page["new_log_lines"]]
     assert "Newsletter sent" in messages
     assert "Preparing the newsletter for 5 readers" in messages  # print(), on the RQ worker
+    assert "Signed in to the mail server with ***" in messages  # a secret argument, masked
+    assert "demo-only-secret" not in json.dumps(page)
     assert_all_stopped(second, second.interrupt())
 
 

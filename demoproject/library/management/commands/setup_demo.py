@@ -54,9 +54,12 @@ SAMPLE_TASKS = {
     "Send the newsletter": (
         "send_newsletter",
         "--readers=5",
-        "A plain BaseCommand: what it writes to stdout becomes its log.",
+        "A plain BaseCommand: what it writes to stdout becomes its log. Its mail password "
+        "is a secret argument: the admin and the log show it as ***.",
     ),
 }
+# Secret arguments of sample tasks (never shown; see docs/how-to/permissions.md).
+SECRET_ARGUMENTS = {"Send the newsletter": "--mail-password=demo-only-secret"}
 PERIODIC_TASK = "Import books every 5 minutes"
 
 
@@ -82,6 +85,7 @@ class Command(BaseCommand):
                     "arguments": arguments,
                     "note": note,
                     "category": category,
+                    "secret_arguments": SECRET_ARGUMENTS.get(name, ""),
                 },
             )
             created += new
