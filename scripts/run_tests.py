@@ -53,6 +53,12 @@ SUITES = [
         "eztaskmanager_admin",
     ),
     (
+        "integration_api",
+        "integration_tests/api",
+        "integration_tests.api.settings",
+        "eztaskmanager_admin",
+    ),
+    (
         "integration_upgrade",
         "integration_tests/upgrade",
         "integration_tests.upgrade.settings",
