@@ -31,7 +31,8 @@ def confirm_start(request: HttpRequest, pk: int, admin_site: AdminSite) -> HttpR
     if refused(request, task):
         return HttpResponseRedirect(change_url)
     if request.method == "POST" and request.POST.get(CONFIRM_FIELD):
-        return start_now(request, task, admin_site.name)
+        # Not the referer (this page) when no next page is posted: the task's.
+        return start_now(request, task, admin_site.name, _next_page(request, change_url))
     context = {
         **admin_site.each_context(request),
         "opts": Task._meta,

@@ -42,9 +42,12 @@ from eztaskmanager_admin.pages import page_url
 logger = logging.getLogger(__name__)
 
 
-def redirect_back(request: HttpRequest, admin_site_name: str) -> HttpResponseRedirect:
-    """Back to the page the button was on (``next``, else the referer), else the task list."""
-    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
+def redirect_back(
+    request: HttpRequest, admin_site_name: str, back: str = ""
+) -> HttpResponseRedirect:
+    """Back to the page the button was on (``next``, else ``back``, else the referer), else
+    the task list."""
+    for candidate in (request.POST.get("next"), back, request.META.get("HTTP_REFERER")):
         if candidate and url_has_allowed_host_and_scheme(
             candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
@@ -95,8 +98,13 @@ def start_task(
     return start_now(request, task, admin_site_name)
 
 
-def start_now(request: HttpRequest, task: Task, admin_site_name: str) -> HttpResponseRedirect:
-    """Hand ``task`` to the service on behalf of the request's user; say what became of it."""
+def start_now(
+    request: HttpRequest, task: Task, admin_site_name: str, back: str = ""
+) -> HttpResponseRedirect:
+    """Hand ``task`` to the service on behalf of the request's user; say what became of it.
+
+    Then the run's live log, or the page the user came from (``back`` when no other).
+    """
     try:
         report = get_task_service().add(task, by=Origin.of_request(request))
     except TaskAlreadyRunning as exc:
@@ -116,7 +124,7 @@ def start_now(request: HttpRequest, task: Task, admin_site_name: str) -> HttpRes
         messages.success(request, start_message(task, report))
     if report is not None and can_view_logs(request):
         return HttpResponseRedirect(log_url(admin_site_name, report.pk, live=True))
-    return redirect_back(request, admin_site_name)
+    return redirect_back(request, admin_site_name, back)
 
 
 def start_message(task: Task, report: LaunchReport | None) -> str:
