@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -507,3 +509,20 @@ def test_errors_are_json(root, world):
 def test_url_names():
     assert reverse("eztaskmanager:api-task-list") == f"{API}tasks/"
     assert reverse("eztaskmanager:api-report-lines", args=[3]) == f"{API}reports/3/lines/"
+
+
+@pytest.mark.parametrize("path", ["tasks/", "reports/"])
+def test_lists_cost_the_same_queries_for_more_rows(root, world, report, path):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = root.get(f"{API}{path}")
+        assert response.status_code == 200
+        return len(captured)
+
+    report(task=world["startable"], started_by=world["root"])
+    few = queries()
+    for _ in range(10):
+        report(task=world["startable"], started_by=world["root"])
+        world["startable"].pk = None
+        world["startable"].save()
+    assert queries() == few

@@ -63,7 +63,8 @@ def authenticate(request: HttpRequest) -> str:
         request.user = token.user
         via = TOKEN
     else:
-        if not request.user.is_authenticated:
+        # Without Django's auth middleware there is no session user: only tokens work.
+        if not getattr(request, "user", None) or not request.user.is_authenticated:
             raise unauthenticated(
                 _("Authentication required: send Authorization: Bearer <token>, or log in.")
             )

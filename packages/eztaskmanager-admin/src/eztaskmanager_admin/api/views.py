@@ -92,7 +92,9 @@ def found_report(user: Any, pk: int) -> LaunchReport:
     """The report ``pk`` if ``user`` may see it; 404 for one that is missing or not theirs
     to see (saying which would tell that it exists)."""
     require_view_reports(user)
-    report = LaunchReport.objects.select_related("task", "started_by").filter(pk=pk).first()
+    report = (
+        LaunchReport.objects.select_related("task__command", "started_by").filter(pk=pk).first()
+    )
     if report is None or not may_see_report(user, report):
         raise not_found(_("No report with id %(id)s.") % {"id": pk})
     return report
@@ -231,7 +233,7 @@ class ReportListView(ApiView):
     def get(self, request: HttpRequest) -> JsonResponse:
         require_view_reports(request.user)
         reports = visible_reports(
-            request.user, LaunchReport.objects.select_related("task", "started_by")
+            request.user, LaunchReport.objects.select_related("task__command", "started_by")
         )
         task = int_param(request, "task")
         if task is not None:
