@@ -139,6 +139,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "static"
+# The files runs attach to their reports (artifacts) go to the default storage: here.
+MEDIA_ROOT = DATA_DIR / "media"
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
@@ -167,6 +169,13 @@ EZTASKMANAGER = {
     "REPORTS_KEPT": 5,
     # Log lines shown under each report in the admin and in notifications.
     "REPORT_LOG_TAIL_LINES": 10,
+    # Artifacts: the alias in STORAGES that keeps them, and the largest file (bytes).
+    "ARTIFACTS_STORAGE": "default",
+    "ARTIFACTS_MAX_SIZE": 100 * 1024 * 1024,
+    # What `manage.py eztaskmanager_prune` (cron) removes: finished reports older than
+    # these days, and DEBUG lines of finished reports older than those (None: never).
+    "REPORTS_MAX_AGE_DAYS": None,
+    "DEBUG_LINES_MAX_AGE_DAYS": None,
     # Absolute address of the site, for links in notifications (else the Sites framework).
     "BASE_URL": os.environ.get("EZTASKMANAGER_DEMO_BASE_URL", "http://127.0.0.1:8000"),
 }
