@@ -6,6 +6,7 @@ override in the test process, whose settings load before the Redis server starts
 """
 
 import os
+import tempfile
 
 from testsupport import clock
 from testsupport.settings import BASE, databases
@@ -15,6 +16,12 @@ globals().update(BASE)
 clock.install(speed=30)
 
 DATABASES = databases("integration_rq")
+# Artifacts go to the default storage: a folder of this test run, the same for the workers
+# (test_rq_artifacts.py downloads what a worker attached).
+MEDIA_ROOT = os.path.join(
+    tempfile.gettempdir(),
+    os.environ.get("EZTASKMANAGER_TEST_DB_NAME", "test_eztm_integration_rq") + "-media",
+)
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
