@@ -18,6 +18,9 @@ from eztaskmanager_admin.api.errors import bad_request
 # Lists: how many items a page holds when the client does not say, and at most.
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# The largest id a database stores (a 64-bit integer): a larger one is an error of the
+# client's, not a query the database refuses with a server error.
+MAX_ID = 2**63 - 1
 
 
 def int_param(
@@ -38,11 +41,30 @@ def int_param(
         raise bad_request(
             _("%(name)s must be a whole number, not %(value)r.") % {"name": name, "value": raw}
         ) from None
+    if value > MAX_ID:
+        raise bad_request(_("%(name)s is too large.") % {"name": name})
     if value < minimum:
         raise bad_request(
             _("%(name)s must be at least %(minimum)s.") % {"name": name, "minimum": minimum}
         )
     return value if maximum is None else min(value, maximum)
+
+
+def clean_text(value: str, name: str) -> str:
+    """``value`` if a database can store it: no NUL character, no lone surrogate (PostgreSQL
+    refuses both, and the admin's forms do too)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request(_("%(name)s is not valid text.") % {"name": name}) from None
+    if "\x00" in value:
+        raise bad_request(_("%(name)s may not contain NUL characters.") % {"name": name})
+    return value
+
+
+def text_param(request: HttpRequest, name: str) -> str:
+    """``?name=`` as text that can be looked up; ``""`` when absent."""
+    return clean_text(request.GET.get(name, ""), name)
 
 
 def choice_param(request: HttpRequest, name: str, choices: Any) -> str | None:

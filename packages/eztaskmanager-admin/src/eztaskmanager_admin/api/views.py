@@ -37,7 +37,15 @@ from eztaskmanager_admin import logreader
 from eztaskmanager_admin.api import serializers
 from eztaskmanager_admin.api.auth import authenticate, require_view_reports, require_view_tasks
 from eztaskmanager_admin.api.errors import ApiError, bad_request, conflict, not_allowed, not_found
-from eztaskmanager_admin.api.params import choice_param, int_param, json_body, keyset_page
+from eztaskmanager_admin.api.params import (
+    MAX_ID,
+    choice_param,
+    clean_text,
+    int_param,
+    json_body,
+    keyset_page,
+    text_param,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -129,11 +137,12 @@ class TaskListView(ApiView):
         status = choice_param(request, "status", Task.STATUS_CHOICES)
         if status:
             tasks = tasks.filter(status=status)
-        category = request.GET.get("category", "")
+        category = text_param(request, "category")
         if category:
-            by_id = Q(category_id=int(category)) if category.isdigit() else Q()
-            tasks = tasks.filter(by_id | Q(category__name=category))
-        command = request.GET.get("command", "")
+            by_name = Q(category__name=category)
+            is_id = category.isascii() and category.isdigit() and int(category) <= MAX_ID
+            tasks = tasks.filter(by_name | Q(category_id=int(category)) if is_id else by_name)
+        command = text_param(request, "command")
         if command:
             tasks = tasks.filter(command__name=command)
         rows, next_url = keyset_page(request, tasks)
@@ -158,8 +167,10 @@ class TaskStartView(ApiView):
         if not may_run(request.user, task):
             raise not_allowed(_("You may not start or stop %(task)s.") % {"task": task})
         arguments = body.get("arguments")
-        if arguments is not None and not isinstance(arguments, str):
-            raise bad_request(_("arguments must be a string."))
+        if arguments is not None:
+            if not isinstance(arguments, str):
+                raise bad_request(_("arguments must be a string."))
+            clean_text(arguments, "arguments")
         confirm = body.get("confirm", False)
         if not isinstance(confirm, bool):
             raise bad_request(_("confirm must be true or false."))
