@@ -97,3 +97,51 @@ def test_delete_revokes():
     url = reverse("admin:eztaskmanager_apitoken_delete", args=[token.pk])
     assert client.post(url, {"post": "yes"}).status_code == 302
     assert ApiToken.objects.authenticate(key) is None
+
+
+# The token section's URLs for each role: anonymous and non-staff go to the login page;
+# staff without the token permissions are refused; with them, only their own tokens.
+TOKEN_ROLES = ["anonymous", "nonstaff", "staff", "permitted", "superuser"]
+
+
+def token_client(role: str) -> tuple[Client, User | None]:
+    if role == "anonymous":
+        return Client(), None
+    if role == "nonstaff":
+        user = User.objects.create_user("nonstaff", password="pw")
+    elif role == "staff":
+        user = User.objects.create_user("plainstaff", password="pw", is_staff=True)
+    else:
+        user = staff(role, superuser=role == "superuser")
+    return logged_in(user), user
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", TOKEN_ROLES)
+def test_token_urls_permission_matrix(role):
+    owner = staff("owner")
+    others, _key = ApiToken.objects.issue(owner, "owner's")
+    client, user = token_client(role)
+    own = ApiToken.objects.issue(user, "own")[0] if user is not None else None
+    urls = {
+        "list": LIST_URL,
+        "add": ADD_URL,
+        "change_other": reverse("admin:eztaskmanager_apitoken_change", args=[others.pk]),
+        "delete_other": reverse("admin:eztaskmanager_apitoken_delete", args=[others.pk]),
+    }
+    if own is not None:
+        urls["change_own"] = reverse("admin:eztaskmanager_apitoken_change", args=[own.pk])
+        urls["delete_own"] = reverse("admin:eztaskmanager_apitoken_delete", args=[own.pk])
+    for name, url in urls.items():
+        response = client.get(url)
+        if role in ("anonymous", "nonstaff"):
+            assert response.status_code == 302 and "/login/" in response["Location"], name
+        elif role == "staff":
+            assert response.status_code == 403, name
+        elif role == "permitted" and name.endswith("_other"):
+            # Not in their queryset: the admin says it does not exist and goes back.
+            assert response.status_code == 302 and "/login/" not in response["Location"], name
+        else:
+            assert response.status_code == 200, (role, name)
+    client.post(urls["delete_other"], {"post": "yes"})
+    assert ApiToken.objects.filter(pk=others.pk).exists() == (role != "superuser")
