@@ -16,6 +16,7 @@ from django.db import connections, router
 from django.test import override_settings
 from django.utils import timezone
 
+from eztaskmanager import retention
 from eztaskmanager.models import Artifact, LaunchReport, Log, Task
 from eztaskmanager.models.artifacts import artifacts_storage
 from eztaskmanager.models.logs import write_log_rows
@@ -175,8 +176,12 @@ def test_renumbering_a_long_log_keeps_its_pages_in_order(task):
 
 
 @pytest.mark.django_db
-def test_renumber_lines_on_its_own(task):
-    """Lines with gaps and out of insertion order take their rank; no pair ever collides."""
+@pytest.mark.parametrize("one_update", [True, False], ids=["window UPDATE", "chunks"])
+def test_renumber_lines_on_its_own(task, monkeypatch, one_update):
+    """Lines with gaps take their rank; no pair ever collides. Databases without
+    ``UPDATE ... FROM`` (or SQLite before 3.33) write the ranks in chunks."""
+    if not one_update:
+        monkeypatch.setattr(retention, "_updates_from_a_window", lambda connection: False)
     report = make_report(task(name="gaps"), 10, ["INFO"] * 6)
     Log.objects.filter(launch_report=report, line__in=[1, 4]).delete()
     assert renumber_lines(report.pk, 6, router.db_for_write(Log)) == 4

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
@@ -136,9 +137,7 @@ def _lock_finished(pks: list[int]) -> QuerySet[LaunchReport]:
     reports = LaunchReport.objects.filter(pk__in=pks, state=LaunchReport.STATE_FINISHED)
     features = connections[router.db_for_write(LaunchReport)].features
     if features.has_select_for_update_skip_locked:
-        locked = list(
-            reports.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)
-        )
+        locked = list(reports.select_for_update(skip_locked=True).values_list("pk", flat=True))
         reports = LaunchReport.objects.filter(pk__in=locked)
     return reports
 
@@ -258,18 +257,21 @@ def renumber_lines(report_id: int, size: int, using: str) -> int:
     The ``(launch_report, line)`` pairs are unique and checked row by row, so the lines
     first move above every number in use (``line + size``; ``size`` is the log's length
     before lines were dropped) and then take their rank (``ROW_NUMBER()``), which is
-    below all of them: no two rows ever share a number. Two UPDATEs, on SQLite
-    (3.33 and later) and PostgreSQL alike.
+    below all of them: no two rows ever share a number. Two UPDATEs on PostgreSQL and
+    SQLite (3.33 and later); elsewhere the ranks are written in chunks.
     """
     connection = connections[using]
-    table = connection.ops.quote_name(Log._meta.db_table)
-    pk_column = connection.ops.quote_name(Log._meta.pk.column)
-    report = connection.ops.quote_name(Log._meta.get_field("launch_report").column)
-    line = connection.ops.quote_name(Log._meta.get_field("line").column)
+    quote = connection.ops.quote_name
+    table = quote(Log._meta.db_table)
+    pk_column = quote(Log._meta.pk.column)
+    report = quote(Log._meta.get_field("launch_report").column)
+    line = quote(Log._meta.get_field("line").column)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET {line} = {line} + %s WHERE {report} = %s", [size, report_id]
         )
+        if not _updates_from_a_window(connection):
+            return _renumber_in_chunks(report_id, using)
         cursor.execute(
             f"UPDATE {table} SET {line} = numbered.new_line - 1 "
             f"FROM (SELECT {pk_column} AS row_id, ROW_NUMBER() OVER (ORDER BY {line}) AS new_line "
@@ -278,6 +280,25 @@ def renumber_lines(report_id: int, size: int, using: str) -> int:
             [report_id],
         )
         return cursor.rowcount
+
+
+def _updates_from_a_window(connection: Any) -> bool:
+    """Whether the database takes ``UPDATE ... FROM (SELECT ... ROW_NUMBER() ...)``."""
+    if connection.vendor == "postgresql":
+        return True
+    if connection.vendor == "sqlite":
+        return connection.Database.sqlite_version_info >= (3, 33)
+    return False
+
+
+def _renumber_in_chunks(report_id: int, using: str, chunk: int = 1000) -> int:
+    """The second step of :func:`renumber_lines` where one UPDATE cannot do it."""
+    rows = Log.objects.using(using).filter(launch_report_id=report_id)
+    ids = list(rows.order_by("line").values_list("pk", flat=True))
+    for start in range(0, len(ids), chunk):
+        lines = [Log(pk=pk, line=start + n) for n, pk in enumerate(ids[start : start + chunk])]
+        Log.objects.using(using).bulk_update(lines, ["line"])
+    return len(ids)
 
 
 def prune(
