@@ -16,11 +16,12 @@ from tests import conftest
 from tests.backends import SchedulingBackend
 
 # The conftest's roles, and two more: "viewer" may only look (tasks and logs); "changer"
-# may also add and change tasks, but not start or stop them (no run_task).
+# may also add and change tasks, but not start or stop them (no run_task). Both read every
+# run's log (view_all_reports; who sees only their own runs: test_report_visibility.py).
 ROLES = [*conftest.ROLES, "viewer", "changer"]
 EXTRA_ROLES = {
-    "viewer": ["view_task", "view_launchreport"],
-    "changer": ["view_task", "add_task", "change_task", "view_launchreport"],
+    "viewer": ["view_task", "view_launchreport", "view_all_reports"],
+    "changer": ["view_task", "add_task", "change_task", "view_launchreport", "view_all_reports"],
 }
 ALLOWED = {"permitted", "superuser"}
 LOG_READERS = {*ALLOWED, "viewer", "changer"}

@@ -232,8 +232,9 @@ def sparkline(
     )
 
 
-def chart(runs: Sequence[Run], admin_site_name: str) -> SafeString:
-    """The task page's chart of its last runs, with a caption that reads it."""
+def chart(runs: Sequence[Run], admin_site_name: str, visible: set[int] | None = None) -> SafeString:
+    """The task page's chart of its last runs, with a caption that reads it; bars link to
+    the reports among ``visible`` (:func:`visible_ids`; ``None``: all of them)."""
     if not runs:
         return format_html('<p class="eztm-quiet eztm-chart-empty">{}</p>', _("No run yet."))
     now = timezone.now()
@@ -242,9 +243,11 @@ def chart(runs: Sequence[Run], admin_site_name: str) -> SafeString:
         (display.run_duration(run, now) or timedelta(0) for run in runs),
         default=None,
     )
+    texts = display.Texts(admin_site_name, now)
+    texts.visible = visible
     picture = svg(
         runs,
-        display.Texts(admin_site_name, now),
+        texts,
         slots=slots,
         bar_width=16,
         gap=6,
