@@ -66,11 +66,16 @@ def ops() -> Group:
 @pytest.fixture
 def target(ops, request) -> Callable[..., Task]:
     def make(restricted: bool, **fields) -> Task:
-        command = make_command("test_livelogging_command")
+        # Two commands: one open to every runner, one for the group ops.
         if restricted:
+            command = make_command("test_stdout_command")
             command.allowed_groups.add(ops)
+            arguments = "--lines=1"
+        else:
+            command = make_command("test_livelogging_command")
+            arguments = "--limit=1, --sleep=0"
         return Task.objects.create(
-            name="Rotate the keys", command=command, arguments="--limit=1, --sleep=0", **fields
+            name="Rotate the keys", command=command, arguments=arguments, **fields
         )
 
     return make
@@ -113,7 +118,7 @@ STARTS = {
     "run with GET then POST": (
         lambda client, task: (
             client.get(url("run_with", task)),
-            client.post(url("run_with", task), {"arguments": "--limit=2, --sleep=0"}),
+            client.post(url("run_with", task), {"arguments": task.arguments}),
         )[-1],
         False,
     ),
@@ -204,8 +209,7 @@ def test_the_buttons_are_offered_only_to_who_may_press_them(ops, target, role, r
 
 def test_a_user_may_not_give_a_task_a_command_of_other_groups(ops, target):
     open_task = target(False)
-    restricted = make_command("test_stdout_command")
-    restricted.allowed_groups.add(ops)
+    restricted = target(True).command
     client = make_client("outsider", ops)
     change = url("change", open_task)
     page = client.get(change)
@@ -241,3 +245,28 @@ def test_the_command_page_edits_and_lists_its_groups(ops, client_as):
     assert list(command.allowed_groups.all()) == [ops]
     listing = client.get(reverse("admin:eztaskmanager_appcommand_changelist")).content.decode()
     assert '<td class="field-groups_display">ops</td>' in listing
+
+
+def test_the_list_reads_the_commands_a_user_may_run_once_a_page(
+    ops, target, django_assert_num_queries
+):
+    """The rows' buttons ask no query of their own, whatever the number of rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = make_client("outsider", ops)
+    changelist = reverse(CHANGELIST)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(changelist).status_code == 200
+        return len(captured.captured_queries)
+
+    for restricted in (False, True):
+        target(restricted)
+    few = count()
+    for i in range(20):
+        target(i % 2 == 0)
+    assert count() == few
+    html = client.get(changelist).content.decode()
+    assert html.count("eztm-start") == 11  # the open command's tasks only

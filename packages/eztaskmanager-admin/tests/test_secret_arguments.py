@@ -37,17 +37,19 @@ def management_data(response) -> dict[str, str]:
 
 
 def task_data(task_or_command, **fields) -> dict[str, str]:
-    command = getattr(task_or_command, "command", task_or_command)
+    """The form's fields as ``task`` has them, or those of a new task of a command."""
+    task = task_or_command if isinstance(task_or_command, Task) else None
+    command = task.command if task else task_or_command
     data = {
-        "name": getattr(task_or_command, "name", "Probe the vault"),
+        "name": task.name if task else "Probe the vault",
         "command": str(command.pk),
-        "arguments": getattr(task_or_command, "arguments", "--times=2"),
+        "arguments": task.arguments if task else "--times=2",
         "secret_arguments": "",
-        "note": getattr(task_or_command, "note", ""),
+        "note": task.note if task else "",
     }
     for name in ("retries", "retry_delay", "retry_backoff", "follows_on"):  # as they are
         default = Task._meta.get_field(name).default
-        data[name] = str(getattr(task_or_command, name, default))
+        data[name] = str(getattr(task, name) if task else default)
     data.update(fields)
     return data
 
@@ -202,3 +204,24 @@ def test_run_now_with_passes_the_secret_and_shows_stars():
     assert report.arguments == "--times=3"
     for event in AuditEvent.objects.all():
         assert SECRET not in event.detail
+
+
+def test_creating_changing_and_deleting_a_task_is_in_the_audit_trail():
+    client = admin_client()
+    add = reverse("admin:eztaskmanager_task_add")
+    data = task_data(probe_command(), secret_arguments=f"--token={SECRET}")
+    assert post_form(client, add, data).status_code == 302
+    task = Task.objects.get()
+    change = reverse("admin:eztaskmanager_task_change", args=[task.pk])
+    data = task_data(task, secret_arguments=f"--token={OTHER_SECRET}")
+    assert post_form(client, change, data).status_code == 302
+    delete = reverse("admin:eztaskmanager_task_delete", args=[task.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert not Task.objects.exists()
+    events = list(AuditEvent.objects.order_by("pk").values_list("action", "username", "detail"))
+    assert events == [
+        ("created", "root", "Added."),
+        ("changed", "root", "Changed Secret arguments."),
+        ("deleted", "root", ""),
+    ]
+    assert AuditEvent.objects.filter(task_name="Probe the vault").count() == 3
