@@ -126,6 +126,7 @@ def test_the_task_page_lists_and_links_only_visible_reports(people, owned, legac
     client = people[role][1]
     html = client.get(reverse("admin:eztaskmanager_task_change", args=[owned.task_id])).content
     assert (b"owner secret line" in html) is ROLES[role]
+    assert (b"owner via the admin" in html) is ROLES[role]  # who started each run
     html = client.get(reverse("admin:eztaskmanager_task_change", args=[legacy.task_id])).content
     assert (b"legacy secret line" in html) is (role in ("superuser", "viewall"))
 

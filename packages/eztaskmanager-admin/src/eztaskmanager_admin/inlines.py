@@ -46,14 +46,22 @@ class LaunchReportInline(ReadOnlyInline):
 
     model = LaunchReport
     can_delete = True
-    fields = ("result_display", "started_display", "duration_display", "log_tail_display")
+    fields = (
+        "result_display",
+        "started_display",
+        "started_by_display",
+        "duration_display",
+        "log_tail_display",
+    )
     readonly_fields = fields
     ordering = ("-invocation_datetime",)
     verbose_name_plural = _("reports")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         """Only the reports the user may see (the runs they started, without view_all_reports)."""
-        return visible_reports(request.user, super().get_queryset(request))
+        return visible_reports(request.user, super().get_queryset(request)).select_related(
+            "started_by"
+        )
 
     @admin.display(description=_("result"))
     def result_display(self, obj: LaunchReport) -> SafeString | str:
@@ -62,6 +70,10 @@ class LaunchReportInline(ReadOnlyInline):
     @admin.display(description=_("started"))
     def started_display(self, obj: LaunchReport) -> SafeString | str:
         return display.when_html(obj.invocation_datetime)
+
+    @admin.display(description=_("started by"))
+    def started_by_display(self, obj: LaunchReport) -> str:
+        return display.started_by(obj)
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: LaunchReport) -> str:
