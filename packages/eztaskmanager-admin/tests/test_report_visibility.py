@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from eztaskmanager.models import LaunchReport
+from eztaskmanager.models import LaunchReport, Task, TaskCategory
 
 # Who, and whether they see a run that "owner" started.
 ROLES = {"superuser": True, "viewall": True, "owner": True, "other": False}
@@ -161,3 +161,16 @@ def test_the_report_list_filters_by_origin_and_user(people, owned, legacy, repor
     assert "owner via the admin" in page.content.decode()
     legacy_page = client.get(reverse("admin:eztaskmanager_launchreport_change", args=[legacy.pk]))
     assert legacy_page.status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_category_page_links_its_tasks_last_result_only_for_who_may_see_it(people, owned, role):
+    user, client = people[role]
+    user.user_permissions.add(Permission.objects.get(codename="view_taskcategory"))
+    category = TaskCategory.objects.create(name="nightly")
+    Task.objects.filter(pk=owned.task_id).update(category=category)
+    page = client.get(reverse("admin:eztaskmanager_taskcategory_change", args=[category.pk]))
+    html = page.content.decode()
+    assert 'class="eztm-result eztm-result-ok' in html
+    log = reverse("admin:eztaskmanager_launchreport_log_viewer", args=[owned.pk])
+    assert (log in html) is ROLES[role]
