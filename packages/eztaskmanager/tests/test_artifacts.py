@@ -195,3 +195,15 @@ def test_a_delete_rolled_back_keeps_the_file(task, folder):
         raise RuntimeError("rolled back")
     assert Artifact.objects.get().file.name == name
     assert (folder / name).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_storage_that_fails_leaves_the_file_and_a_warning_not_the_report(task, folder, caplog):
+    report = run(task, "--kind=bytes")
+    name = report.artifacts.get().file.name
+    broken = {"BACKEND": "immediate", "ARTIFACTS_STORAGE": "no-such-alias"}
+    with override_settings(EZTASKMANAGER=broken), caplog.at_level(logging.WARNING):
+        report.delete()
+    assert not LaunchReport.objects.filter(pk=report.pk).exists()
+    assert f"Could not delete artifact file {name}" in caplog.text
+    assert (folder / name).exists()

@@ -34,7 +34,6 @@ from typing import IO, TYPE_CHECKING, Any
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils.text import get_valid_filename
 
@@ -191,14 +190,12 @@ def delete_artifact_file(sender: Any, instance: Artifact, using: str, **kwargs: 
     """Receiver of ``post_delete`` for :class:`Artifact`: delete its file once the delete is
     committed (a rolled-back delete keeps it), however the row went (cascades included)."""
     name = instance.file.name
-    if not name:
-        return
-    storage = artifacts_storage()
-    transaction.on_commit(lambda: _delete_file(storage, name), using=using)
+    if name:
+        transaction.on_commit(lambda: _delete_file(name), using=using)
 
 
-def _delete_file(storage: Storage, name: str) -> None:
+def _delete_file(name: str) -> None:
     try:
-        storage.delete(name)
-    except Exception:  # a file that is gone already, a storage that is away: the row is gone
+        artifacts_storage().delete(name)
+    except Exception:  # a storage away or misconfigured: the row is gone all the same
         logger.warning("Could not delete artifact file %s", name, exc_info=True)
