@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 
 from eztaskmanager.models import AppCommand, Task
-from eztaskmanager.permissions import command_allows, may_run
+from eztaskmanager.permissions import may_run
 
 VIEW_LOG_PERMISSION = "eztaskmanager.view_launchreport"
 RUN_TASK_PERMISSION = "eztaskmanager.run_task"
@@ -35,11 +35,6 @@ def may_run_task(request: HttpRequest, task: Task) -> bool:
     """Whether the request's user may start and stop ``task``: the core's rule
     (:func:`eztaskmanager.permissions.may_run`), for a staff member."""
     return is_staff(request) and may_run(request.user, task)
-
-
-def may_use_command(request: HttpRequest, command: AppCommand) -> bool:
-    """Whether the command's groups let the request's user run it (the global right aside)."""
-    return command_allows(request.user, command)
 
 
 def runnable_command_ids(request: HttpRequest) -> frozenset[int] | None:
