@@ -97,11 +97,14 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
         extra_context = dict(extra_context or {})
         task = self.get_object(request, object_id)
         if task is not None:
-            active = history.active_run(self._runs(task))
+            runs = self._runs(task)
+            # Links only to the reports the user may see (None: all of them).
+            task.eztm_visible = history.visible_ids(request.user, runs)
+            active = history.active_run(runs)
             extra_context.update(
                 subtitle=task.name,
                 eztm_status_badge=display.status_badge(
-                    task, self.admin_site.name, active.pk if active else None
+                    task, self.admin_site.name, _linked(task, active.pk if active else None)
                 ),
                 # Start, Stop and Run now with... for a user the task's command allows.
                 can_run_tasks=may_run_task(request, task),
@@ -262,7 +265,7 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 "{}{}",
                 display.result_badge(
                     obj.cached_last_invocation_result,
-                    obj.cached_last_report_id,
+                    _linked(obj, obj.cached_last_report_id),
                     self.admin_site.name,
                     reason=last.reason if last is not None else "",
                 ),
@@ -275,7 +278,9 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
     @admin.display(description=_("history"))
     def history_chart(self, obj: Task) -> SafeString:
         return display.refresh_fragment(
-            "history", history.chart(self._runs(obj), self.admin_site.name), tag="div"
+            "history",
+            history.chart(self._runs(obj), self.admin_site.name, _visible(obj)),
+            tag="div",
         )
 
     def get_formset_kwargs(self, request: HttpRequest, obj: Any, inline: Any, prefix: str):
@@ -393,3 +398,14 @@ def _change_text(message: Any) -> str:
 def _in_chain(task: Task) -> bool:
     """The task follows another, or another follows it: its chain section opens."""
     return task.follows_id is not None or task.followers.exists()
+
+
+def _visible(task: Task) -> set[int] | None:
+    """The reports the page's user may open (change_view works it out; none without it)."""
+    return getattr(task, "eztm_visible", set())
+
+
+def _linked(task: Task, report_id: int | None) -> int | None:
+    """``report_id``, when the page may link to it."""
+    visible = getattr(task, "eztm_visible", set())
+    return report_id if visible is None or report_id in visible else None
