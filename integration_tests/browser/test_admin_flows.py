@@ -272,7 +272,7 @@ def test_the_lists_fit_a_laptop_with_the_sidebar_open(
     screenshot(page, name)
 
     page.goto("/admin/eztaskmanager/launchreport/")
-    assert_fits(page, ["", "TASK", "RESULT", "STARTED", "DURATION", "LOG"])
+    assert_fits(page, ["", "TASK", "RESULT", "STARTED", "DURATION", "STARTED BY", "LOG"])
     if name == "task-list":
         screenshot(page, "reports-list")
 
