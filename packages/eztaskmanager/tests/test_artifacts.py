@@ -207,3 +207,14 @@ def test_a_storage_that_fails_leaves_the_file_and_a_warning_not_the_report(task,
     assert not LaunchReport.objects.filter(pk=report.pk).exists()
     assert f"Could not delete artifact file {name}" in caplog.text
     assert (folder / name).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_model_field_reads_from_the_storage_the_settings_name_now(task, folder):
+    """The field's storage is built once, when the model loads; it follows the settings."""
+    report = run(task, "--kind=bytes")
+    artifact = report.artifacts.get()
+    assert (folder / artifact.file.name).is_file()
+    with artifact.file.open("rb") as handle:
+        assert handle.read() == (folder / artifact.file.name).read_bytes()
+    assert artifact.file.storage.location == str(folder)

@@ -180,8 +180,7 @@ def current_report_id() -> int | None:
 
 
 def open_artifact(artifact: Artifact) -> File:
-    """The artifact's file open for reading, from the storage the setting names now (the
-    model field's storage is built once, at import, and misses ``override_settings``)."""
+    """The artifact's file open for reading, from the storage the setting names now."""
     return artifacts_storage().open(artifact.file.name, "rb")
 
 

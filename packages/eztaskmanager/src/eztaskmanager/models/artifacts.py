@@ -3,17 +3,40 @@ storage API in the storage ``EZTASKMANAGER["ARTIFACTS_STORAGE"]`` names."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.files.storage import Storage, storages
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.conf import get_setting
 
 
+class ArtifactsStorage(LazyObject):
+    """The storage ``EZTASKMANAGER["ARTIFACTS_STORAGE"]`` names, found again once the
+    settings change (as Django's ``default_storage`` is): the model's field keeps this one
+    object, built when the model loads."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages[get_setting("ARTIFACTS_STORAGE")]
+
+
+artifacts = ArtifactsStorage()
+
+
+@receiver(setting_changed)
+def _forget_storage(setting: str, **kwargs: Any) -> None:
+    if setting in ("STORAGES", "EZTASKMANAGER"):
+        artifacts._wrapped = empty
+
+
 def artifacts_storage() -> Storage:
     """The storage of artifacts: an alias of ``settings.STORAGES`` (default ``"default"``)."""
-    return storages[get_setting("ARTIFACTS_STORAGE")]
+    return artifacts
 
 
 def artifact_path(artifact: Artifact, filename: str) -> str:
