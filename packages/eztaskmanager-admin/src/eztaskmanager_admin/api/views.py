@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from eztaskmanager import audit
 from eztaskmanager.arguments import InvalidArguments
 from eztaskmanager.exceptions import (
     TaskAlreadyRunning,
@@ -324,7 +323,6 @@ class ReportStopView(ApiView):
             raise not_allowed(exc) from exc
         except TaskQueueException as exc:
             raise engine_unreachable(f"stop report {report.pk}", exc) from exc
-        audit.record(audit.STOPPED, report.task, self.origin, report)
         report.refresh_from_db()
         return JsonResponse({"state": state, "report": serializers.report_json(request, report)})
 

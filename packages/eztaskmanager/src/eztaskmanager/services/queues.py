@@ -225,6 +225,7 @@ class TaskQueueService(abc.ABC):
                 % {"backend": type(self).__name__}
             )
         state = report.request_stop(str(origin) if by else "")
+        audit.record(STOPPED, report.task, origin, report)
         if state == report.STATE_FINISHED:
             if report.job_id:
                 try:
@@ -275,7 +276,6 @@ class TaskQueueService(abc.ABC):
                 outcome.stopped += 1
             else:
                 outcome.stopping += 1
-            audit.record(STOPPED, task, origin, report)
         task.refresh_from_db()
         if task.scheduled_job_id:
             self.remove(task)
