@@ -93,6 +93,38 @@ def test_numbers(value):
     assert message.id == "eztaskmanager.E006"
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ARTIFACTS_MAX_SIZE", 0),
+        ("ARTIFACTS_MAX_SIZE", "10MB"),
+        ("ARTIFACTS_MAX_SIZE", 1.5),
+        ("REPORTS_MAX_AGE_DAYS", -1),
+        ("REPORTS_MAX_AGE_DAYS", "30"),
+        ("DEBUG_LINES_MAX_AGE_DAYS", float("nan")),
+        ("DEBUG_LINES_MAX_AGE_DAYS", True),
+    ],
+)
+def test_retention_numbers(key, value):
+    (message,) = run_checks({"BACKEND": "immediate", key: value})
+    assert message.id == "eztaskmanager.E008"
+    assert key in message.msg
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("ARTIFACTS_MAX_SIZE", None), ("REPORTS_MAX_AGE_DAYS", 0), ("DEBUG_LINES_MAX_AGE_DAYS", 7.5)],
+)
+def test_retention_numbers_that_are_fine(key, value):
+    assert run_checks({"BACKEND": "immediate", key: value}) == []
+
+
+def test_the_artifacts_storage_must_be_a_storages_alias():
+    (message,) = run_checks({"BACKEND": "immediate", "ARTIFACTS_STORAGE": "bucket"})
+    assert message.id == "eztaskmanager.E009"
+    assert "'bucket'" in message.msg and "default" in message.hint
+
+
 def test_checks_are_registered():
     with override_settings(EZTASKMANAGER={"BACKEND": "rqq"}):
         assert "eztaskmanager.E001" in ids(checks.run_checks())

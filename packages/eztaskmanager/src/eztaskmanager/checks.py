@@ -14,6 +14,7 @@ from importlib.util import find_spec
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 from django.db.migrations.loader import MigrationLoader
@@ -63,6 +64,7 @@ def error_of(exc: ConfigurationError, kinds: dict[type, tuple[str, str]]) -> Err
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     config = conf.get_config()
     messages = _check_numbers(config) + _check_log_to_console(config)
+    messages += _check_retention(config) + _check_artifacts_storage(config)
     messages += _check_backend()
     messages += _messages(*registry.notifiers.build_each(), NOTIFIER_ERRORS)
     return messages
@@ -157,6 +159,50 @@ def _check_numbers(config: dict[str, Any]) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def _check_retention(config: dict[str, Any]) -> list[CheckMessage]:
+    """The artifacts' size limit and the retention ages: a number, or ``None`` for none."""
+    messages: list[CheckMessage] = []
+    rules = (
+        ("ARTIFACTS_MAX_SIZE", "a positive whole number of bytes", _is_positive_int),
+        ("REPORTS_MAX_AGE_DAYS", "a number of days, 0 or more", _is_days),
+        ("DEBUG_LINES_MAX_AGE_DAYS", "a number of days, 0 or more", _is_days),
+    )
+    for key, what, valid in rules:
+        value = config[key]
+        if value is not None and not valid(value):
+            messages.append(
+                Error(
+                    f'EZTASKMANAGER["{key}"] must be {what}, or None, not {value!r}.',
+                    hint="None (the default for the ages) means no limit.",
+                    id="eztaskmanager.E008",
+                )
+            )
+    return messages
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _is_days(value: Any) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and 0 <= value < float("inf")
+
+
+def _check_artifacts_storage(config: dict[str, Any]) -> list[CheckMessage]:
+    alias = config["ARTIFACTS_STORAGE"]
+    if alias in settings.STORAGES:
+        return []
+    return [
+        Error(
+            f'EZTASKMANAGER["ARTIFACTS_STORAGE"] names {alias!r}, which is not in '
+            "settings.STORAGES.",
+            hint=f"Add {alias!r} to STORAGES, or name one of: {', '.join(settings.STORAGES)}.",
+            id="eztaskmanager.E009",
+        )
+    ]
 
 
 def _check_log_to_console(config: dict[str, Any]) -> list[CheckMessage]:
