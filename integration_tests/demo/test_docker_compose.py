@@ -113,6 +113,13 @@ def test_django_services_share_one_image_and_wait_for_their_services(compose):
         assert web_env[key] == db_env[key]
 
 
+def test_workers_and_web_share_the_artifacts_folder(compose):
+    """A worker writes a run's files where the web server reads them for a download."""
+    for name in EXPECTED_COMMANDS:
+        assert "artifacts:/app/.demo/media" in compose["services"][name]["volumes"], name
+    assert "artifacts" in compose["volumes"]
+
+
 def test_each_command_is_a_start_script_the_image_installs(compose):
     dockerfile = (DEMO_DIR / "Dockerfile").read_text()
     assert "COPY demoproject/compose/start* /usr/local/bin/" in dockerfile
