@@ -419,6 +419,17 @@ def test_stop_task_and_report(root, world):
     assert AuditEvent.objects.filter(action="stopped", report=report, source="api").exists()
 
 
+def test_a_backend_that_cannot_stop_a_running_run_is_a_conflict(root, world):
+    """The immediate backend (these tests') runs in the request: it has nothing to stop."""
+    report = world["report"]
+    LaunchReport.objects.filter(pk=report.pk).update(state="running")  # a worker took it
+    response, document = call(root, "POST", f"{API}reports/{report.pk}/stop/")
+    assert response.status_code == 409, document
+    assert "cannot stop a running task" in document["error"]
+    response, document = call(root, "POST", f"{API}tasks/{world['busy'].pk}/stop/")
+    assert response.status_code == 409, document
+
+
 def test_report_list_filters_and_pages(root, world, report):
     made = [report(task=world["startable"]) for _ in range(3)]
     failed = report(task=world["startable"], invocation_result="failed")

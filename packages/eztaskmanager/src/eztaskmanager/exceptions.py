@@ -24,6 +24,10 @@ class TaskNotRunnable(TaskQueueException):
     """A task cannot be started (inactive or missing command, unsupported schedule)."""
 
 
+class TaskNotStoppable(TaskQueueException):
+    """The backend cannot stop a run that has started (its engine has no way to)."""
+
+
 class TaskNotAllowed(TaskNotRunnable):
     """A user may not start or stop a task (see :mod:`eztaskmanager.permissions`)."""
 

@@ -26,6 +26,7 @@ from eztaskmanager.exceptions import (
     TaskAlreadyRunning,
     TaskNotAllowed,
     TaskNotRunnable,
+    TaskNotStoppable,
     TaskQueueException,
 )
 from eztaskmanager.models import LaunchReport, Task
@@ -224,6 +225,8 @@ class TaskStopView(ApiView):
             outcome = get_task_service().stop_task(task, by=self.origin)
         except TaskNotAllowed as exc:
             raise not_allowed(exc) from exc
+        except TaskNotStoppable as exc:
+            raise conflict(exc) from exc
         except TaskQueueException as exc:
             raise engine_unreachable(f"stop task {task.pk}", exc) from exc
         return JsonResponse(
@@ -321,6 +324,8 @@ class ReportStopView(ApiView):
             state = get_task_service().stop(report, by=self.origin)
         except TaskNotAllowed as exc:
             raise not_allowed(exc) from exc
+        except TaskNotStoppable as exc:
+            raise conflict(exc) from exc
         except TaskQueueException as exc:
             raise engine_unreachable(f"stop report {report.pk}", exc) from exc
         report.refresh_from_db()

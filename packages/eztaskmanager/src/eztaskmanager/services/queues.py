@@ -21,7 +21,12 @@ from django.utils.translation import gettext as _
 
 from eztaskmanager import audit, origins
 from eztaskmanager.audit import SCHEDULED, STARTED, STOPPED, UNSCHEDULED
-from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable, TaskQueueException
+from eztaskmanager.exceptions import (
+    TaskAlreadyRunning,
+    TaskNotRunnable,
+    TaskNotStoppable,
+    TaskQueueException,
+)
 from eztaskmanager.moved import moved_classes
 from eztaskmanager.options import read_options
 from eztaskmanager.origins import Origin, as_origin
@@ -220,7 +225,7 @@ class TaskQueueService(abc.ABC):
         if origin.user is not None:
             check_run(origin.user, report.task)
         if not self.supports_stop and report.state != report.STATE_QUEUED:
-            raise TaskQueueException(
+            raise TaskNotStoppable(
                 _("The %(backend)s backend cannot stop a running task.")
                 % {"backend": type(self).__name__}
             )
