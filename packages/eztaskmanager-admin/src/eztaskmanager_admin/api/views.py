@@ -10,6 +10,8 @@ does for the admin. Log lines are read by the log viewer's reader
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.models import Q
@@ -157,6 +159,29 @@ class TaskDetailView(ApiView):
         return JsonResponse(serializers.task_detail_json(request, task))
 
 
+def require_run(user: Any, task: Task) -> None:
+    """Refuse (403) a caller who may not start or stop ``task``, before anything about it
+    is said (a protected task's arguments, a run's state)."""
+    if not may_run(user, task):
+        raise not_allowed(_("You may not start or stop %(task)s.") % {"task": task})
+
+
+@contextmanager
+def service_errors(what: str) -> Iterator[None]:
+    """The queue backend's refusals as the API's answers: 400, 403, 409, or 503 (``what``
+    names the action in the log)."""
+    try:
+        yield
+    except InvalidArguments as exc:
+        raise bad_request(exc) from exc
+    except TaskNotAllowed as exc:
+        raise not_allowed(exc) from exc
+    except (TaskAlreadyRunning, TaskNotRunnable, TaskNotStoppable) as exc:
+        raise conflict(exc) from exc
+    except TaskQueueException as exc:
+        raise engine_unreachable(what, exc) from exc
+
+
 class TaskStartView(ApiView):
     """``POST {"arguments": "...", "confirm": true}``: run now (201, its report) or arm the
     schedule (202); other arguments make a one-off run, a protected task needs ``confirm``."""
@@ -164,8 +189,7 @@ class TaskStartView(ApiView):
     def post(self, request: HttpRequest, pk: int) -> JsonResponse:
         body = json_body(request)
         task = found_task(request.user, pk)
-        if not may_run(request.user, task):
-            raise not_allowed(_("You may not start or stop %(task)s.") % {"task": task})
+        require_run(request.user, task)
         arguments = body.get("arguments")
         if arguments is not None:
             if not isinstance(arguments, str):
@@ -185,19 +209,11 @@ class TaskStartView(ApiView):
                 confirmation_required=True,
             )
         service = get_task_service()
-        try:
+        with service_errors(f"start task {task.pk}"):
             if arguments is None:
                 report = service.add(task, by=self.origin)
             else:
                 report = service.run_once(task, arguments, by=self.origin)
-        except InvalidArguments as exc:
-            raise bad_request(exc) from exc
-        except TaskNotAllowed as exc:
-            raise not_allowed(exc) from exc
-        except (TaskAlreadyRunning, TaskNotRunnable) as exc:
-            raise conflict(exc) from exc
-        except TaskQueueException as exc:
-            raise engine_unreachable(f"start task {task.pk}", exc) from exc
         if report is None:
             task.refresh_from_db()
             return JsonResponse(
@@ -219,16 +235,9 @@ class TaskStopView(ApiView):
 
     def post(self, request: HttpRequest, pk: int) -> JsonResponse:
         task = found_task(request.user, pk)
-        if not may_run(request.user, task):
-            raise not_allowed(_("You may not start or stop %(task)s.") % {"task": task})
-        try:
+        require_run(request.user, task)
+        with service_errors(f"stop task {task.pk}"):
             outcome = get_task_service().stop_task(task, by=self.origin)
-        except TaskNotAllowed as exc:
-            raise not_allowed(exc) from exc
-        except TaskNotStoppable as exc:
-            raise conflict(exc) from exc
-        except TaskQueueException as exc:
-            raise engine_unreachable(f"stop task {task.pk}", exc) from exc
         return JsonResponse(
             {
                 "stopped": outcome.stopped,
@@ -316,18 +325,11 @@ class ReportStopView(ApiView):
 
     def post(self, request: HttpRequest, pk: int) -> JsonResponse:
         report = found_report(request.user, pk)
-        if not may_run(request.user, report.task):
-            raise not_allowed(_("You may not start or stop %(task)s.") % {"task": report.task})
+        require_run(request.user, report.task)
         if report.state not in LaunchReport.ACTIVE_STATES:
             raise conflict(_("This run has already ended."))
-        try:
+        with service_errors(f"stop report {report.pk}"):
             state = get_task_service().stop(report, by=self.origin)
-        except TaskNotAllowed as exc:
-            raise not_allowed(exc) from exc
-        except TaskNotStoppable as exc:
-            raise conflict(exc) from exc
-        except TaskQueueException as exc:
-            raise engine_unreachable(f"stop report {report.pk}", exc) from exc
         report.refresh_from_db()
         return JsonResponse({"state": state, "report": serializers.report_json(request, report)})
 
