@@ -166,8 +166,8 @@ def _check_retention(config: dict[str, Any]) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     rules = (
         ("ARTIFACTS_MAX_SIZE", "a positive whole number of bytes", _is_positive_int),
-        ("REPORTS_MAX_AGE_DAYS", "a number of days, 0 or more", _is_days),
-        ("DEBUG_LINES_MAX_AGE_DAYS", "a number of days, 0 or more", _is_days),
+        ("REPORTS_MAX_AGE_DAYS", "a number of days, 0 or more", conf.is_age),
+        ("DEBUG_LINES_MAX_AGE_DAYS", "a number of days, 0 or more", conf.is_age),
     )
     for key, what, valid in rules:
         value = config[key]
@@ -184,11 +184,6 @@ def _check_retention(config: dict[str, Any]) -> list[CheckMessage]:
 
 def _is_positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _is_days(value: Any) -> bool:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    return number and 0 <= value < float("inf")
 
 
 def _check_artifacts_storage(config: dict[str, Any]) -> list[CheckMessage]:

@@ -93,6 +93,13 @@ def get_config() -> dict[str, Any]:
     return config
 
 
+def is_age(value: object) -> bool:
+    """Whether ``value`` is a retention age (``*_MAX_AGE_DAYS``): a number of days, 0 or
+    more, and finite."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and 0 <= value < float("inf")  # type: ignore[operator]
+
+
 def get_setting(key: str) -> Any:
     """Return one key of the effective configuration."""
     return get_config()[key]

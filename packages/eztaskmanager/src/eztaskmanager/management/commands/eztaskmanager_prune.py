@@ -12,13 +12,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from eztaskmanager.conf import get_setting
+from eztaskmanager.conf import get_setting, is_age
 from eztaskmanager.retention import DEFAULT_BATCH_SIZE, Figures, Pruned, prune
 
 
 def _days(value: str) -> float:
     days = float(value)
-    if days < 0 or days != days or days == float("inf"):
+    if not is_age(days):
         raise ValueError(value)
     return days
 
