@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from eztaskmanager.models import LaunchReport
-from eztaskmanager.permissions import sees_all_reports
+from eztaskmanager.permissions import may_see_report, sees_all_reports
 from eztaskmanager_admin import display
 
 # Runs in the task list's sparkline, and in the task page's chart (the reports kept,
@@ -113,7 +113,7 @@ def visible_ids(user: Any, runs: Iterable[Run]) -> set[int] | None:
     """The runs among ``runs`` that ``user`` may open (``None``: all of theirs and others')."""
     if sees_all_reports(user):
         return None
-    return {run.pk for run in runs if user.pk is not None and run.started_by_id == user.pk}
+    return {run.pk for run in runs if may_see_report(user, run)}
 
 
 def active_run(runs: Sequence[Run]) -> Run | None:
