@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 
-from eztaskmanager.models import AppCommand, Task
-from eztaskmanager.permissions import may_run
+from eztaskmanager.models import Task
+from eztaskmanager.permissions import allowed_commands, may_run
 
 VIEW_LOG_PERMISSION = "eztaskmanager.view_launchreport"
 RUN_TASK_PERMISSION = "eztaskmanager.run_task"
@@ -41,21 +39,14 @@ def runnable_command_ids(request: HttpRequest) -> frozenset[int] | None:
     """The ids of the commands whose groups let the request's user run them, read once per
     request (one query, for a whole list page); ``None``: every command (a superuser).
 
-    The same rule as :func:`eztaskmanager.permissions.command_allows`: a command with no
-    groups is open, one with groups needs one of the user's.
+    The core's rule (:func:`eztaskmanager.permissions.allowed_commands`).
     """
     user = request.user
     if user.is_superuser:
         return None
     cached: Any = request.__dict__.get("_eztm_runnable_commands")
     if cached is None:
-        restricted = AppCommand.allowed_groups.through.objects.filter(appcommand=OuterRef("pk"))
-        mine = restricted.filter(group__in=Group.objects.filter(user=user.pk).values("pk"))
-        cached = frozenset(
-            AppCommand.objects.filter(Q(~Exists(restricted)) | Q(Exists(mine))).values_list(
-                "pk", flat=True
-            )
-        )
+        cached = frozenset(allowed_commands(user).values_list("pk", flat=True))
         request.__dict__["_eztm_runnable_commands"] = cached
     return cached
 
