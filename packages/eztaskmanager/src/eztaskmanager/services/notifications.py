@@ -132,18 +132,15 @@ class Notification:
 
     @classmethod
     def from_report(cls, report: LaunchReport) -> Notification:
-        task = report.task
-        tail = report.log_tail(get_setting("REPORT_LOG_TAIL_LINES"))
-        if task.secret_arguments:
-            # A command that echoes its options would show them: the message never does.
-            tail = [task.mask_secrets(line) for line in tail]
         return cls(
-            task_name=task.name,
+            task_name=report.task.name,
             result=report.invocation_result,
             n_errors=report.n_log_errors,
             n_warnings=report.n_log_warnings,
             duration=report.duration,
-            log_tail=tail,
+            # Its lines were stored with the task's secret arguments masked (the runner's
+            # log handler): the tail shows them as *** already.
+            log_tail=report.log_tail(get_setting("REPORT_LOG_TAIL_LINES")),
             url=log_viewer_url(report),
             reason=report.reason,
             command=report.ran_command,
