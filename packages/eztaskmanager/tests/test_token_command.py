@@ -74,6 +74,13 @@ def test_revoke_by_prefix_or_key(alice):
         run("revoke", first[:8])
 
 
+def test_keys_never_look_like_an_option(alice):
+    """A key starting with "-" could not be revoked by its prefix: argparse takes it for an option."""
+    keys = [ApiToken.objects.issue(alice)[1] for _ in range(200)]
+    assert not [key for key in keys if key.startswith("-")]
+    assert len(set(keys)) == 200
+
+
 def test_revoke_refuses_an_ambiguous_prefix(alice):
     for key in ("samepref-one", "samepref-two"):
         ApiToken.objects.create(user=alice, prefix=key[:8], key_digest=key)

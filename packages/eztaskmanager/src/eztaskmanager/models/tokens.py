@@ -25,7 +25,9 @@ def digest(key: str) -> str:
 class ApiTokenQuerySet(models.QuerySet):
     def issue(self, user: Any, name: str = "") -> tuple[ApiToken, str]:
         """A new token for ``user``; returns it and its key, which is shown this once."""
-        key = secrets.token_urlsafe(32)
+        # Hexadecimal: a key (or its prefix) never starts with "-", which
+        # ``eztaskmanager_token revoke`` would take for an option, and copies with a double click.
+        key = secrets.token_hex(32)
         token = self.create(
             user=user, name=name, prefix=key[:PREFIX_LENGTH], key_digest=digest(key)
         )
