@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -44,22 +44,28 @@ class TaskLifecycle:
     """
 
     @classmethod
-    def locked(cls, pk: int) -> Self | None:
+    def locked(cls, pk: int, with_active_state: bool = False) -> Self | None:
         """The task read under its row lock, held until the transaction ends; ``None`` if gone.
 
         Must be called inside ``transaction.atomic()``. Where the database has no row
         locks (SQLite), a write takes its database-wide write lock instead.
+        ``with_active_state``: also read, in the same statement, the state of its latest
+        run that has not ended (``active_state``, ``None`` when there is none).
         """
         using = router.db_for_write(cls)
-        rows = cls.objects.using(using).filter(pk=pk)
+        rows = cls.objects.using(using).filter(pk=pk).select_related("command")
+        if with_active_state:
+            runs = cls._meta.get_field("launchreport").related_model.objects.active()
+            latest = runs.filter(task=OuterRef("pk")).order_by("-invocation_datetime")
+            rows = rows.annotate(active_state=Subquery(latest.values("state")[:1]))
         features = connections[using].features
         if features.has_select_for_update:
             # Only the task's row: two tasks of one command never wait for each other.
             of = ("self",) if features.has_select_for_update_of else ()
-            return rows.select_for_update(of=of).select_related("command").first()
-        if not rows.update(status=F("status")):
+            return rows.select_for_update(of=of).first()
+        if not cls.objects.using(using).filter(pk=pk).update(status=F("status")):
             return None
-        return rows.select_related("command").first()
+        return rows.first()
 
     def active_runs(self) -> models.QuerySet:
         """The task's runs that have not ended: queued, running or stopping."""
@@ -79,7 +85,9 @@ class TaskLifecycle:
 
     def refuse_second_run(self) -> None:
         """Raise :class:`TaskAlreadyRunning` while a run of the task is queued or going on."""
-        current = self.active_runs().values_list("state", flat=True).first()
+        self._refuse_active(self.active_runs().values_list("state", flat=True).first())
+
+    def _refuse_active(self, current: str | None) -> None:
         if current is not None:
             message = (
                 _("%(task)s is already queued.")
@@ -87,6 +95,18 @@ class TaskLifecycle:
                 else _("%(task)s is already running.")
             )
             raise TaskAlreadyRunning(message % {"task": self})
+
+    def _locked_active_state(self) -> str | None:
+        """The state of the task's latest run that has not ended, for a task read by
+        ``locked(with_active_state=True)``.
+
+        That statement read the runs as they were before it waited for the lock; a run
+        queued or started meanwhile shows in the row it locked (the status every such
+        transition stores under the lock), and the runs are then read again.
+        """
+        if self.active_state is None and self.status in (self.STATUS_SPOOLED, self.STATUS_STARTED):
+            return self.active_runs().values_list("state", flat=True).first()
+        return self.active_state
 
     def sync_status(
         self, active_states: set[str] | None = None, also: dict[str, Any] | None = None
@@ -119,9 +139,9 @@ class TaskLifecycle:
         for name in ("status", "scheduled_job_id", "cached_next_ride", "scheduled_by_id"):
             setattr(self, name, getattr(fresh, name))
 
-    def _fresh(self) -> Self:
+    def _fresh(self, with_active_state: bool = False) -> Self:
         """The task under its row lock (inside a transaction); ``Task.DoesNotExist`` if gone."""
-        fresh = self.locked(self.pk)
+        fresh = self.locked(self.pk, with_active_state)
         if fresh is None:
             raise type(self).DoesNotExist(f"Task {self.pk} no longer exists.")
         return fresh
@@ -145,13 +165,14 @@ class TaskLifecycle:
         is given).
         """
         with transaction.atomic():
-            fresh = self._fresh()
+            # The lock and the run that would block this one, in one statement.
+            fresh = self._fresh(with_active_state=True)
             if schedule is not None and fresh.scheduled_job_id != schedule:
                 raise TaskNotRunnable(
                     _("%(task)s is no longer scheduled (%(handle)s).")
                     % {"task": fresh, "handle": schedule}
                 )
-            fresh.refuse_second_run()
+            fresh._refuse_active(fresh._locked_active_state())
             if by is None and schedule is not None:
                 by = Origin(SCHEDULE)
                 started_by_id = fresh.scheduled_by_id

@@ -101,6 +101,7 @@ class TaskQueueService(abc.ABC):
                     _("The %(backend)s backend cannot schedule tasks; clear the scheduling.")
                     % {"backend": type(self).__name__}
                 )
+            self.refuse_blocked(task)
             self.remove(task)
             # Armed before the engine books it: a run due at once finds itself named.
             handle = self.new_schedule_id(task)
@@ -178,13 +179,23 @@ class TaskQueueService(abc.ABC):
     ) -> LaunchReport:
         """Record a queued run (with its own ``arguments`` and first line, if given) and hand
         it to the engine: now, or at ``when`` (a retry of ``retry_of``)."""
-        report = task.queue_run(
-            self.new_job_id(),
-            timeout=self.run_timeout(task),
-            retry_of=retry_of,
-            not_before=when,
-            by=origin,
-        )
+
+        def queue_run() -> LaunchReport:
+            return task.queue_run(
+                self.new_job_id(),
+                timeout=self.run_timeout(task),
+                retry_of=retry_of,
+                not_before=when,
+                by=origin,
+            )
+
+        try:
+            report = queue_run()
+        except TaskAlreadyRunning:
+            # Refused under the lock; a blocking run whose process is gone ends (lost), and
+            # the start is tried once more. Nothing is read ahead of the lock otherwise.
+            self.refuse_blocked(task)
+            report = queue_run()
         try:
             # Before the engine has the job: no worker can start the run meanwhile.
             if arguments is not None:
@@ -352,16 +363,22 @@ class TaskQueueService(abc.ABC):
 
     def validate(self, task: Task, by: Origin | None = None) -> None:
         """Refuse what cannot run: a user who may not run it, an inactive command, an
-        unknown queue, a timeout too long, a task already running.
+        unknown queue, a timeout too long.
 
-        A run that blocks the task but whose process is gone is ended first (lost).
+        A task already running is refused when its run is queued (under the task's lock),
+        or before a schedule is armed (:meth:`refuse_blocked`).
         """
         if by is not None and by.user is not None:
             check_run(by.user, task)
         task.refuse_inactive_command()
         self.refuse_unknown_queue(task)
         self.refuse_timeout(self.run_timeout(task))
-        # One query when nothing blocks the task (queue_run checks again under the lock).
+
+    def refuse_blocked(self, task: Task) -> None:
+        """Raise :class:`TaskAlreadyRunning` while a run of the task is queued or going on.
+
+        A run that blocks the task but whose process is gone is ended first (lost).
+        """
         if [report for report in task.active_runs() if not reap_run(report, self, refresh=False)]:
             task.refuse_second_run()
 
