@@ -31,6 +31,7 @@ from eztaskmanager.services.lookout import Lookout, between_jobs
 # db's fork hook, registered in the worker before it forks, keeps work-horses off the
 # worker's database connections.
 from eztaskmanager_rq import compat, db  # noqa: F401
+from eztaskmanager_rq.handover import handover
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,26 @@ class RecoveringWorkerMixin:
 
 
 class Worker(RecoveringWorkerMixin, compat.Worker):
-    """RQ's forking worker, telling the task manager what it knows (see the module)."""
+    """RQ's forking worker, telling the task manager what it knows (see the module), and
+    handing each work-horse a database connection opened ahead of time
+    (:mod:`eztaskmanager_rq.handover`)."""
+
+    def execute_job(self, job: compat.Job, queue: Any) -> None:
+        handover.arm()
+        try:
+            super().execute_job(job, queue)
+        finally:
+            handover.release()
+            # The next work-horse's connection, opened while the worker waits for work.
+            handover.prepare()
+
+    def fork_work_horse(self, job: compat.Job, queue: Any) -> None:
+        super().fork_work_horse(job, queue)  # returns in the worker only
+        handover.after_fork()
+
+    def main_work_horse(self, job: compat.Job, queue: Any) -> None:
+        handover.adopt()  # in the work-horse, before anything else
+        super().main_work_horse(job, queue)
 
 
 class SimpleWorker(RecoveringWorkerMixin, compat.SimpleWorker):

@@ -77,13 +77,18 @@ def _start(task_id: int, job_id: str, worker: str) -> LaunchReport | None:
     process = this_process(worker)
     for attempt in (1, 2):
         try:
-            return LaunchReport.objects.start_run(
-                task_id,
-                job_id,
-                worker=process.worker,
-                pid=process.pid,
-                host_key=process.host_key,
-                timeout_for=backend.run_timeout,
+            # A connection the server ended meanwhile (one opened ahead by the worker,
+            # say) is replaced, as at the run's end.
+            return _with_retries(
+                lambda: LaunchReport.objects.start_run(
+                    task_id,
+                    job_id,
+                    worker=process.worker,
+                    pid=process.pid,
+                    host_key=process.host_key,
+                    timeout_for=backend.run_timeout,
+                ),
+                f"start the run of task {task_id}",
             )
         except RunBlocked as blocked:
             if attempt == 1 and reap_run(blocked.report, backend):

@@ -1,0 +1,79 @@
+"""A forked work-horse runs on a database connection its worker opened ahead of time.
+
+PostgreSQL only: SQLite connections never cross a fork, and a work-horse opens its own.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from eztaskmanager.models import LaunchReport
+from testsupport.tasks import make_task
+
+from .conftest import wait_for
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif("connection.vendor != 'postgresql'"),
+]
+
+
+def run_probe(backend, worker) -> tuple[LaunchReport, int, datetime]:
+    """Start the probe; return its finished report, its session's server pid and start."""
+    task = make_task("session_probe", app_name="integration_tests.rq.probe")
+    queued = backend.add(task)
+    report = wait_for(
+        lambda: LaunchReport.objects.filter(pk=queued.pk, finished_at__isnull=False).first(),
+        30,
+        "the probe to finish",
+        worker,
+    )
+    assert report.invocation_result == LaunchReport.RESULT_OK, report.reason
+    _, pid, _, started = report.logs.get().message.split()
+    return report, int(pid), datetime.fromisoformat(started)
+
+
+def sessions_opened_after(report: LaunchReport) -> list[int]:
+    """The idle sessions of the test database opened since ``report`` ended, ours aside."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state = 'idle' AND backend_start > %s",
+            [report.finished_at],
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def end_sessions(pids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        for pid in pids:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_the_work_horse_runs_on_a_session_opened_before_its_job(backend, worker):
+    first, first_pid, _ = run_probe(backend, worker)
+    # Once a work-horse has ended, the worker opens the next one's connection.
+    spares = wait_for(lambda: sessions_opened_after(first), 10, "the worker's spare connection")
+    _, pid, _ = run_probe(backend, worker)
+    assert pid in spares and pid != first_pid
+    # The session ends with its work-horse.
+    wait_for(lambda: pid not in sessions_opened_after(first), 10, "the work-horse's session to end")
+
+
+@pytest.mark.parametrize("idle", [0.0, 1.5], ids=["at-once", "after-idling"])
+def test_a_spare_connection_the_server_ended_is_replaced(backend, worker, idle):
+    """Ended by a restart or an idle timeout: the run starts on a new one all the same,
+    checked before the fork once it idled, else retried by the run."""
+    first, _, _ = run_probe(backend, worker)
+    spares = wait_for(lambda: sessions_opened_after(first), 10, "the worker's spare connection")
+    end_sessions(spares)
+    ended = timezone.now()
+    time.sleep(idle)
+    _, pid, started = run_probe(backend, worker)
+    assert pid not in spares and started > ended

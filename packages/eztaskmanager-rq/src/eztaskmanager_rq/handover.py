@@ -1,0 +1,135 @@
+"""A database connection opened by the worker ahead of time, for its next work-horse.
+
+A forked work-horse starts with no database connection (:mod:`eztaskmanager_rq.db`), so
+every run used to open one before it could mark itself started: a new server session
+(about 6 ms on PostgreSQL over TCP, more under load) whose first statements also fill
+the server's catalog caches. That was most of the time from a job's start to its
+command's first line.
+
+So this package's forking :class:`~eztaskmanager_rq.worker.Worker` opens the next
+work-horse's connection while it waits for work or while the current work-horse runs,
+warms it with the runner's statements (no rows read or written), and gives it to the
+work-horse as it forks. The worker's copy of that connection is only closed once the
+work-horse has ended, so the session stays the work-horse's for its whole life; it is
+never used by the worker.
+
+Only for databases reached over a socket (not SQLite, whose connections must not cross a
+fork) and only for the database that the runner writes runs to. A connection the server
+has ended meanwhile (a restart, an idle timeout) is replaced before it is handed over;
+one that cannot be opened is no error: the work-horse then connects by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.db import DatabaseError, connections, router
+
+logger = logging.getLogger(__name__)
+
+# A spare this old is checked with a round trip before it is handed over (seconds).
+CHECK_AFTER_IDLE = 1.0
+
+
+class ConnectionHandover:
+    """The spare connection of one forking worker (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.spare: Any = None  # a DatabaseWrapper, connected and warm
+        self.spare_since = 0.0
+        self.armed: Any = None  # the spare the next fork hands over
+        self.handed: list[Any] = []  # handed over, closed once the work-horse has ended
+
+    @staticmethod
+    def alias() -> str | None:
+        """The database of the runs, if its connections may cross a fork."""
+        from eztaskmanager.models import LaunchReport
+
+        alias = router.db_for_write(LaunchReport)
+        return None if connections[alias].vendor == "sqlite" else alias
+
+    def prepare(self) -> None:
+        """Open and warm a spare connection, unless one is ready; never raises."""
+        if self.spare is not None:
+            return
+        alias = self.alias()
+        if alias is None:
+            return
+        spare = connections.create_connection(alias)
+        try:
+            spare.connect()
+            warm(spare)
+        except (DatabaseError, OSError) as exc:
+            logger.debug("No spare connection for the next work-horse: %s", exc)
+            spare.close()
+            return
+        self.spare, self.spare_since = spare, time.monotonic()
+
+    def arm(self) -> None:
+        """Make the next fork hand the spare over (checked if it waited, else opened now)."""
+        idled = self.spare is not None and time.monotonic() - self.spare_since > CHECK_AFTER_IDLE
+        if idled and not self.spare.is_usable():
+            self._discard_spare()
+        self.prepare()
+        self.armed = self.spare
+
+    def adopt(self) -> None:
+        """In the work-horse, right after the fork: take the armed connection as its own.
+
+        It lives as long as the work-horse (no ``CONN_MAX_AGE`` closes it at the run's
+        start), and is ended by the worker once the work-horse has gone.
+        """
+        spare, self.spare, self.armed, self.handed = self.armed, None, None, []
+        if spare is not None:
+            spare.close_at = None
+            connections[spare.alias] = spare
+
+    def after_fork(self) -> None:
+        """In the worker, right after the fork: the armed connection is the work-horse's now."""
+        if self.armed is not None:
+            self.handed.append(self.armed)
+            self.spare = self.armed = None
+
+    def release(self) -> None:
+        """In the worker, once the work-horse has ended: close its connection's copy here."""
+        handed, self.handed = self.handed, []
+        for connection in handed:
+            _close_quietly(connection)
+
+    def close(self) -> None:
+        """Close everything, the spare too (the worker is leaving)."""
+        self.release()
+        self._discard_spare()
+
+    def _discard_spare(self) -> None:
+        spare, self.spare, self.armed = self.spare, None, None
+        if spare is not None:
+            _close_quietly(spare)
+
+
+def warm(connection: Any) -> None:
+    """Plan the runner's statements on ``connection``: the server loads what it needs to
+    know of their tables and indexes, which a new session otherwise does during the
+    run's first statements. No row is read or written."""
+    from eztaskmanager.models import LaunchReport, Log
+
+    querysets = (
+        LaunchReport.objects.select_related("task__command").filter(pk=0),
+        Log.objects.filter(pk=0),
+    )
+    with connection.cursor() as cursor:
+        for queryset in querysets:
+            sql, params = queryset.query.sql_with_params()
+            cursor.execute(sql, params)
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:  # the session may be gone already; nothing is left to do
+        logger.debug("Could not close a handed-over connection", exc_info=True)
+
+
+handover = ConnectionHandover()
