@@ -382,9 +382,9 @@ def test_ending_a_run_takes_few_statements_and_reads_its_counters(task):
     lock_extra = 0 if connection.features.has_select_for_update else 1
     ended, sql = statements(lambda: started.finish(None))
     assert ended
-    # Lock the task, read the run, end it, read the task's other runs, store the task;
-    # then the run_finished receiver looks for old reports to prune and for followers.
-    assert len(sql) == 7 + lock_extra, sql
+    # Lock the task (reading whether reports are to prune and tasks follow it: neither),
+    # read the run, end it, read the task's other runs, store the task; nothing after.
+    assert len(sql) == 5 + lock_extra, sql
     assert (started.invocation_result, started.n_log_warnings) == ("warnings", 1)
     t.refresh_from_db()
     assert (t.status, t.cached_last_report_id, t.cached_last_invocation_result) == (

@@ -21,6 +21,7 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from eztaskmanager.conf import get_setting
 from eztaskmanager.exceptions import TaskNotRunnable
 from eztaskmanager.models.logs import write_log_rows
 from eztaskmanager.models.states import ACTIVE, QUEUED, RUNNING
@@ -300,12 +301,17 @@ class RunLifecycle:
     ) -> bool:
         """End the run as ``decide(its state)`` says, under its task's lock.
 
-        Eight statements at most: the task locked, the run read (its state and counters),
+        Eight statements at most: the task locked (and what follows the end needs to
+        know of it), the run read (its state and counters),
         the reason's line, the run's UPDATE, the task's runs and one UPDATE of its status
         and last-run figures, in one transaction.
         """
         with transaction.atomic():
-            task = Task.locked(self.task_id)
+            # With the lock, what follows the end (services.aftermath) needs to know.
+            facts = Task.lock_facts(
+                "has_followers", "report_past_kept", kept=get_setting("REPORTS_KEPT")
+            )
+            task = Task.locked(self.task_id, **facts)
             current = self._reread() if task is not None else None
             result = decide(current) if current is not None else None
             if result is None:

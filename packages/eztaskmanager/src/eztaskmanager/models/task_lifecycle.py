@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -44,20 +44,17 @@ class TaskLifecycle:
     """
 
     @classmethod
-    def locked(cls, pk: int, with_active_state: bool = False) -> Self | None:
+    def locked(cls, pk: int, **facts: Any) -> Self | None:
         """The task read under its row lock, held until the transaction ends; ``None`` if gone.
 
         Must be called inside ``transaction.atomic()``. Where the database has no row
-        locks (SQLite), a write takes its database-wide write lock instead.
-        ``with_active_state``: also read, in the same statement, the state of its latest
-        run that has not ended (``active_state``, ``None`` when there is none).
+        locks (SQLite), a write takes its database-wide write lock instead. ``facts``:
+        expressions read in the same statement, as attributes of the task (see
+        :meth:`lock_facts`); they are read as of the statement's start, so what another
+        transaction wrote while this one waited for the lock is not among them.
         """
         using = router.db_for_write(cls)
-        rows = cls.objects.using(using).filter(pk=pk).select_related("command")
-        if with_active_state:
-            runs = cls._meta.get_field("launchreport").related_model.objects.active()
-            latest = runs.filter(task=OuterRef("pk")).order_by("-invocation_datetime")
-            rows = rows.annotate(active_state=Subquery(latest.values("state")[:1]))
+        rows = cls.objects.using(using).filter(pk=pk).select_related("command").annotate(**facts)
         features = connections[using].features
         if features.has_select_for_update:
             # Only the task's row: two tasks of one command never wait for each other.
@@ -66,6 +63,25 @@ class TaskLifecycle:
         if not cls.objects.using(using).filter(pk=pk).update(status=F("status")):
             return None
         return rows.first()
+
+    @classmethod
+    def lock_facts(cls, *names: str, kept: int = 0) -> dict[str, Any]:
+        """What :meth:`locked` may read beside the task, by name.
+
+        ``active_state``: the state of its latest run that has not ended (``None``: none);
+        ``has_followers``: whether a task follows it; ``report_past_kept``: the id of its
+        newest report but the ``kept`` newest (``None``: nothing to prune).
+        """
+        runs = cls._meta.get_field("launchreport").related_model.objects.filter(task=OuterRef("pk"))
+        newest = runs.order_by("-invocation_datetime").values("pk")
+        expressions = {
+            "active_state": lambda: Subquery(
+                runs.active().order_by("-invocation_datetime").values("state")[:1]
+            ),
+            "has_followers": lambda: Exists(cls.objects.filter(follows=OuterRef("pk"))),
+            "report_past_kept": lambda: Subquery(newest[kept : kept + 1]),
+        }
+        return {name: expressions[name]() for name in names}
 
     def active_runs(self) -> models.QuerySet:
         """The task's runs that have not ended: queued, running or stopping."""
@@ -98,7 +114,7 @@ class TaskLifecycle:
 
     def _locked_active_state(self) -> str | None:
         """The state of the task's latest run that has not ended, for a task read by
-        ``locked(with_active_state=True)``.
+        ``locked(**lock_facts("active_state"))``.
 
         That statement read the runs as they were before it waited for the lock; a run
         queued or started meanwhile shows in the row it locked (the status every such
@@ -139,9 +155,9 @@ class TaskLifecycle:
         for name in ("status", "scheduled_job_id", "cached_next_ride", "scheduled_by_id"):
             setattr(self, name, getattr(fresh, name))
 
-    def _fresh(self, with_active_state: bool = False) -> Self:
+    def _fresh(self, **facts: Any) -> Self:
         """The task under its row lock (inside a transaction); ``Task.DoesNotExist`` if gone."""
-        fresh = self.locked(self.pk, with_active_state)
+        fresh = self.locked(self.pk, **facts)
         if fresh is None:
             raise type(self).DoesNotExist(f"Task {self.pk} no longer exists.")
         return fresh
@@ -166,7 +182,7 @@ class TaskLifecycle:
         """
         with transaction.atomic():
             # The lock and the run that would block this one, in one statement.
-            fresh = self._fresh(with_active_state=True)
+            fresh = self._fresh(**self.lock_facts("active_state"))
             if schedule is not None and fresh.scheduled_job_id != schedule:
                 raise TaskNotRunnable(
                     _("%(task)s is no longer scheduled (%(handle)s).")
