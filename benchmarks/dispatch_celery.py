@@ -6,7 +6,11 @@ pool, one process), then measures, side by side with a bare Celery task that cal
 
 - latency: one run at a time, from the call that starts it (``add(task)`` or
   ``send_task``) to the first line of the command (median and p95);
-- throughput: 200 trivial runs sent at once, until the last one has finished.
+- throughput: 200 trivial runs sent at once, until the last one has finished;
+
+once for each ``--conn-max-age`` (Django's ``CONN_MAX_AGE`` in the worker: 0, Django's
+default, opens a database connection for every run; 60, as the docs advise for workers,
+keeps it in the pool process).
 
 Prints each figure beside the bare task's from the same run; asserts nothing. Usage::
 
@@ -25,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.dispatch import Run, figures, sizes  # noqa: E402
-from benchmarks.results import add_options, report  # noqa: E402
+from benchmarks.results import Figure, add_options, report  # noqa: E402
 
 BARE_TASK = "integration_tests.celery.probe.tasks.call_probe"
 
@@ -35,6 +39,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, help="sequential runs for the latency (50; 15 quick)")
     parser.add_argument("--burst", type=int, help="runs for the throughput (200; 60 quick)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        nargs="+",
+        default=[0, 60],
+        help="the worker's CONN_MAX_AGE, one measurement each (0 60)",
+    )
     add_options(parser)
     args = parser.parse_args()
     args.runs, args.burst = sizes(args)
@@ -58,12 +69,20 @@ def main() -> None:
 
         test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
         try:
-            run(args, redis_url)
+            rows = []
+            for max_age in args.conn_max_age:
+                rows += run(args, redis_url, max_age)
         finally:
             connection.creation.destroy_test_db(test_db, verbosity=0)
+    report(
+        f"Dispatch on one idle Celery prefork worker ({args.db}, {args.runs} runs, "
+        f"burst {args.burst})",
+        rows,
+        args.json,
+    )
 
 
-def run(args: argparse.Namespace, redis_url: str) -> None:
+def run(args: argparse.Namespace, redis_url: str, max_age: int) -> list[Figure]:
     from celery.result import AsyncResult
     from django.conf import settings
     from redis import Redis
@@ -75,7 +94,7 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
     redis = Redis.from_url(redis_url)
     backend = get_backend()
     app = backend.app
-    command = AppCommand.objects.create(
+    command, _ = AppCommand.objects.get_or_create(
         name="celery_probe", app_name="integration_tests.celery.probe", active=True
     )
     worker = ManagedProcess(
@@ -85,7 +104,7 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
             *("--pool=prefork", "--concurrency=1", f"--queues={settings.QUEUE}"),
             *("--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"),
         ],
-        env={"EZTASKMANAGER_USE_TEST_DB": "1"},
+        env={"EZTASKMANAGER_USE_TEST_DB": "1", "EZTASKMANAGER_TEST_CONN_MAX_AGE": str(max_age)},
     )
     try:
         deadline = time.monotonic() + 60
@@ -109,12 +128,12 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
             return {"total": float(popped[1]) - started, "call": called - started}
 
         def eztm_run(i: int) -> Run:
-            key = f"probe:eztm:{i}"
-            task = Task.objects.create(name=f"probe {i}", command=command, arguments=key)
+            key = f"probe:eztm:{max_age}:{i}"
+            task = Task.objects.create(name=f"probe {max_age} {i}", command=command, arguments=key)
             return until_finished(lambda: backend.add(task).job_id, key)
 
         def bare_run(i: int) -> Run:
-            key = f"probe:bare:{i}"
+            key = f"probe:bare:{max_age}:{i}"
             return until_finished(
                 lambda: app.send_task(BARE_TASK, args=(key,), queue=settings.QUEUE).id, key
             )
@@ -129,7 +148,9 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
 
         # Throughput: a burst of runs sent at once ----------------------------------------
         tasks = [
-            Task.objects.create(name=f"burst {i}", command=command, arguments="probe:burst")
+            Task.objects.create(
+                name=f"burst {max_age} {i}", command=command, arguments="probe:burst"
+            )
             for i in range(args.burst)
         ]
 
@@ -149,18 +170,16 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
     finally:
         worker.stop()
 
-    report(
-        f"Dispatch on one idle Celery prefork worker ({args.db}, {args.runs} runs, "
-        f"burst {args.burst})",
-        figures(
-            eztm,
-            bare,
-            (eztm_rate, bare_rate),
-            ("add()", "send_task()"),
-            "bare Celery task + call_command",
-        ),
-        args.json,
+    rows = figures(
+        eztm,
+        bare,
+        (eztm_rate, bare_rate),
+        ("add()", "send_task()"),
+        "bare Celery task + call_command",
     )
+    for row in rows:
+        row.name = f"CONN_MAX_AGE={max_age}: {row.name}"
+    return rows
 
 
 if __name__ == "__main__":

@@ -43,6 +43,8 @@ def databases(name: str) -> dict[str, dict[str, Any]]:
         }
     else:
         raise ValueError(f"EZTASKMANAGER_TEST_DB must be sqlite or postgres, not {engine!r}")
+    if "EZTASKMANAGER_TEST_CONN_MAX_AGE" in os.environ:  # the benchmarks' workers
+        database["CONN_MAX_AGE"] = int(os.environ["EZTASKMANAGER_TEST_CONN_MAX_AGE"])
     return {"default": database}
 
 
