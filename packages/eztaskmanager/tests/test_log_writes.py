@@ -1,5 +1,6 @@
 """Log lines as written in batches: stored exactly, in order, while the command goes on logging."""
 
+import gc
 import logging
 import threading
 import time
@@ -68,6 +69,15 @@ def test_lines_keep_their_time_to_the_microsecond(report):
         assert abs(stamp - expected) <= timedelta(microseconds=1), (stamp, expected)
 
 
+def test_a_batch_of_many_lines_is_stored_whole_and_in_order(report):
+    """SQLite's batch is encoded in chunks of rows; none is lost or moved at their seams."""
+    now = time.time()
+    write_log_rows(report.pk, [(now + i / 1e6, "INFO", f"line {i}") for i in range(1201)])
+    rows = stored(report)
+    assert [message for *_rest, message in rows] == [f"line {i}" for i in range(1201)]
+    assert [line for line, *_rest in rows] == list(range(1201))
+
+
 def test_batches_continue_the_numbering_and_count_levels(report):
     now = time.time()
     write_log_rows(report.pk, [(now, level, level) for level in ("INFO", "ERROR", "WARNING")])
@@ -134,10 +144,29 @@ def test_with_a_helper_the_command_thread_does_not_write_a_batch_itself(report):
     try:
         for i in range(50):
             log.info("line %d", i)
-        assert report.logs.count() == 0 and len(handler.buffer) == 50
+        assert report.logs.count() == 0 and handler.writer.waiting_lines() == 50
         assert handler.flush_if_due()  # the helper's call: it wrote, the log is busy
         assert report.logs.count() == 50 and not handler.buffer
         assert not handler.flush_if_due()  # nothing waits: the helper may sleep longer
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+def test_waiting_lines_hold_nothing_the_garbage_collector_tracks(report):
+    """A tracked object kept per line (a tuple) would bring a collection every 700 lines,
+    each longer as the lines pile up, on the command's thread."""
+    handler = DatabaseLogHandler(report.pk, helper_writes=True)
+    log = logging.getLogger("tests.untracked")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    log.addHandler(handler)
+    try:
+        for i in range(100):
+            log.warning("line %d", i)
+        assert handler.writer.waiting_lines() == 100
+        assert not [item for item in handler.buffer if gc.is_tracked(item)]
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    assert report.logs.count() == 100

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from itertools import chain, count, repeat
+from itertools import chain, count, islice, repeat
 from operator import mul, sub
 from typing import Any
 
@@ -54,8 +54,7 @@ def insert_rows(
             return
         if _sqlite_json(connection) and not _has_nul(messages):
             # executemany would go back to Python, and take its lock again, for every row.
-            micros = map(int, map(mul, created, repeat(1_000_000)))
-            rows = _utf8(_JSON.encode(list(zip(micros, levels, messages, strict=False))))
+            rows = _utf8(_json_rows(created, levels, messages))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) {SQLITE_JSON_ROWS}", [report_id, first_line, rows]
             )
@@ -89,6 +88,22 @@ def insert_rows(
 # The rows as JSON: a batch holds no cycle, and checking for one costs as much as the rest;
 # text stays as it is (escaping all but ASCII would let a lone surrogate through as one).
 _JSON = json.JSONEncoder(check_circular=False, ensure_ascii=False, separators=(",", ":"))
+
+
+# Rows encoded per chunk: fewer than the garbage collector's threshold (700) of new tuples
+# at a time, so that a batch brings no collection (each would run on the command's time).
+JSON_CHUNK = 500
+
+
+def _json_rows(created: Sequence[float], levels: Sequence[str], messages: Sequence[str]) -> str:
+    """The rows as a JSON array of ``[microseconds since the epoch, level, message]``."""
+    micros = map(int, map(mul, created, repeat(1_000_000)))
+    rows = zip(micros, levels, messages, strict=False)
+    chunks = (
+        _JSON.encode(list(islice(rows, JSON_CHUNK)))[1:-1]
+        for _ in range(0, len(levels), JSON_CHUNK)
+    )
+    return f"[{','.join(chunks)}]"
 
 
 def _utf8(text: str) -> str:

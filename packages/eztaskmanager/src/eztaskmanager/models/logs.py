@@ -249,8 +249,20 @@ def write_log_rows(
     """
     if not rows:
         return True
+    return write_log_columns(report_id, *zip(*rows, strict=True), counted=counted)
+
+
+def write_log_columns(
+    report_id: int,
+    created: Sequence[float],
+    levels: Sequence[str],
+    messages: Sequence[str],
+    counted: bool = True,
+) -> bool:
+    """:func:`write_log_rows` of the rows' columns, as a run's handler keeps them."""
+    if not levels:
+        return True
     using = router.db_for_write(Log)
-    created, levels, messages = zip(*rows, strict=True)
     return _append(
         report_id,
         levels,

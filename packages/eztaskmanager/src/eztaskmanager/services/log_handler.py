@@ -52,15 +52,21 @@ class DatabaseLogHandler(logging.Handler):
             final_flush_seconds=final_flush_seconds,
             helper_writes=helper_writes,
         )
-        # The writer's list, the same object for the handler's life.
-        self.buffer = self.writer.lines
+        # The writer's list of waiting lines (flat), the same object for the handler's life.
+        self.buffer = self.writer.waiting
+        # Whether a logger's records are ignored, by name: a dict lookup per record
+        # instead of a prefix test.
+        self._ignored: dict[str, bool] = {}
         self.setFormatter(logging.Formatter("%(message)s"))
 
     def handle(self, record: logging.LogRecord) -> bool:
         """Keep the record without taking the handler's lock: this is the hot path."""
         if self.thread_id is not None and record.thread != self.thread_id:
             return False
-        if record.name.startswith(self.ignored_loggers):
+        ignored = self._ignored.get(record.name)
+        if ignored is None:
+            ignored = self._ignored[record.name] = record.name.startswith(self.ignored_loggers)
+        if ignored:
             return False
         if self.filters and not self.filter(record):
             return False
@@ -77,10 +83,10 @@ class DatabaseLogHandler(logging.Handler):
         except Exception:
             self.handleError(record)
             return
-        lines = self.buffer
-        lines.append((record.created, record.levelname, message))
+        waiting = self.buffer
+        waiting.extend((record.created, record.levelname, message))  # one step: a whole line
         writer = self.writer
-        if len(lines) >= writer.write_at or record.created >= writer.write_due:
+        if len(waiting) >= writer.write_at or record.created >= writer.write_due:
             writer.write()
 
     def flush_if_due(self) -> bool:

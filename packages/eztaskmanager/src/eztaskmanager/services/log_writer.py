@@ -24,8 +24,8 @@ from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
-# A line as it waits: (the record's time in epoch seconds, its level, its message).
-Line = tuple[float, str, str]
+# The items of a line as it waits: the record's time in epoch seconds, its level, its message.
+ITEMS = 3
 # Lines kept in memory while the database cannot be written to.
 MAX_BUFFERED = 200_000
 # Longest pause between two tries of a failing write.
@@ -52,13 +52,17 @@ class LogWriter:
         self.max_buffered = max_buffered
         self.final_flush_seconds = final_flush_seconds
         self.helper_writes = helper_writes
-        # One list for the writer's life: the thread that logs appends at its end while a
-        # write takes lines from its front (both single steps under the GIL).
-        self.lines: list[Line] = []
-        # The thread that logs writes itself when this many lines wait, or at the first
+        # One list for the writer's life, the ``ITEMS`` items of each line one after the
+        # other: the thread that logs extends its end by a whole line while a write takes
+        # whole lines from its front (both single steps under the GIL). Flat, not a tuple
+        # per line: kept tuples would each count towards a garbage collection, one every
+        # 700 lines, each longer as the lines pile up.
+        self.waiting: list[float | str] = []
+        # The thread that logs writes itself when this many items wait, or at the first
         # record after ``write_due`` (epoch seconds, compared with the record's time). With
         # a helper thread that writes, only when that one has fallen far behind.
-        self.write_at = max(batch_size, max_buffered // 2) if helper_writes else batch_size
+        write_at = max(batch_size, max_buffered // 2) if helper_writes else batch_size
+        self.write_at = write_at * ITEMS
         self.write_due = math.inf
         self.last_write = time.monotonic()
         # After a failed write: no new try before retry_at (monotonic seconds).
@@ -81,8 +85,8 @@ class LogWriter:
 
         Returns whether it wrote.
         """
-        due = bool(self.lines) and (
-            len(self.lines) >= self.batch_size
+        due = bool(self.waiting) and (
+            len(self.waiting) >= self.batch_size * ITEMS
             or time.monotonic() - self.last_write >= self.flush_interval
         )
         if due:
@@ -95,29 +99,31 @@ class LogWriter:
         Inside a transaction of the command's own, its lines are left to the helper
         thread: written there they would vanish if the command rolled back.
         """
-        from eztaskmanager.models import write_log_rows
+        from eztaskmanager.models.logs import write_log_columns
 
         with self._lock:
-            lines = self.lines
+            waiting = self.waiting
             if self.run_ended:
-                del lines[:]
+                del waiting[:]
                 return
-            if self._writing or not lines:
+            if self._writing or not waiting:
                 self._schedule_next_write()
                 return
             if time.monotonic() < self.retry_at or self._in_command_transaction():
                 return
-            batch = lines[:]
+            end = len(waiting)  # whole lines: each is added in one step
             self._writing = True
             try:
-                written = write_log_rows(self.report_id, batch)
+                written = write_log_columns(
+                    self.report_id, waiting[0:end:ITEMS], waiting[1:end:ITEMS], waiting[2:end:ITEMS]
+                )
             except Exception as exc:
                 self._write_failed(exc)
             else:
                 if not written:
                     self._run_has_ended()
                     return
-                del lines[: len(batch)]
+                del waiting[:end]
                 if self.failing_since is not None:
                     self._write_recovered()
             finally:
@@ -128,16 +134,20 @@ class LogWriter:
         """Write what is left, trying again for up to ``final_flush_seconds`` if it fails."""
         deadline = time.monotonic() + self.final_flush_seconds
         self.write()
-        while self.lines and not self.run_ended and time.monotonic() < deadline:
+        while self.waiting and not self.run_ended and time.monotonic() < deadline:
             time.sleep(max(min(self.retry_at, deadline) - time.monotonic(), 0.01))
             self.write()
-        if self.lines and not self.run_ended:
+        if self.waiting and not self.run_ended:
             logger.error(
                 "%d log lines of report %s could not be stored: the database did not answer.",
-                len(self.lines),
+                self.waiting_lines(),
                 self.report_id,
             )
-            del self.lines[:]
+            del self.waiting[:]
+
+    def waiting_lines(self) -> int:
+        """How many lines wait to be written."""
+        return len(self.waiting) // ITEMS
 
     def _schedule_next_write(self) -> None:
         self.last_write = time.monotonic()
@@ -164,9 +174,9 @@ class LogWriter:
                 connection.close()  # the next try opens a fresh connection
             except Exception:
                 logger.debug("Closing a broken database connection failed", exc_info=True)
-        excess = len(self.lines) - self.max_buffered
+        excess = self.waiting_lines() - self.max_buffered
         if excess > 0:
-            del self.lines[:excess]
+            del self.waiting[: excess * ITEMS]
             self.dropped += excess
 
     def _write_recovered(self) -> None:
@@ -186,8 +196,8 @@ class LogWriter:
 
     def _run_has_ended(self) -> None:
         self.run_ended = True
-        count = len(self.lines)
-        del self.lines[:]
+        count = self.waiting_lines()
+        del self.waiting[:]
         logger.warning(
             "Report %s has ended (stopped or lost): %d log lines of its run were not stored.",
             self.report_id,
