@@ -77,3 +77,13 @@ def test_a_spare_connection_the_server_ended_is_replaced(backend, worker, idle):
     time.sleep(idle)
     _, pid, started = run_probe(backend, worker)
     assert pid not in spares and started > ended
+
+
+def test_other_jobs_on_the_queue_leave_the_spare_alone(backend, worker):
+    """A job that is not the task manager's (it may not use the database) gets none."""
+    first, _, _ = run_probe(backend, worker)
+    spares = wait_for(lambda: sessions_opened_after(first), 10, "the worker's spare connection")
+    job = backend.queue.enqueue("integration_tests.rq.probe.jobs.call_probe", "handover:other")
+    wait_for(lambda: job.get_status(refresh=True) == "finished", 30, "the other job", worker)
+    _, pid, _ = run_probe(backend, worker)
+    assert pid in spares

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# The dotted paths of the functions below, as jobs name them.
+RUN_FUNCTIONS = frozenset({f"{__name__}.run_task", f"{__name__}.run_scheduled_task"})
+
 
 def run_task(task_id: int) -> int | None:
     """Run the run queued as this job; return the id of its report."""

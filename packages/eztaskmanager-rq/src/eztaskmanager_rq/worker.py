@@ -32,6 +32,7 @@ from eztaskmanager.services.lookout import Lookout, between_jobs
 # worker's database connections.
 from eztaskmanager_rq import compat, db  # noqa: F401
 from eztaskmanager_rq.handover import handover
+from eztaskmanager_rq.jobs import RUN_FUNCTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -111,13 +112,18 @@ class Worker(RecoveringWorkerMixin, compat.Worker):
     (:mod:`eztaskmanager_rq.handover`)."""
 
     def execute_job(self, job: compat.Job, queue: Any) -> None:
-        handover.arm()
+        # Only the task manager's jobs get a connection: other jobs on the queue may not
+        # use the database at all.
+        ours = job.func_name in RUN_FUNCTIONS
+        if ours:
+            handover.arm()
         try:
             super().execute_job(job, queue)
         finally:
             handover.release()
-            # The next work-horse's connection, opened while the worker waits for work.
-            handover.prepare()
+            if ours:
+                # The next run's connection, opened while the worker waits for work.
+                handover.prepare()
 
     def fork_work_horse(self, job: compat.Job, queue: Any) -> None:
         super().fork_work_horse(job, queue)  # returns in the worker only

@@ -1,0 +1,74 @@
+"""The worker's spare database connection (eztaskmanager_rq.handover), in one process.
+
+What crosses the fork is tested on a real rqworker in integration_tests/rq/test_rq_handover.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, connections
+
+from eztaskmanager_rq import backend, chain
+from eztaskmanager_rq.handover import ConnectionHandover
+from eztaskmanager_rq.jobs import RUN_FUNCTIONS
+
+on_postgres = pytest.mark.skipif(
+    "connection.vendor == 'sqlite'", reason="SQLite connections never cross a fork"
+)
+
+
+def test_the_jobs_that_get_a_connection_are_the_ones_the_backend_queues():
+    assert {backend.RUN_TASK, chain.RUN_SCHEDULED_TASK} == RUN_FUNCTIONS
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_no_spare_on_sqlite(db):
+    handover = ConnectionHandover()
+    handover.arm()
+    assert (handover.spare, handover.armed) == (None, None)
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_spare_is_armed_handed_over_and_closed_once_released():
+    handover = ConnectionHandover()
+    handover.prepare()
+    spare = handover.spare
+    assert spare is not connection and spare.connection is not None
+    handover.arm()
+    assert handover.armed is spare
+    handover.after_fork()
+    assert (handover.spare, handover.armed, handover.handed) == (None, None, [spare])
+    handover.release()
+    assert spare.connection is None and handover.handed == []
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_work_horse_adopts_the_armed_connection_for_its_whole_life():
+    handover = ConnectionHandover()
+    handover.arm()
+    spare = handover.armed
+    own = connections[spare.alias]
+    try:
+        handover.adopt()
+        assert connections[spare.alias] is spare and spare.close_at is None
+        with spare.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        connections[spare.alias] = own
+        spare.close()
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_spare_that_idled_and_died_is_replaced(monkeypatch):
+    handover = ConnectionHandover()
+    handover.prepare()
+    dead = handover.spare
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [dead.connection.info.backend_pid])
+    monkeypatch.setattr("eztaskmanager_rq.handover.CHECK_AFTER_IDLE", 0.0)
+    handover.arm()
+    assert handover.armed is not dead and handover.armed.is_usable()
+    handover.close()
