@@ -3,11 +3,14 @@
 Every time is shown in the site's time zone (``TIME_ZONE``, the one the forms use), in
 the format of the active language: the lists in a compact form, with the full date and
 time on hover.
+
+Markup built here is ``SafeString(...)``, what ``mark_safe()`` makes of a str, without its
+check for lazy arguments (a list page builds thousands).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
 from html import escape
@@ -18,7 +21,7 @@ from django.http import HttpRequest
 from django.utils import numberformat, timezone
 from django.utils.formats import get_format, number_format
 from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -124,10 +127,10 @@ class Texts:
         self.admin_site_name = admin_site_name
         if now is not None:
             self.now = now
-        self._urls: dict[tuple[type, str], str] = {}
+        self._urls: dict[tuple[type, str], list[str]] = {}
         self._plurals: dict[tuple[str, int], str] = {}
         self._labels: dict[tuple[str, str], str] = {}
-        self._once: dict[str, Any] = {}
+        self._once: dict[Hashable, Any] = {}
         self._separators: tuple | None = None
         # The reports the page's user may open (None: all of them); no link to another.
         self.visible: set[int] | None = None
@@ -164,7 +167,7 @@ class Texts:
     def _time(self) -> DateFormatter:
         return DateFormatter("TIME_FORMAT")
 
-    def once(self, key: str, make: Callable[[], Any]) -> Any:
+    def once(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """``make()``, called once a page."""
         if key not in self._once:
             self._once[key] = make()
@@ -194,7 +197,7 @@ class Texts:
             return ""
         local = timezone.localtime(value, self.zone)
         compact = self._time(local) if local.date() == self.today else self._short(local)
-        return mark_safe(
+        return SafeString(
             f'<time class="eztm-when" datetime="{local.isoformat(timespec="seconds")}" '
             f'title="{escape(self._full(local))}">{escape(compact)}</time>'
         )
@@ -203,8 +206,9 @@ class Texts:
         """As :func:`~eztaskmanager_admin.pages.page_url` of one object, reversed once a page."""
         key = (model, page)
         if key not in self._urls:
-            self._urls[key] = page_url(self.admin_site_name, model, page, int(PLACEHOLDER))
-        return self._urls[key].replace(PLACEHOLDER, str(pk))
+            url = page_url(self.admin_site_name, model, page, int(PLACEHOLDER))
+            self._urls[key] = url.split(PLACEHOLDER)
+        return str(pk).join(self._urls[key])
 
     def log_url(self, report_id: int, live: bool = False) -> str:
         """As :func:`log_url`."""
@@ -257,7 +261,7 @@ class Texts:
         if not n_errors and not n_warnings:
             return ""
         numbers = {"errors": n_errors, "warnings": n_warnings}
-        return mark_safe(
+        return SafeString(
             "".join(
                 f'<span class="eztm-chip eztm-chip-{kind}" title="{escape(words)}">'
                 f"{numbers[kind]}</span>"
@@ -275,13 +279,13 @@ class Texts:
         label = escape(self.label("result", result))
         if report_id is None or not self.linked(report_id):
             if reason:
-                return mark_safe(
+                return SafeString(
                     f'<span class="eztm-result eztm-result-{css}" title="{escape(reason)}">'
                     f"{label}</span>"
                 )
-            return mark_safe(f'<span class="eztm-result eztm-result-{css}">{label}</span>')
+            return SafeString(f'<span class="eztm-result eztm-result-{css}">{label}</span>')
         title = escape(reason or self.label("word", "show_log"))
-        return mark_safe(
+        return SafeString(
             f'<a class="eztm-result eztm-result-{css}" href="{escape(self.log_url(report_id))}" '
             f'title="{title}">{label}</a>'
         )
@@ -293,8 +297,8 @@ class Texts:
         css = escape(report.state)
         label = escape(self.label("state", report.state).upper())  # as results are
         if not self.linked(report.pk):
-            return mark_safe(f'<span class="eztm-result eztm-state-{css}">{label}</span>')
-        return mark_safe(
+            return SafeString(f'<span class="eztm-result eztm-state-{css}">{label}</span>')
+        return SafeString(
             f'<a class="eztm-result eztm-state-{css}" '
             f'href="{escape(self.log_url(report.pk, live=True))}" '
             f'title="{escape(self.label("word", "follow"))}">{label}</a>'
@@ -309,12 +313,12 @@ class Texts:
             and task.status in ACTIVE_STATUSES
             and self.linked(active_report_id)
         ):
-            return mark_safe(
+            return SafeString(
                 f'<a class="eztm-status eztm-status-{css}" '
                 f'href="{escape(self.log_url(active_report_id, live=True))}" '
                 f'title="{escape(self.label("word", "follow"))}">{label}</a>'
             )
-        return mark_safe(
+        return SafeString(
             f'<span class="eztm-status eztm-status-{css}" '
             f'title="{escape(self.label("help", task.status) if task.status in STATUS_HELP else "")}">'
             f"{label}</span>"
@@ -347,7 +351,7 @@ def status_badge(
 
 def refresh_fragment(key: str, content: SafeString | str, tag: str = "span") -> SafeString:
     """A piece of a page that ``refresh.js`` replaces with its newer copy while runs go on."""
-    return mark_safe(
+    return SafeString(
         f'<{tag} data-eztm-refresh="{escape(key)}">{conditional_escape(content)}</{tag}>'
     )
 
@@ -368,7 +372,7 @@ def is_refresh(request: HttpRequest) -> bool:
 
 def stack(*lines: SafeString | str) -> SafeString:
     """Lines of a list cell, one above the other, leaving out the empty ones."""
-    return mark_safe(
+    return SafeString(
         "".join(
             f'<span class="eztm-line">{conditional_escape(line)}</span>' for line in lines if line
         )
@@ -376,11 +380,11 @@ def stack(*lines: SafeString | str) -> SafeString:
 
 
 def quiet(text: SafeString | str) -> SafeString | str:
-    return mark_safe(f'<span class="eztm-quiet">{conditional_escape(text)}</span>') if text else ""
+    return SafeString(f'<span class="eztm-quiet">{conditional_escape(text)}</span>') if text else ""
 
 
 def empty() -> SafeString:
-    return mark_safe('<span class="eztm-quiet">-</span>')
+    return SafeString('<span class="eztm-quiet">-</span>')
 
 
 def tail_html(lines: list[str], total: int) -> SafeString:

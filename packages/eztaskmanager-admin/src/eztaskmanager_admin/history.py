@@ -10,16 +10,29 @@ does not grow with its rows.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any, NamedTuple
 
-from django.db.models import Case, F, JSONField, Value, When, Window
+from django.conf import settings
+from django.db import connections
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    Func,
+    JSONField,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from eztaskmanager.models import LaunchReport
@@ -30,22 +43,23 @@ from eztaskmanager_admin import display
 # REPORTS_KEPT, may be fewer).
 SPARK_RUNS = 10
 CHART_RUNS = 30
-# What a bar needs of a report.
+# What a bar needs of a report; its datetimes last (see _rows).
 FIELDS = (
     "pk",
     "task_id",
     "state",
     "invocation_result",
-    "invocation_datetime",
-    "queued_at",
-    "finished_at",
-    "heartbeat_at",
     "reason",
     "n_log_errors",
     "n_log_warnings",
     "live_progress",
     "started_by_id",
+    "invocation_datetime",
+    "queued_at",
+    "finished_at",
+    "heartbeat_at",
 )
+DATES = FIELDS[-4:]
 # The bars of a run that has not ended (of an ended one, nothing: the list needs no more).
 LIVE_PROGRESS = Case(
     When(state__in=LaunchReport.ACTIVE_STATES, then=F("progress")),
@@ -54,22 +68,73 @@ LIVE_PROGRESS = Case(
 )
 
 
-class Run:
+class Run(NamedTuple):
     """A report as the history reads it: the columns of ``FIELDS``, and the model's own
     ``is_active``, ``started`` and ``duration`` over them.
 
     A list page reads a thousand runs; a model instance each cost more than drawing its bar.
     """
 
-    __slots__ = FIELDS
+    pk: int
+    task_id: int
+    state: str
+    invocation_result: str
+    reason: str
+    n_log_errors: int
+    n_log_warnings: int
+    live_progress: Any
+    started_by_id: int | None
+    invocation_datetime: datetime
+    queued_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+
     ACTIVE_STATES = LaunchReport.ACTIVE_STATES
     is_active = LaunchReport.is_active
     started = LaunchReport.started
     duration = LaunchReport.duration
 
-    def __init__(self, row: Sequence) -> None:
-        for name, value in zip(FIELDS, row, strict=True):
-            setattr(self, name, value)
+
+def _rows(reports: QuerySet, limit: int | None = None) -> Iterator[Run]:
+    """The first ``limit`` of ``reports`` (all of them: None) as runs.
+
+    Where the database writes their datetimes as text in UTC, they come so, and
+    ``fromisoformat`` reads them in C: Django's converters parse each in Python, and a list
+    page's four thousand cost more than the rest of its runs.
+    """
+    as_text = _utc_text(connections[reports.db])
+    if as_text is None:
+        yield from map(Run._make, reports.values_list(*FIELDS)[:limit])
+        return
+    texts = {
+        f"eztm_{name}": Func(F(name), template=as_text, output_field=CharField()) for name in DATES
+    }
+    for row in reports.annotate(**texts).values_list(*FIELDS[:-4], *texts)[:limit]:
+        yield Run(*row[:-4], *map(_read_date, row[-4:]))
+
+
+def _utc_text(connection: Any) -> str | None:
+    """The SQL of a datetime column as ISO text in UTC, offset included; None where the
+    database keeps them otherwise (without ``USE_TZ``, or in another zone)."""
+    if not settings.USE_TZ:
+        return None
+    if connection.vendor == "postgresql":  # text as its DateStyle ISO writes it, as Django needs
+        return "((%(expressions)s AT TIME ZONE 'UTC')::text || '+00:00')"
+    if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
+        return "(CAST(%(expressions)s AS TEXT) || '+00:00')"  # as Django stores it
+    return None
+
+
+def _read_date(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # Python 3.10 reads 3 or 6 decimals of a second alone
+        value = parse_datetime(text)
+        if value is None:
+            raise
+        return value
 
 
 def recent_runs(task_ids: Iterable[int], per_task: int = SPARK_RUNS) -> dict[int, list[Run]]:
@@ -77,7 +142,7 @@ def recent_runs(task_ids: Iterable[int], per_task: int = SPARK_RUNS) -> dict[int
     ids = list(task_ids)
     if not ids:
         return {}
-    rows = (
+    reports = (
         LaunchReport.objects.filter(task_id__in=ids)
         .annotate(
             live_progress=LIVE_PROGRESS,
@@ -89,24 +154,21 @@ def recent_runs(task_ids: Iterable[int], per_task: int = SPARK_RUNS) -> dict[int
         )
         .filter(recent__lte=per_task)
         .order_by("task_id", "-invocation_datetime", "-pk")
-        .values_list(*FIELDS)
     )
     runs: dict[int, list[Run]] = defaultdict(list)
-    for row in rows:
-        run = Run(row)
+    for run in _rows(reports):
         runs[run.task_id].append(run)
     return runs
 
 
 def task_runs(task_id: int, limit: int = CHART_RUNS) -> list[Run]:
     """The last ``limit`` runs of one task, newest first."""
-    rows = (
+    reports = (
         LaunchReport.objects.filter(task_id=task_id)
         .annotate(live_progress=LIVE_PROGRESS)
         .order_by("-invocation_datetime", "-pk")
-        .values_list(*FIELDS)[:limit]
     )
-    return [Run(row) for row in rows]
+    return list(_rows(reports, limit))
 
 
 def visible_ids(user: Any, runs: Iterable[Run]) -> set[int] | None:
@@ -140,23 +202,30 @@ class Bar(NamedTuple):
 
 
 def bar_of(report: Run, texts: display.Texts) -> Bar:
-    """One run as a bar: its class (result, or state while it goes on), its duration, its words."""
+    """One run as a bar: its class (result, or state while it goes on), its duration, its
+    words, its link (the last three escaped)."""
     duration = display.run_duration(report, texts.now)
-    seconds = duration.total_seconds() if duration is not None else 0.0
-    if report.state == LaunchReport.STATE_FINISHED:
-        css = f"eztm-bar-{report.invocation_result or 'none'}"
-        status = texts.label("result", report.invocation_result)
-    else:
-        css = f"eztm-bar-{report.state}"
-        status = texts.label("state", report.state).upper()
+    state, result = report.state, report.invocation_result
+    css, status = texts.once(("bar", state, result), lambda: _bar_kind(state, result, texts))
     parts = [texts.datetime(report.invocation_datetime), status]
     if duration is not None:
         parts.append(texts.duration(duration))
-    parts.extend(words for _kind, words in texts.counts(report.n_log_errors, report.n_log_warnings))
+    if report.n_log_errors or report.n_log_warnings:
+        parts.extend(
+            words for _kind, words in texts.counts(report.n_log_errors, report.n_log_warnings)
+        )
     if report.reason:
         parts.append(report.reason)
-    href = texts.log_url(report.pk, live=report.is_active) if texts.linked(report.pk) else ""
-    return Bar(report.pk, css, seconds, " · ".join(parts), href)
+    href = escape(texts.log_url(report.pk, report.is_active)) if texts.linked(report.pk) else ""
+    seconds = duration.total_seconds() if duration is not None else 0.0
+    return Bar(report.pk, css, seconds, escape(" · ".join(parts)), href)
+
+
+def _bar_kind(state: str, result: str, texts: display.Texts) -> tuple[str, str]:
+    """A bar's class (escaped) and status: its result once the run has ended, else its state."""
+    if state == LaunchReport.STATE_FINISHED:
+        return escape(f"eztm-bar-{result or 'none'}"), texts.label("result", result)
+    return escape(f"eztm-bar-{state}"), texts.label("state", state).upper()
 
 
 def svg(
@@ -176,25 +245,25 @@ def svg(
     of its bar.
     """
     bars = [bar_of(run, texts) for run in reversed(runs[:slots])]
-    longest = max((bar.seconds for bar in bars), default=0) or 1.0
+    longest = max([bar.seconds for bar in bars], default=0) or 1.0
     step = bar_width + gap
     width = slots * step - gap
     first = slots - len(bars)  # empty slots on the left: the newest run is always at the right
     floor = 2  # a run of no measurable duration still shows
+    last = len(bars) - 1
     items = []
-    for index, bar in enumerate(bars):
-        bar_height = max(round((height - floor) * bar.seconds / longest) + floor, floor)
+    for index, (report_id, bar_css, seconds, label, href) in enumerate(bars):
+        bar_height = max(round((height - floor) * seconds / longest) + floor, floor)
         x = (first + index) * step
-        label = escape(bar.label)
         rect = (
-            f'<rect class="eztm-bar {escape(bar.css)}" x="{x}" y="{height - bar_height}" '
+            f'<rect class="eztm-bar {bar_css}" x="{x}" y="{height - bar_height}" '
             f'width="{bar_width}" height="{bar_height}" rx="1"><title>{label}</title></rect>'
         )
-        if bar.href:
+        if href:
             # A full-height hit area, so that a short bar is as easy to click as a tall one.
-            hit_width = step if index < len(bars) - 1 else bar_width
+            hit_width = step if index < last else bar_width
             rect = (
-                f'<a href="{escape(bar.href)}" data-report="{bar.report_id}" aria-label="{label}">'
+                f'<a href="{href}" data-report="{report_id}" aria-label="{label}">'
                 f'<rect class="eztm-bar-hit" x="{x}" y="0" width="{hit_width}" '
                 f'height="{height}"></rect>{rect}</a>'
             )
@@ -206,7 +275,7 @@ def svg(
             len(bars),
         )
     )
-    return mark_safe(
+    return SafeString(
         f'<svg class="{escape(css)}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
         f'<line class="eztm-baseline" x1="0" y1="{height - 0.5}" x2="{width}" '
