@@ -61,7 +61,10 @@ def test_a_popup_gets_djangos_rows(client_as):
     assert cl.result_rows() is None  # the page is Django's own: with data-popup-opener
 
 
-def test_runs_read_their_datetimes_as_the_models_do(task):
+@pytest.mark.parametrize("as_text", [True, False], ids=["as-text", "as-django-reads-them"])
+def test_runs_read_their_datetimes_as_the_models_do(task, monkeypatch, as_text):
+    if not as_text:  # as on the databases that keep them otherwise (or without USE_TZ)
+        monkeypatch.setattr(history, "_utc_text", lambda connection: None)
     owner = task(name="dated")
     now = timezone.now().replace(microsecond=123456)
     moments = [
