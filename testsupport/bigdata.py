@@ -34,17 +34,20 @@ def populate_tasks(n_tasks: int, reports_per_task: int) -> None:
         ),
         batch_size=2000,
     )
+    # Times spread as real runs' are (no two runs of a page in the same minute), so that
+    # nothing the page computes once per minute or per day is flattered.
     LaunchReport.objects.bulk_create(
         (
             LaunchReport(
                 task=task,
                 state=LaunchReport.STATE_FINISHED,
-                invocation_result="ok",
-                invocation_datetime=now - timedelta(minutes=k),
-                finished_at=now,
+                invocation_result=("ok", "warnings", "errors", "failed")[(i + k) % 4],
+                invocation_datetime=started,
+                finished_at=started + timedelta(seconds=(7 * i + 13 * k) % 900),
             )
-            for task in tasks
+            for i, task in enumerate(tasks)
             for k in range(reports_per_task)
+            for started in [now - timedelta(minutes=k * 97 + i * 7, seconds=(i * 31 + k) % 60)]
         ),
         batch_size=5000,
     )
