@@ -16,6 +16,10 @@ from benchmarks.results import Figure
 # least this share of its throughput.
 OVERHEAD_MS = 10.0
 THROUGHPUT_SHARE = 0.6
+# Seconds between two latency runs: each one measures an idle worker, as the latency of a
+# Start is felt, rather than one still busy after the run before (RQ's worker closes the
+# work-horse's connection and opens the next one's between jobs).
+IDLE_PAUSE = 0.1
 # Sequential runs and burst size: full, and --quick.
 SIZES = {False: (50, 200), True: (15, 60)}
 

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.dispatch import Run, figures, sizes  # noqa: E402
+from benchmarks.dispatch import IDLE_PAUSE, Run, figures, sizes  # noqa: E402
 from benchmarks.results import Figure, add_options, report  # noqa: E402
 
 BARE_TASK = "integration_tests.celery.probe.tasks.call_probe"
@@ -117,6 +117,7 @@ def run(args: argparse.Namespace, redis_url: str, max_age: int) -> list[Figure]:
         # then, so the next run's database writes do not queue behind this one's.
         def until_finished(start_call, key: str) -> Run:
             """Run once; time the start call -> first line, and the start call alone."""
+            time.sleep(IDLE_PAUSE)
             started = time.time()
             job_id = start_call()
             called = time.time()

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.dispatch import Run, figures, sizes  # noqa: E402
+from benchmarks.dispatch import IDLE_PAUSE, Run, figures, sizes  # noqa: E402
 from benchmarks.results import add_options, report  # noqa: E402
 
 
@@ -103,6 +103,7 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
 
         def until_finished(start_call, key: str, job_id) -> Run:
             """Run once; time the start call -> first line, the call, job start -> first line."""
+            time.sleep(IDLE_PAUSE)
             before = finished.count
             started = time.time()
             handle = start_call()

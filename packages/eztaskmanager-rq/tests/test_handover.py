@@ -24,6 +24,7 @@ def test_the_jobs_that_get_a_connection_are_the_ones_the_backend_queues():
 @pytest.mark.skipif("connection.vendor != 'sqlite'")
 def test_no_spare_on_sqlite(db):
     handover = ConnectionHandover()
+    handover.prepare()
     handover.arm()
     assert (handover.spare, handover.armed) == (None, None)
 
@@ -47,6 +48,7 @@ def test_a_spare_is_armed_handed_over_and_closed_once_released():
 @pytest.mark.django_db(transaction=True)
 def test_the_work_horse_adopts_the_armed_connection_for_its_whole_life():
     handover = ConnectionHandover()
+    handover.prepare()
     handover.arm()
     spare = handover.armed
     own = connections[spare.alias]
@@ -62,7 +64,8 @@ def test_the_work_horse_adopts_the_armed_connection_for_its_whole_life():
 
 @on_postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_spare_that_idled_and_died_is_replaced(monkeypatch):
+def test_a_spare_that_idled_and_died_is_not_handed_over(monkeypatch):
+    """The work-horse then connects by itself; the next idle moment opens a new spare."""
     handover = ConnectionHandover()
     handover.prepare()
     dead = handover.spare
@@ -70,5 +73,13 @@ def test_a_spare_that_idled_and_died_is_replaced(monkeypatch):
         cursor.execute("SELECT pg_terminate_backend(%s)", [dead.connection.info.backend_pid])
     monkeypatch.setattr("eztaskmanager_rq.handover.CHECK_AFTER_IDLE", 0.0)
     handover.arm()
-    assert handover.armed is not dead and handover.armed.is_usable()
+    assert (handover.armed, handover.spare) == (None, None)
+    handover.prepare()
+    assert handover.spare.is_usable()
     handover.close()
+
+
+def test_no_spare_is_armed_unless_one_was_opened_ahead():
+    handover = ConnectionHandover()
+    handover.arm()
+    assert handover.armed is None

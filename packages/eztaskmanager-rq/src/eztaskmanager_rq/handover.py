@@ -6,10 +6,11 @@ every run used to open one before it could mark itself started: a new server ses
 the server's catalog caches. That was most of the time from a job's start to its
 command's first line.
 
-So this package's forking :class:`~eztaskmanager_rq.worker.Worker` opens the next
-work-horse's connection while it waits for work or while the current work-horse runs,
-warms it with the runner's statements (no rows read or written), and gives it to the
-work-horse as it forks. The worker's copy of that connection is only closed once the
+So this package's forking :class:`~eztaskmanager_rq.worker.Worker`, when it has no
+work waiting, opens the next work-horse's connection, warms it with the runner's
+statements (no rows read or written), and gives it to the work-horse as it forks. A
+worker with jobs waiting opens none: it would only delay them, and each work-horse
+then connects by itself, as before. The worker's copy of that connection is only closed once the
 work-horse has ended, so the session stays the work-horse's for its whole life; it is
 never used by the worker.
 
@@ -68,11 +69,13 @@ class ConnectionHandover:
         self.spare, self.spare_since = spare, time.monotonic()
 
     def arm(self) -> None:
-        """Make the next fork hand the spare over (checked if it waited, else opened now)."""
+        """Make the next fork hand the spare over, if one is ready (checked if it waited).
+
+        None is opened here: that would cost the work-horse as much as opening its own.
+        """
         idled = self.spare is not None and time.monotonic() - self.spare_since > CHECK_AFTER_IDLE
         if idled and not self.spare.is_usable():
             self._discard_spare()
-        self.prepare()
         self.armed = self.spare
 
     def adopt(self) -> None:

@@ -121,9 +121,20 @@ class Worker(RecoveringWorkerMixin, compat.Worker):
             super().execute_job(job, queue)
         finally:
             handover.release()
-            if ours:
+            if ours and self.nothing_waiting():
                 # The next run's connection, opened while the worker waits for work.
                 handover.prepare()
+
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        super().bootstrap(*args, **kwargs)
+        handover.prepare()
+
+    def nothing_waiting(self) -> bool:
+        """Whether the worker's queues are empty (a job waiting would wait for a spare)."""
+        try:
+            return all(queue.is_empty() for queue in self.queues)
+        except Exception:  # Redis away: the worker's own loop says so; no spare meanwhile
+            return False
 
     def fork_work_horse(self, job: compat.Job, queue: Any) -> None:
         super().fork_work_horse(job, queue)  # returns in the worker only
