@@ -101,7 +101,11 @@ class TaskLifecycle:
 
     def refuse_second_run(self) -> None:
         """Raise :class:`TaskAlreadyRunning` while a run of the task is queued or going on."""
-        self._refuse_active(self.active_runs().values_list("state", flat=True).first())
+        self._refuse_active(self._latest_active_state())
+
+    def _latest_active_state(self) -> str | None:
+        """The state of the task's latest run that has not ended; ``None`` if there is none."""
+        return self.active_runs().values_list("state", flat=True).first()
 
     def _refuse_active(self, current: str | None) -> None:
         if current is not None:
@@ -121,7 +125,7 @@ class TaskLifecycle:
         transition stores under the lock), and the runs are then read again.
         """
         if self.active_state is None and self.status in (self.STATUS_SPOOLED, self.STATUS_STARTED):
-            return self.active_runs().values_list("state", flat=True).first()
+            return self._latest_active_state()
         return self.active_state
 
     def sync_status(
