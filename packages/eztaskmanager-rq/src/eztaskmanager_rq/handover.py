@@ -10,14 +10,15 @@ So this package's forking :class:`~eztaskmanager_rq.worker.Worker`, when it has 
 work waiting, opens the next work-horse's connection, warms it with the runner's
 statements (no rows read or written), and gives it to the work-horse as it forks. A
 worker with jobs waiting opens none: it would only delay them, and each work-horse
-then connects by itself, as before. The worker's copy of that connection is only closed once the
-work-horse has ended, so the session stays the work-horse's for its whole life; it is
-never used by the worker.
+then connects by itself, as before. The worker's copy of that connection is only
+closed once the work-horse has ended, so the session stays the work-horse's for its
+whole life; it is never used by the worker.
 
 Only for databases reached over a socket (not SQLite, whose connections must not cross a
-fork) and only for the database that the runner writes runs to. A connection the server
-has ended meanwhile (a restart, an idle timeout) is replaced before it is handed over;
-one that cannot be opened is no error: the work-horse then connects by itself.
+fork) and only for the database that the runner writes runs to. A spare the server has
+ended meanwhile (a restart, an idle timeout) is dropped before the fork once it has idled
+a second, and the work-horse connects by itself; one ended later makes the run's start
+try again on a new connection. One that cannot be opened is no error either.
 """
 
 from __future__ import annotations
