@@ -114,18 +114,18 @@ class ConnectionHandover:
 
 
 def warm(connection: Any) -> None:
-    """Plan the runner's statements on ``connection``: the server loads what it needs to
-    know of their tables and indexes, which a new session otherwise does during the
-    run's first statements. No row is read or written."""
-    from eztaskmanager.models import LaunchReport, Log
+    """Plan a statement on each table of the runner on ``connection``: the server loads
+    what it needs to know of the table and its indexes, which a new session otherwise
+    does during the run's first statements. No row is read or written.
 
-    querysets = (
-        LaunchReport.objects.select_related("task__command").filter(pk=0),
-        Log.objects.filter(pk=0),
-    )
+    One table a statement: a join locks its tables one after another, and could deadlock
+    with a statement that takes them all in another order (a TRUNCATE, say).
+    """
+    from eztaskmanager.models import AppCommand, LaunchReport, Log, Task
+
     with connection.cursor() as cursor:
-        for queryset in querysets:
-            sql, params = queryset.query.sql_with_params()
+        for model in (LaunchReport, Task, AppCommand, Log):
+            sql, params = model.objects.filter(pk=0).query.sql_with_params()
             cursor.execute(sql, params)
 
 
