@@ -18,11 +18,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import connections, models, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from eztaskmanager.conf import get_setting
 from eztaskmanager.exceptions import TaskNotRunnable
+from eztaskmanager.models.compiled import INT_MARKERS, STR_MARKERS, CompiledRead, compile_ahead
 from eztaskmanager.models.logs import write_log_rows
 from eztaskmanager.models.states import ACTIVE, QUEUED, RUNNING
 from eztaskmanager.models.tasks import Task
@@ -34,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 # finish(None): the run's result follows from its log counters (see finish()).
 FROM_COUNTERS = "from counters"
+# What the end of a run reads with its task's lock, for what follows it (services.aftermath).
+END_FACTS = ("has_followers", "report_past_kept")
 
 
 class RunBlocked(Exception):
@@ -55,6 +59,30 @@ def refuse_revoked_user(task: Task, report: models.Model) -> None:
             gettext("%(user)s, on whose behalf it runs, may no longer run this task.")
             % {"user": user.get_username()}
         )
+
+
+def _queued_run(using: str, task_id: int, job_id: str) -> models.QuerySet:
+    """The run of ``task_id`` queued as ``job_id``, with its task (locked) and command."""
+    reports = Task._meta.get_field("launchreport").related_model
+    return (
+        reports.objects.using(using)
+        .select_related("task__command")
+        .select_for_update(of=("task",))
+        .filter(task_id=task_id, job_id=job_id)
+    )
+
+
+# start_run's read where the database locks through a join: compiled once per connection.
+_QUEUED_RUN = CompiledRead(_queued_run, task_id=INT_MARKERS[0], job_id=STR_MARKERS[0])
+
+
+def compile_run_reads(connection: BaseDatabaseWrapper) -> None:
+    """Compile the reads of a run's start and end for ``connection`` ahead of its use
+    (see :func:`~eztaskmanager.models.compiled.compile_ahead`)."""
+    kept = get_setting("REPORTS_KEPT")
+    compile_ahead(
+        connection, [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
+    )
 
 
 class RunStarts:
@@ -153,13 +181,7 @@ class RunStarts:
         """
         using = router.db_for_write(self.model)
         if job_id and connections[using].features.has_select_for_update_of:
-            report = (
-                self.model.objects.using(using)
-                .select_related("task__command")
-                .select_for_update(of=("task",))
-                .filter(task_id=task_id, job_id=job_id)
-                .first()
-            )
+            report = _QUEUED_RUN.first(using, task_id=task_id, job_id=job_id)
             if report is not None:
                 return report.task, report
         task = Task.locked(task_id)
@@ -308,10 +330,7 @@ class RunLifecycle:
         """
         with transaction.atomic():
             # With the lock, what follows the end (services.aftermath) needs to know.
-            facts = Task.lock_facts(
-                "has_followers", "report_past_kept", kept=get_setting("REPORTS_KEPT")
-            )
-            task = Task.locked(self.task_id, **facts)
+            task = Task.locked(self.task_id, *END_FACTS, kept=get_setting("REPORTS_KEPT"))
             current = self._reread() if task is not None else None
             result = decide(current) if current is not None else None
             if result is None:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
+from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead
 from eztaskmanager.models.schedules import FiredDueTime
 from eztaskmanager.models.states import QUEUED, STARTED
 from eztaskmanager.origins import CODE, SCHEDULE, Origin
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 # How long a fired due time is remembered (see claim_due).
 FIRED_DUE_TIMES_KEPT = timedelta(days=2)
+# Task.locked's reads, by the facts they read beside the task (and REPORTS_KEPT).
+_LOCKED_READS: dict[tuple[tuple[str, ...], int], CompiledRead] = {}
 
 
 class TaskLifecycle:
@@ -44,44 +47,64 @@ class TaskLifecycle:
     """
 
     @classmethod
-    def locked(cls, pk: int, **facts: Any) -> Self | None:
+    def locked(cls, pk: int, *facts: str, kept: int = 0) -> Self | None:
         """The task read under its row lock, held until the transaction ends; ``None`` if gone.
 
         Must be called inside ``transaction.atomic()``. Where the database has no row
         locks (SQLite), a write takes its database-wide write lock instead. ``facts``:
-        expressions read in the same statement, as attributes of the task (see
-        :meth:`lock_facts`); they are read as of the statement's start, so what another
-        transaction wrote while this one waited for the lock is not among them.
+        what is read in the same statement, by name, as attributes of the task:
+
+        - ``active_state``: the state of its latest run that has not ended (``None``: none);
+        - ``has_followers``: whether a task follows it;
+        - ``report_past_kept``: the id of its newest report but the ``kept`` newest
+          (``None``: nothing to prune).
+
+        They are read as of the statement's start, so what another transaction wrote
+        while this one waited for the lock is not among them.
         """
         using = router.db_for_write(cls)
-        rows = cls.objects.using(using).filter(pk=pk).select_related("command").annotate(**facts)
-        features = connections[using].features
-        if features.has_select_for_update:
-            # Only the task's row: two tasks of one command never wait for each other.
-            of = ("self",) if features.has_select_for_update_of else ()
-            return rows.select_for_update(of=of).first()
-        if not cls.objects.using(using).filter(pk=pk).update(status=F("status")):
+        no_row_locks = not connections[using].features.has_select_for_update
+        if no_row_locks and not cls.objects.using(using).filter(pk=pk).update(status=F("status")):
             return None
-        return rows.first()
+        return cls.locked_read(*facts, kept=kept).first(using, pk=pk)
 
     @classmethod
-    def lock_facts(cls, *names: str, kept: int = 0) -> dict[str, Any]:
-        """What :meth:`locked` may read beside the task, by name.
+    def locked_read(cls, *facts: str, kept: int = 0) -> CompiledRead:
+        """The read :meth:`locked` makes with these ``facts``, compiled once per connection."""
+        key = (facts, kept)
+        read = _LOCKED_READS.get(key)
+        if read is None:
+            read = _LOCKED_READS[key] = CompiledRead(
+                lambda using, pk: cls._locked_rows(using, pk, facts, kept), pk=INT_MARKERS[0]
+            )
+        return read
 
-        ``active_state``: the state of its latest run that has not ended (``None``: none);
-        ``has_followers``: whether a task follows it; ``report_past_kept``: the id of its
-        newest report but the ``kept`` newest (``None``: nothing to prune).
-        """
+    @classmethod
+    def _locked_rows(
+        cls, using: str, pk: int, facts: tuple[str, ...], kept: int
+    ) -> models.QuerySet:
+        """The queryset :meth:`locked` runs (compiled once per connection)."""
         runs = cls._meta.get_field("launchreport").related_model.objects.filter(task=OuterRef("pk"))
-        newest = runs.order_by("-invocation_datetime").values("pk")
         expressions = {
             "active_state": lambda: Subquery(
                 runs.active().order_by("-invocation_datetime").values("state")[:1]
             ),
             "has_followers": lambda: Exists(cls.objects.filter(follows=OuterRef("pk"))),
-            "report_past_kept": lambda: Subquery(newest[kept : kept + 1]),
+            "report_past_kept": lambda: Subquery(
+                runs.order_by("-invocation_datetime").values("pk")[kept : kept + 1]
+            ),
         }
-        return {name: expressions[name]() for name in names}
+        rows = (
+            cls.objects.using(using)
+            .filter(pk=pk)
+            .select_related("command")
+            .annotate(**{name: expressions[name]() for name in facts})
+        )
+        features = connections[using].features
+        if not features.has_select_for_update:
+            return rows
+        # Only the task's row: two tasks of one command never wait for each other.
+        return rows.select_for_update(of=("self",) if features.has_select_for_update_of else ())
 
     def active_runs(self) -> models.QuerySet:
         """The task's runs that have not ended: queued, running or stopping."""
@@ -118,7 +141,7 @@ class TaskLifecycle:
 
     def _locked_active_state(self) -> str | None:
         """The state of the task's latest run that has not ended, for a task read by
-        ``locked(**lock_facts("active_state"))``.
+        ``locked(pk, "active_state")``.
 
         That statement read the runs as they were before it waited for the lock; a run
         queued or started meanwhile shows in the row it locked (the status every such
@@ -159,9 +182,9 @@ class TaskLifecycle:
         for name in ("status", "scheduled_job_id", "cached_next_ride", "scheduled_by_id"):
             setattr(self, name, getattr(fresh, name))
 
-    def _fresh(self, **facts: Any) -> Self:
+    def _fresh(self, *facts: str) -> Self:
         """The task under its row lock (inside a transaction); ``Task.DoesNotExist`` if gone."""
-        fresh = self.locked(self.pk, **facts)
+        fresh = self.locked(self.pk, *facts)
         if fresh is None:
             raise type(self).DoesNotExist(f"Task {self.pk} no longer exists.")
         return fresh
@@ -186,7 +209,7 @@ class TaskLifecycle:
         """
         with transaction.atomic():
             # The lock and the run that would block this one, in one statement.
-            fresh = self._fresh(**self.lock_facts("active_state"))
+            fresh = self._fresh("active_state")
             if schedule is not None and fresh.scheduled_job_id != schedule:
                 raise TaskNotRunnable(
                     _("%(task)s is no longer scheduled (%(handle)s).")

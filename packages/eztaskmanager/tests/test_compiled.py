@@ -1,0 +1,79 @@
+"""Reads compiled once per connection give what Django's queryset gives, in the same SQL."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.models.compiled import INT_MARKERS, STR_MARKERS, CompiledRead
+from eztaskmanager.models.run_lifecycle import _queued_run
+
+pytestmark = pytest.mark.django_db
+
+FACTS = ("active_state", "has_followers", "report_past_kept")
+
+
+def fields_of(instance):
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def sql_of(call):
+    with CaptureQueriesContext(connection) as queries:
+        result = call()
+    return result, [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+def test_the_locked_task_is_the_querysets_in_the_same_sql(task):
+    t = task(scheduling=timezone.now())
+    t.queue_run("job-1")
+    with transaction.atomic():
+        compiled, compiled_sql = sql_of(lambda: Task.locked(t.pk, *FACTS, kept=0))
+        plain, plain_sql = sql_of(lambda: Task._locked_rows("default", t.pk, FACTS, 0).first())
+    # (Where rows cannot be locked, an UPDATE of the task's row comes first.)
+    assert compiled_sql[-1:] == plain_sql
+    assert fields_of(compiled) == fields_of(plain)
+    assert (compiled.active_state, compiled.has_followers, compiled.report_past_kept) == (
+        "queued",
+        False,
+        LaunchReport.objects.get(task=t).pk,
+    )
+    # Converted as Django converts them (SQLite stores dates as text, booleans as 0/1).
+    assert compiled.scheduling == t.scheduling and compiled.scheduling.tzinfo is not None
+    assert compiled._state.adding is False and compiled._state.db == "default"
+
+
+def test_a_compiled_read_takes_new_values_every_time(task):
+    first, second = task(), task(name="second")
+    with transaction.atomic():
+        assert Task.locked(first.pk).name == first.name
+        assert Task.locked(second.pk).name == "second"
+        assert Task.locked(second.pk + 1000) is None
+
+
+def test_the_related_rows_come_with_it(task, django_assert_num_queries):
+    t = task()
+    t.queue_run("job-1")
+    read = CompiledRead(_queued_run, task_id=INT_MARKERS[0], job_id=STR_MARKERS[0])
+    with transaction.atomic():
+        with django_assert_num_queries(1):
+            report = read.first("default", task_id=t.pk, job_id="job-1")
+            assert (report.task.name, report.task.command.name) == (t.name, t.command.name)
+            assert report.task.command.active is True
+        assert read.first("default", task_id=t.pk, job_id="job-2") is None
+    plain = _queued_run("default", t.pk, "job-1").first()
+    assert fields_of(report) == fields_of(plain)
+    assert fields_of(report.task) == fields_of(plain.task)
+
+
+@pytest.mark.parametrize("times", [0, 2])
+def test_a_marker_not_once_among_the_parameters_is_refused(task, times):
+    """A value Django writes into the SQL itself, or twice, cannot be swapped afterwards."""
+    marker = INT_MARKERS[1]
+
+    def build(using, pk):
+        rows = Task.objects.using(using)
+        return rows.filter(pk=pk, command_id=pk) if times == 2 else rows.filter(pk=1)
+
+    with pytest.raises(RuntimeError, match=f"is {times} times among the parameters"):
+        CompiledRead(build, pk=marker).first("default", pk=1)
