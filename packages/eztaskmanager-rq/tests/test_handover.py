@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
+from eztaskmanager.conf import get_setting
+from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.models.compiled import CompiledRead
+from eztaskmanager.models.run_lifecycle import _QUEUED_RUN, END_FACTS
 from eztaskmanager_rq import backend, chain
 from eztaskmanager_rq.handover import ConnectionHandover
 from eztaskmanager_rq.jobs import RUN_FUNCTIONS
@@ -60,6 +65,33 @@ def test_the_work_horse_adopts_the_armed_connection_for_its_whole_life():
     finally:
         connections[spare.alias] = own
         spare.close()
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_spare_comes_with_the_runs_reads_compiled_for_it(task, monkeypatch):
+    """The work-horse's start and end use them as they are: it compiles nothing."""
+    handover = ConnectionHandover()
+    handover.prepare()
+    spare = handover.spare
+    kept = get_setting("REPORTS_KEPT")
+    reads = [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
+    own = connections[spare.alias]
+    try:
+        assert all(spare in read._statements for read in reads)
+        assert own is not spare  # only lent while they compiled
+        t = task()
+        t.queue_run("job-1")
+        connections[spare.alias] = spare
+        spare.close_at = None
+        monkeypatch.setattr(CompiledRead, "_compile", None)  # a compile would fail
+        with CaptureQueriesContext(spare) as queries:
+            report = LaunchReport.objects.start_run(t.pk, "job-1", worker="w")
+            assert report.finish("ok")
+        assert report.state == "finished" and len(queries) >= 6
+    finally:
+        connections[spare.alias] = own
+        handover.close()
 
 
 @on_postgres

@@ -8,7 +8,8 @@ command's first line.
 
 So this package's forking :class:`~eztaskmanager_rq.worker.Worker`, when it has no
 work waiting, opens the next work-horse's connection, warms it with the runner's
-statements (no rows read or written), and gives it to the work-horse as it forks. A
+statements (no rows read or written; the runner's reads are compiled for it, which
+would otherwise happen in every work-horse), and gives it to the work-horse as it forks. A
 worker with jobs waiting opens none: it would only delay them, and each work-horse
 then connects by itself, as before. The worker's copy of that connection is only
 closed once the work-horse has ended, so the session stays the work-horse's for its
@@ -116,17 +117,21 @@ class ConnectionHandover:
 def warm(connection: Any) -> None:
     """Plan a statement on each table of the runner on ``connection``: the server loads
     what it needs to know of the table and its indexes, which a new session otherwise
-    does during the run's first statements. No row is read or written.
+    does during the run's first statements. No row is read or written. Then compile the
+    run's reads for it (Django's part of the same work).
 
     One table a statement: a join locks its tables one after another, and could deadlock
     with a statement that takes them all in another order (a TRUNCATE, say).
     """
     from eztaskmanager.models import AppCommand, LaunchReport, Log, Task
+    from eztaskmanager.models.run_lifecycle import compile_run_reads
 
     with connection.cursor() as cursor:
         for model in (LaunchReport, Task, AppCommand, Log):
             sql, params = model.objects.filter(pk=0).query.sql_with_params()
             cursor.execute(sql, params)
+    # The run's own reads, compiled once here rather than in every work-horse.
+    compile_run_reads(connection)
 
 
 def _close_quietly(connection: Any) -> None:
