@@ -41,17 +41,24 @@ class Cluster:
         self.beat: ManagedProcess | None = None
         self.processes: dict[str, ManagedProcess] = {}
 
-    def celery(self, label: str, *args: str) -> ManagedProcess:
+    def celery(self, label: str, *args: str, env: dict[str, str] | None = None) -> ManagedProcess:
         process = ManagedProcess(
-            [sys.executable, "-m", "celery", "-A", PROJECT, *args], env=self.env, cwd=self.workdir
+            [sys.executable, "-m", "celery", "-A", PROJECT, *args],
+            env={**self.env, **(env or {})},
+            cwd=self.workdir,
         )
         self.processes[label] = process
         return process
 
     def start_worker(
-        self, pool: str = "prefork", queue: str | None = None, label: str = "worker"
+        self,
+        pool: str = "prefork",
+        queue: str | None = None,
+        label: str = "worker",
+        env: dict[str, str] | None = None,
     ) -> ManagedProcess:
-        """Start a worker with one slot on ``queue``, and wait until it consumes."""
+        """Start a worker with one slot on ``queue`` (``env``: more environment), and wait
+        until it consumes."""
         process = self.celery(
             label,
             "worker",
@@ -63,6 +70,7 @@ class Cluster:
             "--without-mingle",
             "--without-heartbeat",
             "--loglevel=INFO",
+            env=env,
         )
         process.wait_for_output(" ready.", timeout=60)
         if label == "worker":

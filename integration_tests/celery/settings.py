@@ -39,3 +39,7 @@ CELERY_BROKER_URL = os.environ.get("EZTM_CELERY_BROKER_URL", "redis://127.0.0.1:
 CELERY_RESULT_BACKEND = os.environ.get("EZTM_CELERY_RESULT_BACKEND") or None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "eztaskmanager_celery.beat:TaskScheduler"
+if "EZTASKMANAGER_TEST_DB_REUSE_MAX" in os.environ:  # a worker that keeps its connection
+    # Celery's Django fixup closes every connection before and after every task unless
+    # told how many tasks may reuse one: CONN_MAX_AGE alone changes nothing in a worker.
+    CELERY_DB_REUSE_MAX = int(os.environ["EZTASKMANAGER_TEST_DB_REUSE_MAX"])
