@@ -153,6 +153,33 @@ def test_with_a_helper_the_command_thread_does_not_write_a_batch_itself(report):
         handler.close()
 
 
+def test_a_waiting_batch_wakes_the_helper_once_until_it_has_written(report):
+    handler = DatabaseLogHandler(report.pk, batch_size=10, helper_writes=True, max_buffered=100)
+    wakes = []
+    handler.writer.wake = lambda: wakes.append(handler.writer.waiting_lines())
+    log = logging.getLogger("tests.helper_wake")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    log.addHandler(handler)
+    try:
+        for i in range(25):
+            log.info("line %d", i)
+        assert wakes == [10] and report.logs.count() == 0  # woken at the batch, not again
+        assert handler.flush_if_due()  # the helper writes: the next batch wakes it again
+        for i in range(25, 35):
+            log.info("line %d", i)
+        assert wakes == [10, 10] and report.logs.count() == 25
+        # Far behind (half of max_buffered: 50 lines), the command's thread writes itself.
+        for i in range(35, 74):
+            log.info("line %d", i)
+        assert report.logs.count() == 25
+        log.info("line 74")
+        assert report.logs.count() == 75 and wakes == [10, 10]
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
 def test_waiting_lines_hold_nothing_the_garbage_collector_tracks(report):
     """A tracked object kept per line (a tuple) would bring a collection every 700 lines,
     each longer as the lines pile up, on the command's thread."""

@@ -140,6 +140,23 @@ def test_the_heartbeat_goes_on_while_the_command_runs(task):
     thread.join(15)
 
 
+def test_a_waiting_batch_is_written_at_once_not_at_the_next_tick(task, monkeypatch):
+    """The helper sleeps between ticks; a batch of lines wakes it. Else a busy command's
+    lines would pile up until the tick, and the run's end would wait for them all."""
+    monkeypatch.setattr("eztaskmanager.services.monitor.TICK", 60.0)
+    # 10,000 lines over a few seconds: the first batch (5,000) waits halfway through.
+    t = task("test_livelogging_command", "--limit=10000,--sleep=0.0005,--trace-steps=1")
+    thread, _reports = run_in_thread(t.pk)
+    report = wait_for_report(t)
+    while not LaunchReport.objects.get(pk=report.pk).n_log_lines:
+        time.sleep(0.02)
+    report.refresh_from_db()
+    assert report.state == "running", "no line was written before the run's end"
+    thread.join(30)
+    report.refresh_from_db()
+    assert (report.invocation_result, report.n_log_lines) == ("ok", 10_002)
+
+
 def test_a_run_declared_lost_stops_and_writes_nothing_more(task):
     """The orphan case: the run goes on after someone else ended its report."""
     t = task("test_livelogging_command", "--limit=1000,--sleep=0.02,--trace-steps=1")

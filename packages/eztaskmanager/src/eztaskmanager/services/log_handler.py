@@ -87,7 +87,7 @@ class DatabaseLogHandler(logging.Handler):
         waiting.extend((record.created, record.levelname, message))  # one step: a whole line
         writer = self.writer
         if len(waiting) >= writer.write_at or record.created >= writer.write_due:
-            writer.write()
+            writer.backlog()
 
     def flush_if_due(self) -> bool:
         """Write what waits if it is due; return whether it wrote (a busy log).

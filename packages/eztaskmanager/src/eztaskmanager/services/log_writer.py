@@ -3,7 +3,8 @@
 :class:`LogWriter` holds the lines a :class:`~eztaskmanager.services.log_handler.DatabaseLogHandler`
 appended and writes them as one batch (:func:`~eztaskmanager.models.write_log_rows`):
 when ``batch_size`` lines wait or ``flush_interval`` seconds passed since the last write
-(:meth:`LogWriter.write_if_due`, called by the run's helper thread a few times a second),
+(:meth:`LogWriter.write_if_due`, called by the run's helper thread a few times a second,
+and at once when the thread that logs has a batch ready: :meth:`LogWriter.backlog`),
 when the thread that logs has fallen far behind, and when the run ends.
 
 A write that fails (the database restarted, a connection was killed) keeps its lines
@@ -18,6 +19,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.translation import gettext
@@ -58,12 +60,15 @@ class LogWriter:
         # per line: kept tuples would each count towards a garbage collection, one every
         # 700 lines, each longer as the lines pile up.
         self.waiting: list[float | str] = []
-        # The thread that logs writes itself when this many items wait, or at the first
-        # record after ``write_due`` (epoch seconds, compared with the record's time). With
-        # a helper thread that writes, only when that one has fallen far behind.
-        write_at = max(batch_size, max_buffered // 2) if helper_writes else batch_size
-        self.write_at = write_at * ITEMS
+        # The thread that logs calls backlog() when this many items wait, or at the first
+        # record after ``write_due`` (epoch seconds, compared with the record's time): it
+        # writes them, or with a helper thread that writes, wakes that one (``wake``) and
+        # writes only once the helper has fallen far behind (``far_behind`` items).
+        self.batch_items = batch_size * ITEMS
+        self.far_behind = max(batch_size, max_buffered // 2) * ITEMS
+        self.write_at = self.batch_items
         self.write_due = math.inf
+        self.wake: Callable[[], object] | None = None
         self.last_write = time.monotonic()
         # After a failed write: no new try before retry_at (monotonic seconds).
         self.failures = 0
@@ -92,6 +97,20 @@ class LogWriter:
         if due:
             self.write()
         return due
+
+    def backlog(self) -> None:
+        """A batch waits (``write_at`` items, or ``write_due`` has come): write it, or wake
+        the helper thread that writes it.
+
+        Called by the thread that logs. Once the helper is woken, that thread is not called
+        again until the helper has written, unless the helper falls far behind.
+        """
+        if not self.helper_writes or len(self.waiting) >= self.far_behind:
+            self.write()
+            return
+        self.write_at = self.far_behind
+        if self.wake is not None:
+            self.wake()
 
     def write(self) -> None:
         """Write the waiting lines, if any, unless a failed write waits for its retry.
@@ -151,6 +170,7 @@ class LogWriter:
 
     def _schedule_next_write(self) -> None:
         self.last_write = time.monotonic()
+        self.write_at = self.batch_items
         if not self.helper_writes:
             self.write_due = time.time() + self.flush_interval
 

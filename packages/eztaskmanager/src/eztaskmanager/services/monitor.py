@@ -1,9 +1,11 @@
 """The helper thread beside every run: log writes, heartbeat, stop requests and the timeout.
 
-While the command runs in its thread, :class:`RunMonitor` wakes a few times a second to
+While the command runs in its thread, :class:`RunMonitor` wakes a few times a second,
+and as soon as a batch of log lines waits, to
 
 - write the command's log lines in batches (:mod:`eztaskmanager.services.log_writer`), so
-  that the command's thread only appends them,
+  that the command's thread only appends them (and the end of a busy run waits for one
+  batch at most, not for all it logged since the last tick),
 - record the run's heartbeat (one UPDATE a second, with the progress its command
   reported meanwhile), which tells it whether the run should go on: a stop was asked for (``stopping``), or the run was declared lost,
 - end the run when its timeout has passed.
@@ -126,8 +128,11 @@ class RunMonitor:
         self.heartbeat_interval = heartbeat_interval
         self.deadline = time.monotonic() + timeout if timeout else None
         self.ended_by: type[RunInterrupted] | None = None
-        self._stop = threading.Event()
+        # Set to wake the thread: to stop it, or when a batch of log lines waits.
+        self._wake = threading.Event()
+        self._stopping = False
         self._thread: threading.Thread | None = None
+        handler.writer.wake = self._wake.set
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -136,7 +141,8 @@ class RunMonitor:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping = True
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -145,7 +151,11 @@ class RunMonitor:
         next_beat = time.monotonic() + self.heartbeat_interval
         try:
             wait = TICK
-            while not self._stop.wait(wait):
+            while True:
+                self._wake.wait(wait)
+                self._wake.clear()
+                if self._stopping:
+                    break
                 wait = BUSY_TICK if self.handler.flush_if_due() else TICK
                 now = time.monotonic()
                 if self.deadline is not None and now >= self.deadline:
