@@ -77,3 +77,13 @@ def test_a_marker_not_once_among_the_parameters_is_refused(task, times):
 
     with pytest.raises(RuntimeError, match=f"is {times} times among the parameters"):
         CompiledRead(build, pk=marker).first("default", pk=1)
+
+
+def test_a_values_list_read_gives_the_rows_values(task):
+    t = task(scheduling=timezone.now())
+    read = CompiledRead(
+        lambda using, pk: Task.objects.using(using).filter(pk=pk).values_list("name", "scheduling"),
+        pk=INT_MARKERS[0],
+    )
+    assert read.first("default", pk=t.pk) == (t.name, t.scheduling)
+    assert read.first("default", pk=t.pk + 1000) is None

@@ -15,7 +15,7 @@ them: the same converters, ``select_related`` instances and annotations.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -38,11 +38,12 @@ class _Statement:
     params: list[Any]
     slots: dict[str, int]
     converters: dict[int, Any]
-    model: type[models.Model]
-    fields: slice
-    init_list: list[str]
-    populators: list[Any]
-    annotations: dict[str, int]
+    # How the row becomes an instance; no model: the row is the result (values_list()).
+    model: type[models.Model] | None = None
+    fields: slice = field(default_factory=lambda: slice(0))
+    init_list: list[str] = field(default_factory=list)
+    populators: list[Any] = field(default_factory=list)
+    annotations: dict[str, int] = field(default_factory=dict)
 
 
 class CompiledRead:
@@ -59,8 +60,9 @@ class CompiledRead:
         self.markers = markers
         self._statements: WeakKeyDictionary[BaseDatabaseWrapper, _Statement] = WeakKeyDictionary()
 
-    def first(self, using: str, **values: Any) -> models.Model | None:
-        """The first row with ``values`` in place of the markers, as a model instance."""
+    def first(self, using: str, **values: Any) -> models.Model | tuple | None:
+        """The first row with ``values`` in place of the markers, as a model instance (or,
+        read by a ``values_list()`` queryset, as the tuple of its values)."""
         connection = connections[using]
         statement = self._statements.get(connection) or self.compile_for(using)
         params = list(statement.params)
@@ -73,6 +75,8 @@ class CompiledRead:
             return None
         if statement.converters:
             row = next(statement.compiler.apply_converters([row], statement.converters))
+        if statement.model is None:
+            return tuple(row)
         instance = statement.model.from_db(using, statement.init_list, row[statement.fields])
         for populator in statement.populators:
             populator.populate(row, instance)
@@ -105,6 +109,9 @@ class CompiledRead:
                 )
             slots[name] = positions[0]
         select, klass_info = compiler.select, compiler.klass_info
+        converters = compiler.get_converters([column[0] for column in select])
+        if queryset.query.values_select:  # values_list(): the row is the result
+            return _Statement(compiler, sql, params, slots, converters)
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         return _Statement(
@@ -112,7 +119,7 @@ class CompiledRead:
             sql=sql,
             params=params,
             slots=slots,
-            converters=compiler.get_converters([column[0] for column in select]),
+            converters=converters,
             model=klass_info["model"],
             fields=slice(start, end),
             init_list=[column[0].target.attname for column in select[start:end]],

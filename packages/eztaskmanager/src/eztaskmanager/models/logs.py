@@ -30,6 +30,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.exceptions import EzTaskManagerError
+from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead
 from eztaskmanager.models.log_inserts import insert_rows
 
 # Levels that count as errors and warnings in a report's counters (and so in its result).
@@ -274,6 +275,22 @@ def write_log_columns(
     )
 
 
+def _lines_of_unfinished_report(using: str, pk: int) -> models.QuerySet:
+    """The report's line count, locked, unless the report has ended."""
+    reports = Log._meta.get_field("launch_report").related_model
+    return (
+        reports.objects.using(using)
+        .select_for_update()
+        .filter(pk=pk)
+        .exclude(state=reports.STATE_FINISHED)
+        .values_list("n_log_lines")
+    )
+
+
+# The lock of every batch of a run's lines: compiled once per connection.
+_LINES_OF_UNFINISHED_REPORT = CompiledRead(_lines_of_unfinished_report, pk=INT_MARKERS[0])
+
+
 def _append(
     report_id: int,
     levels: Sequence[str],
@@ -289,18 +306,13 @@ def _append(
     counts = Counter(levels) if counted else Counter()
     errors = sum(counts[level] for level in ERROR_LEVELS)
     warnings = sum(counts[level] for level in WARNING_LEVELS)
-    reports = report_model.objects.using(using) if using else report_model.objects
+    using = using or router.db_for_write(report_model)
+    reports = report_model.objects.using(using)
     with transaction.atomic(using=using):
-        start = (
-            reports.select_for_update()
-            .filter(pk=report_id)
-            .exclude(state=report_model.STATE_FINISHED)
-            .values_list("n_log_lines", flat=True)
-            .first()
-        )
-        if start is None:
+        row = _LINES_OF_UNFINISHED_REPORT.first(using, pk=report_id)
+        if row is None:
             return False
-        write(start)
+        write(row[0])
         reports.filter(pk=report_id).update(
             n_log_lines=F("n_log_lines") + len(levels),
             n_log_errors=F("n_log_errors") + errors,
