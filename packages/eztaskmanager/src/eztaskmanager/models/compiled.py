@@ -2,8 +2,9 @@
 
 Every Start, and every run's start and end, locks its task with one statement that joins
 the command (and, at a run's start, the run) and reads a few facts of the task's runs
-beside it. Django builds and compiles such a queryset in about 1.2 ms, fifteen times
-what the statement itself costs on a local PostgreSQL (``benchmarks/dispatch_*.py``).
+beside it; every batch of log lines locks its report. Django builds and compiles such a
+queryset in about 1.2 ms, fifteen times what the statement itself costs on a local
+PostgreSQL (``benchmarks/dispatch_*.py``).
 
 A :class:`CompiledRead` lets Django compile the queryset once per connection, built
 with *marker* values in place of the ones that change (a task's id, a job id), finds
