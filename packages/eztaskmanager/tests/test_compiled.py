@@ -5,7 +5,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.models import LaunchReport, Task, write_log_rows
 from eztaskmanager.models.compiled import INT_MARKERS, STR_MARKERS, CompiledRead
 from eztaskmanager.models.run_lifecycle import _queued_run
 
@@ -87,3 +87,15 @@ def test_a_values_list_read_gives_the_rows_values(task):
     )
     assert read.first("default", pk=t.pk) == (t.name, t.scheduling)
     assert read.first("default", pk=t.pk + 1000) is None
+
+
+@pytest.mark.parametrize("absurd", [2**63, -(2**63) - 1, 10**30])
+def test_an_id_no_integer_column_holds_finds_nothing(task, absurd):
+    """As Django's own lookups: nothing found, where SQLite would raise OverflowError."""
+    read = CompiledRead(
+        lambda using, pk: Task.objects.using(using).filter(pk=pk), pk=INT_MARKERS[0]
+    )
+    assert read.first("default", pk=absurd) is None
+    assert write_log_rows(absurd, [(0.0, "INFO", "nowhere")]) is False
+    with transaction.atomic():
+        assert Task.locked(absurd) is None

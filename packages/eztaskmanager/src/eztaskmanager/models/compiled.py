@@ -28,6 +28,8 @@ from django.db.models.query import get_related_populators
 # knows the lookup is empty and leaves it out of the SQL), job ids with NULs.
 INT_MARKERS = (-1_318_006_411, -1_318_006_412)
 STR_MARKERS = ("\x00eztaskmanager-marker-1\x00", "\x00eztaskmanager-marker-2\x00")
+# The widest integers a database stores (a BigIntegerField's): beyond them no row matches.
+BIGINT_RANGE = range(-(2**63), 2**63)
 
 
 @dataclass
@@ -68,7 +70,9 @@ class CompiledRead:
         statement = self._statements.get(connection) or self.compile_for(using)
         params = list(statement.params)
         for name, position in statement.slots.items():
-            params[position] = values[name]
+            value = params[position] = values[name]
+            if isinstance(value, int) and value not in BIGINT_RANGE:
+                return None  # as Django's lookups know: no row has it (SQLite would raise)
         with connection.cursor() as cursor:
             cursor.execute(statement.sql, params)
             row = cursor.fetchone()
