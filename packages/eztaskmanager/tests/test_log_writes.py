@@ -4,6 +4,7 @@ import gc
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -33,6 +34,20 @@ AWKWARD = [
 @pytest.fixture
 def report(task):
     return LaunchReport.objects.create(task=task("test_livelogging_command"))
+
+
+@contextmanager
+def logging_to(handler, name):
+    """A logger of its own that sends every record to ``handler`` alone; closed after."""
+    log = logging.getLogger(name)
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    log.addHandler(handler)
+    try:
+        yield log
+    finally:
+        log.removeHandler(handler)
+        handler.close()
 
 
 def stored(report):
@@ -94,10 +109,6 @@ def test_a_helper_thread_writes_while_the_command_logs_and_nothing_is_lost(repor
     handler = DatabaseLogHandler(
         report.pk, batch_size=500, thread_id=threading.get_ident(), helper_writes=True
     )
-    log = logging.getLogger("tests.helper_writes")
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    log.addHandler(handler)
     stop = threading.Event()
 
     def helper():
@@ -113,22 +124,21 @@ def test_a_helper_thread_writes_while_the_command_logs_and_nothing_is_lost(repor
 
     thread = threading.Thread(target=helper)
     thread.start()
-    try:
-        for i in range(10_000):
-            log.info("line %d", i)
-        # The command goes on only once the helper has written: whatever the machine's
-        # speed, the second half is logged while batches are being written.
-        deadline = time.monotonic() + 30
-        while not stored_so_far() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert stored_so_far(), "the helper thread wrote nothing"
-        for i in range(10_000, 20_000):
-            log.info("line %d", i)
-    finally:
-        stop.set()
-        thread.join()
-        log.removeHandler(handler)
-        handler.close()
+    with logging_to(handler, "tests.helper_writes") as log:
+        try:
+            for i in range(10_000):
+                log.info("line %d", i)
+            # The command goes on only once the helper has written: whatever the machine's
+            # speed, the second half is logged while batches are being written.
+            deadline = time.monotonic() + 30
+            while not stored_so_far() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert stored_so_far(), "the helper thread wrote nothing"
+            for i in range(10_000, 20_000):
+                log.info("line %d", i)
+        finally:
+            stop.set()
+            thread.join()
     messages = [message for _line, _stamp, _level, message in stored(report)]
     assert messages == [f"line {i}" for i in range(20_000)]
     report.refresh_from_db()
@@ -137,31 +147,20 @@ def test_a_helper_thread_writes_while_the_command_logs_and_nothing_is_lost(repor
 
 def test_with_a_helper_the_command_thread_does_not_write_a_batch_itself(report):
     handler = DatabaseLogHandler(report.pk, batch_size=10, flush_interval=0, helper_writes=True)
-    log = logging.getLogger("tests.helper_batch")
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    log.addHandler(handler)
-    try:
+    with logging_to(handler, "tests.helper_batch") as log:
         for i in range(50):
             log.info("line %d", i)
         assert report.logs.count() == 0 and handler.writer.waiting_lines() == 50
         assert handler.flush_if_due()  # the helper's call: it wrote, the log is busy
         assert report.logs.count() == 50 and not handler.buffer
         assert not handler.flush_if_due()  # nothing waits: the helper may sleep longer
-    finally:
-        log.removeHandler(handler)
-        handler.close()
 
 
 def test_a_waiting_batch_wakes_the_helper_once_until_it_has_written(report):
     handler = DatabaseLogHandler(report.pk, batch_size=10, helper_writes=True, max_buffered=100)
     wakes = []
     handler.writer.wake = lambda: wakes.append(handler.writer.waiting_lines())
-    log = logging.getLogger("tests.helper_wake")
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    log.addHandler(handler)
-    try:
+    with logging_to(handler, "tests.helper_wake") as log:
         for i in range(25):
             log.info("line %d", i)
         assert wakes == [10] and report.logs.count() == 0  # woken at the batch, not again
@@ -175,25 +174,15 @@ def test_a_waiting_batch_wakes_the_helper_once_until_it_has_written(report):
         assert report.logs.count() == 25
         log.info("line 74")
         assert report.logs.count() == 75 and wakes == [10, 10]
-    finally:
-        log.removeHandler(handler)
-        handler.close()
 
 
 def test_waiting_lines_hold_nothing_the_garbage_collector_tracks(report):
     """A tracked object kept per line (a tuple) would bring a collection every 700 lines,
     each longer as the lines pile up, on the command's thread."""
     handler = DatabaseLogHandler(report.pk, helper_writes=True)
-    log = logging.getLogger("tests.untracked")
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    log.addHandler(handler)
-    try:
+    with logging_to(handler, "tests.untracked") as log:
         for i in range(100):
             log.warning("line %d", i)
         assert handler.writer.waiting_lines() == 100
         assert not [item for item in handler.buffer if gc.is_tracked(item)]
-    finally:
-        log.removeHandler(handler)
-        handler.close()
     assert report.logs.count() == 100
