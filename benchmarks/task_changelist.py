@@ -1,11 +1,13 @@
 """How fast is the admin's task list on 10,000 tasks with 100,000 reports?
 
-The task list (name, status, last run, history sparkline, Start/Stop buttons, filters,
-the scheduler warning) beside its floor: the same tasks in a plain ``ModelAdmin`` with
+The task list (name, status, last run, Start/Stop buttons, filters, the scheduler
+warning) beside its floor: the same tasks in a plain ``ModelAdmin`` with
 ``list_display = ("name",)`` on its own admin site, in the same run, through Django's
 full request cycle with the test client, on PostgreSQL after ``ANALYZE`` (see
-:func:`analyze`). Also the SQL queries of each page, on the first
-page and on a later one (they must not grow with the rows or the page).
+:func:`analyze`). The history sparklines come after the page, in one request
+(``history.js``): that request is timed too, and the page with it, beside the same floor.
+Also the SQL queries of each page, on the first page and on a later one (they must not
+grow with the rows or the page).
 
 Usage: ``python benchmarks/task_changelist.py --db sqlite|postgres [--quick] [--json FILE]``.
 """
@@ -13,6 +15,7 @@ Usage: ``python benchmarks/task_changelist.py --db sqlite|postgres [--quick] [--
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -31,6 +34,16 @@ def queries(client, url: str, **params: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url, params).status_code == 200
     return len(captured)
+
+
+def bars_request(client, page_html: str):
+    """The request ``history.js`` makes for a page's history bars."""
+    from django.urls import reverse
+
+    ids = ",".join(re.findall(r'data-eztm-history="(\d+)"', page_html))
+    assert ids, "the page has no history placeholders"
+    url = reverse("admin:eztaskmanager_task_history")
+    return lambda: client.get(url, {"ids": ids})
 
 
 def analyze() -> None:
@@ -56,6 +69,15 @@ def measure(client, n_tasks: int, repeat: int) -> list[Figure]:
 
     floor, value = paired(get(plain_url), get(url), repeat)
     later_floor, later = paired(get(plain_url, p="8"), get(url, p="8"), repeat)
+    bars = bars_request(client, client.get(url).content.decode())
+    assert bars().status_code == 200
+    bars_floor, bars_time = paired(get(plain_url), bars, repeat)
+
+    def page_and_bars():
+        get(url)()
+        bars()
+
+    both_floor, both = paired(get(plain_url), page_and_bars, repeat)
     first_queries, later_queries = queries(client, url), queries(client, url, p="8")
     plain_queries = queries(client, plain_url)
     return [
@@ -77,6 +99,14 @@ def measure(client, n_tasks: int, repeat: int) -> list[Figure]:
             "<= 1.3x plain changelist",
             later <= 1.3 * later_floor,
         ),
+        Figure(
+            "its history bars (one request after it)",
+            bars_time,
+            "ms",
+            bars_floor,
+            "plain changelist",
+        ),
+        Figure("first page and its bars, together", both, "ms", both_floor, "plain changelist"),
         Figure(
             "SQL queries, first page / page 8",
             first_queries,

@@ -197,6 +197,19 @@ def test_one_clock_in_messages_titles_lists_and_fields(open_admin, command: AppC
         expect(page.locator(".timezonewarning")).to_have_count(0)
 
 
+def test_the_list_says_so_when_its_history_bars_cannot_come(open_admin, command: AppCommand):
+    sample.add_history(command)
+    page = open_admin(1366, 768)
+    page.route(re.compile(r".*/task/history/\?ids=.*"), lambda route: route.fulfill(status=503))
+    page.goto("/admin/eztaskmanager/task/")
+    expect(page.locator("html")).to_have_attribute("data-eztm-bars", "failed")
+    cell = page.locator("tr", has_text="Nightly import").locator(".eztm-sparkline-failed")
+    expect(cell).to_have_attribute("title", "HTTP 503")
+    expect(page.locator("svg.eztm-sparkline")).to_have_count(0)
+    # The rest of the list is there: a failed picture takes nothing else with it.
+    expect(page.locator("tr", has_text="Nightly import").locator("a.eztm-result")).to_be_visible()
+
+
 def test_the_report_page(open_admin, command: AppCommand, screenshot):
     tasks = sample.add_history(command)
     report = tasks["Weekly newsletter to every subscriber"].launchreport_set.order_by(
@@ -264,6 +277,11 @@ def test_the_lists_fit_a_laptop_with_the_sidebar_open(
     Task.objects.create(name="A task nobody has run yet", command=command)
     page = open_admin(width, height, dark=dark)
     page.goto("/admin/eztaskmanager/task/")
+    # The history bars come after the page (history.js), one request for all its rows.
+    expect(page.locator("html")).to_have_attribute("data-eztm-bars", "shown")
+    expect(page.locator("[data-eztm-history]")).to_have_count(0)
+    ran = Task.objects.filter(launchreport__isnull=False).distinct().count()
+    expect(page.locator("svg.eztm-sparkline")).to_have_count(ran)
     layout = assert_fits(page, ["", "NAME", "STATUS", "LAST RUN", "HISTORY", "RUN"])
     assert layout["sidebar"] > 200, "the navigation sidebar is open"
     # Names take at most two lines; the command and category go under them.

@@ -1,8 +1,11 @@
 """The task list reads cached figures off the task: a constant number of queries.
 
-About 10 on a page of 100 out of 10,000 tasks: 7 for the list, 1 for the last runs of
-the page's tasks (their history sparklines, one window-function query), and 1 or 2 for
-the warning about scheduled tasks without a scheduler (``test_health.py`` counts those).
+12 on a page of 100 out of 10,000 tasks: the session and the user (2); the list's counts,
+rows, the rows' commands and categories, and its two filters' choices (7); the runs going
+on of the page's tasks, for their status (1); and the warning about scheduled tasks
+without a scheduler (1 or 2, ``test_health.py`` counts those). The page's history bars
+come in one request after it (2 queries besides the session's: the tasks, and their last
+runs in one window-function query).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from eztaskmanager.models import LaunchReport, Task
+from tests.history_bars import bars_of_page, placeholders
 from testsupport.bigdata import populate_tasks
 
 N_TASKS = 10_000
@@ -40,12 +44,22 @@ def test_the_task_list_of_10000_tasks_needs_no_per_row_query(
     html = response.content.decode()
     assert html.count('class="eztm-result eztm-result-') == 100  # a page of 100 linked rows
     assert html.count(">Start</button>") == 100
-    # Every row's history: the last 10 of its 10 runs, each a bar linking to its log.
-    assert html.count('<svg class="eztm-sparkline"') == 100
-    assert html.count('<rect class="eztm-bar eztm-bar-') == 100 * 10
+    # Every row's history, asked for after the page: the last 10 of its 10 runs, each a
+    # bar linking to its log, read in the same queries for 100 tasks as for 5.
+    assert len(placeholders(html)) == 100 and '<svg class="eztm-sparkline"' not in html
+    with django_assert_max_num_queries(MAX_QUERIES) as bars_read:
+        bars = "".join(bars_of_page(client, html).values())
+    assert bars.count('<svg class="eztm-sparkline"') == 100
+    assert bars.count('<rect class="eztm-bar eztm-bar-') == 100 * 10
+    assert bars.count('<a href="') == 100 * 10
     # The same count as a list of a handful of tasks: nothing grows with the rows.
     Task.objects.filter(pk__gt=Task.objects.order_by("pk")[4].pk).delete()
     assert changelist_queries(client, django_assert_max_num_queries) == full
+    html = client.get(reverse("admin:eztaskmanager_task_changelist")).content.decode()
+    assert len(placeholders(html)) == 5
+    with django_assert_max_num_queries(MAX_QUERIES) as few_read:
+        assert len(bars_of_page(client, html)) == 5
+    assert len(few_read.captured_queries) == len(bars_read.captured_queries)
     assert filtered <= full + 1
     assert full >= 4, "the queries were not captured"
 
@@ -79,4 +93,7 @@ def test_every_page_of_the_task_list_costs_the_same_queries(client_as, django_as
             response = client.get(url, {"p": page})
         assert response.status_code == 200
     html = response.content.decode()
-    assert html.count('<svg class="eztm-sparkline"') == 50  # the last page's rows
+    assert len(placeholders(html)) == 100
+    bars = bars_of_page(client, html)
+    assert "".join(bars.values()).count('<svg class="eztm-sparkline"') == 50  # runs of 50 rows
+    assert sum(not markup for markup in bars.values()) == 50  # and 50 never run

@@ -27,7 +27,16 @@ from eztaskmanager.models.task_rules import SECRET_MASK
 from eztaskmanager.models.tasks import ARMING_FIELDS, SCHEDULE_FIELDS
 from eztaskmanager.origins import Origin
 from eztaskmanager.services.queues import get_task_service
-from eztaskmanager_admin import chains, confirm, display, history, next_runs, run_with, taskactions
+from eztaskmanager_admin import (
+    chains,
+    confirm,
+    display,
+    history,
+    list_history,
+    next_runs,
+    run_with,
+    taskactions,
+)
 from eztaskmanager_admin.access import can_run_tasks, may_run_task
 from eztaskmanager_admin.forms import FORM_WORDS, REPETITION_CHOICES, TaskForm, guard_run_fields
 from eztaskmanager_admin.inlines import LaunchReportInline, TaskAuditInline
@@ -56,7 +65,11 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
 
     class Media:
         css = display.ADMIN_CSS
-        js = [*display.REFRESH_JS, "eztaskmanager_admin/next_runs.js"]
+        js = [
+            *display.REFRESH_JS,
+            "eztaskmanager_admin/next_runs.js",
+            "eztaskmanager_admin/history.js",
+        ]
 
     # Detail page ----------------------------------------------------------------------------
     def get_urls(self) -> list:
@@ -77,6 +90,11 @@ class TaskAdmin(TaskList, admin.ModelAdmin):
                 "<int:pk>/start/confirm/",
                 wrap(partial(confirm.confirm_start, admin_site=self.admin_site)),
                 name=page_name(Task, "confirm_start"),
+            ),
+            path(
+                "history/",
+                wrap(partial(list_history.history_bars, model_admin=self)),
+                name=page_name(Task, "history"),
             ),
             path(
                 "next-runs/",

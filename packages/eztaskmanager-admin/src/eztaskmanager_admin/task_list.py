@@ -17,7 +17,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.models import LaunchReport, Task
-from eztaskmanager_admin import display, health, history, taskactions
+from eztaskmanager.permissions import sees_all_reports
+from eztaskmanager_admin import display, health, history, list_history, taskactions
 from eztaskmanager_admin.access import can_run_tasks, may_run_command_id
 from eztaskmanager_admin.filters import (
     CategoryFilter,
@@ -63,31 +64,52 @@ class Blank:
 
 
 class TaskChangeList(ChangeList):
-    """The task list, with the last runs of the page's tasks read in one query."""
+    """The task list, with the runs of the page's tasks read in one query.
+
+    Its history bars come after the page (:mod:`~eztaskmanager_admin.list_history`), except
+    in the page's refreshes: the page reads only the runs going on, for the status column.
+    """
+
+    # Where history.js asks for the bars (None: they are in the page).
+    eztm_history_url: str | None = None
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
         # Why the last run ended (the last result's tooltip), as a subquery rather than a join:
         # PostgreSQL works a subquery out for the page's rows alone, after the sort, where it
         # would join every task to the reports table before it.
-        reason = LaunchReport.objects.filter(pk=OuterRef("cached_last_report_id")).values("reason")
+        last = LaunchReport.objects.filter(pk=OuterRef("cached_last_report_id"))
         queryset = super().get_queryset(request, exclude_parameters)
-        return queryset.annotate(eztm_last_reason=Subquery(reason[:1]))
+        # The page's commands and categories, read for its rows alone: joined, PostgreSQL
+        # joins every task before it sorts them (three times the plain list's read).
+        queryset = queryset.prefetch_related("command", "category")
+        queryset = queryset.annotate(eztm_last_reason=Subquery(last.values("reason")[:1]))
+        if not sees_all_reports(request.user):
+            # Who started the last run: its result links to its log only for who may open it.
+            started_by = Subquery(last.values("started_by_id")[:1])
+            queryset = queryset.annotate(eztm_last_started_by=started_by)
+        return queryset
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
         tasks = list(self.result_list)  # evaluated once; the template reads the same rows
-        runs = history.recent_runs(task.pk for task in tasks)
+        ids = [task.pk for task in tasks]
+        deferred = not display.is_refresh(request)
+        if deferred:
+            runs = {pk: [run] for pk, run in history.active_runs(ids).items()}
+            self.eztm_history_url = page_url(self.model_admin.admin_site.name, Task, "history")
+        else:
+            runs = history.recent_runs(ids)
         texts = display.Texts(self.model_admin.admin_site.name)
         # Whose Start/Stop buttons to show: the commands the user may run, read once a page.
         runner = can_run_tasks(request)
         for task in tasks:
             task.eztm_runs = runs.get(task.pk, [])
+            task.eztm_history_deferred = deferred
             task.eztm_texts = texts
             task.eztm_may_run = runner and may_run_command_id(request, task.command_id)
         self.eztm_refresh = display.refresh_config(tasks)
         self.eztm_texts = texts
-        # Links only to the reports the user may see (visible_ids: None for all of them).
-        texts.visible = history.visible_ids(request.user, (r for rs in runs.values() for r in rs))
+        texts.visible = visible_reports(request, tasks, runs)
 
     def url_for_result(self, result: Task) -> str:
         """Django's link to the row's page, reversed once a page and filled in."""
@@ -131,13 +153,30 @@ class TaskChangeList(ChangeList):
         return rows
 
 
+def visible_reports(
+    request: HttpRequest, tasks: list[Task], runs: dict[int, list[history.Run]]
+) -> set[int] | None:
+    """The reports of the page the user may open (None: all of them): their own runs, and
+    the last runs they started."""
+    visible = history.visible_ids(request.user, (r for rs in runs.values() for r in rs))
+    if visible is not None:
+        user_id = request.user.pk
+        visible.update(
+            task.cached_last_report_id
+            for task in tasks
+            if user_id is not None and getattr(task, "eztm_last_started_by", None) == user_id
+        )
+    return visible
+
+
 class TaskList:
     """The list page of :class:`~eztaskmanager_admin.task_admin.TaskAdmin` (a base class of it)."""
 
     list_display = ("name_display", "status_display", "last_result_display", "history_display")
     list_display_links = ("name_display",)
-    # The reason the last run ended comes along too (TaskChangeList.get_queryset).
-    list_select_related = ("command", "category")
+    # The page's commands and categories come in a query each, as does the reason the
+    # last run ended (TaskChangeList.get_queryset).
+    list_select_related = False
     list_filter = (
         ("category", CategoryFilter),
         StatusFilter,
@@ -223,6 +262,8 @@ class TaskList:
 
     @admin.display(description=_("history"))
     def history_display(self, obj: Task) -> SafeString:
+        if getattr(obj, "eztm_history_deferred", False):
+            return display.refresh_fragment(f"history-{obj.pk}", list_history.placeholder(obj.pk))
         texts = self._texts(obj)
         return display.refresh_fragment(
             f"history-{obj.pk}", history.sparkline(self._runs(obj), texts.admin_site_name, texts)
