@@ -203,6 +203,36 @@ def test_filters_say_words_and_offer_only_what_tasks_use(client_as, task, comman
     assert ">-</a>" not in sidebar and ">---</a>" not in sidebar
 
 
+def test_the_used_filters_offer_only_what_the_admin_lets_the_user_see(rf, task, command):
+    """A site's TaskAdmin that shows some tasks only offers the commands and categories
+    of those (the filters ask the admin's own queryset)."""
+    from django.contrib import admin
+
+    from eztaskmanager_admin.filters import CategoryFilter, UsedRelatedFilter
+    from eztaskmanager_admin.task_admin import TaskAdmin
+
+    class OpsOnly(TaskAdmin):
+        def get_queryset(self, request):
+            return super().get_queryset(request).filter(category__name="Ops")
+
+    shown, hidden = command(), command("test_failing_command")
+    ops, other = TaskCategory.objects.create(name="Ops"), TaskCategory.objects.create(name="Dev")
+    task(name="a", command=shown, category=ops)
+    task(name="b", command=hidden, category=other, arguments="")
+    request = rf.get(CHANGELIST)
+    request.user = User.objects.create_superuser("root", "root@example.com", "pw")
+    model_admin = OpsOnly(Task, admin.site)
+
+    def choices(kind, name):
+        field = Task._meta.get_field(name)
+        return [
+            label for _pk, label in kind(field, request, {}, Task, model_admin, name).lookup_choices
+        ]
+
+    assert choices(CategoryFilter, "category") == ["Ops"]
+    assert choices(UsedRelatedFilter, "command") == [str(shown)]
+
+
 def test_the_reports_filters_say_words(client_as, report):
     report()
     html = client_as("superuser").get(reverse("admin:eztaskmanager_launchreport_changelist"))
