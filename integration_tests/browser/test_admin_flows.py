@@ -210,6 +210,30 @@ def test_the_list_says_so_when_its_history_bars_cannot_come(open_admin, command:
     expect(page.locator("tr", has_text="Nightly import").locator("a.eztm-result")).to_be_visible()
 
 
+def test_a_refresh_that_comes_before_the_bars_keeps_its_bars(open_admin, command: AppCommand):
+    """While a run goes on the list refreshes itself every 2 s, and a refresh draws the
+    bars in place; bars that arrive after it leave them as they are."""
+    import time
+
+    sample.add_history(command)
+    running = sample.add_running(command)
+    page = open_admin(1366, 768)
+
+    def late(route):  # the bars' answer comes after the list's first refresh
+        time.sleep(4.5)
+        route.continue_()
+
+    page.route(re.compile(r".*/task/history/\?ids=.*"), late)
+    page.goto("/admin/eztaskmanager/task/")
+    expect(page.locator("html")).to_have_attribute("data-eztm-bars", "shown", timeout=20_000)
+    assert int(page.locator("html").get_attribute("data-eztm-refreshed") or 0) >= 1
+    ran = Task.objects.filter(launchreport__isnull=False).distinct().count()
+    expect(page.locator("svg.eztm-sparkline")).to_have_count(ran)
+    expect(page.locator("[data-eztm-history]")).to_have_count(0)
+    row = page.locator("tr", has_text=running.task.name)
+    expect(row.locator(f'svg.eztm-sparkline a[data-report="{running.pk}"]')).to_have_count(1)
+
+
 def test_the_report_page(open_admin, command: AppCommand, screenshot):
     tasks = sample.add_history(command)
     report = tasks["Weekly newsletter to every subscriber"].launchreport_set.order_by(
