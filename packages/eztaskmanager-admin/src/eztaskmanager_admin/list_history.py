@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from eztaskmanager_admin import display, history
+from eztaskmanager_admin.api.errors import ApiError, bad_request
+from eztaskmanager_admin.api.params import MAX_ID
 
 # The most tasks one request may ask for (history.js asks in chunks of fewer).
 MAX_TASKS = 500
-# The largest id a database's integer column holds.
-MAX_ID = 2**63 - 1
 
 
 def placeholder(task_id: int) -> SafeString:
@@ -33,16 +33,16 @@ def placeholder(task_id: int) -> SafeString:
 
 
 def parse_ids(text: str) -> list[int]:
-    """The task ids of ``?ids=1,2,3``; ValueError says what is wrong with them."""
+    """The task ids of ``?ids=1,2,3``; a 400 (``ApiError``) says what is wrong with them."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts:
-        raise ValueError(_("Give the tasks' ids, as ids=1,2,3."))
+        raise bad_request(_("Give the tasks' ids, as ids=1,2,3."))
     if len(parts) > MAX_TASKS:
-        raise ValueError(_("Ask for at most %(n)d tasks at a time.") % {"n": MAX_TASKS})
+        raise bad_request(_("Ask for at most %(n)d tasks at a time.") % {"n": MAX_TASKS})
     ids = []
     for part in parts:
         if not part.isdecimal() or not 0 < int(part) <= MAX_ID:
-            raise ValueError(_("%(id)r is not a task's id.") % {"id": part[:30]})
+            raise bad_request(_("%(id)r is not a task's id.") % {"id": part[:30]})
         ids.append(int(part))
     return ids
 
@@ -56,8 +56,8 @@ def history_bars(request: HttpRequest, model_admin: ModelAdmin) -> JsonResponse:
         raise PermissionDenied
     try:
         ids = parse_ids(request.GET.get("ids", ""))
-    except ValueError as error:
-        return JsonResponse({"error": str(error)}, status=400)
+    except ApiError as error:
+        return error.response()
     shown = list(model_admin.get_queryset(request).filter(pk__in=ids).values_list("pk", flat=True))
     runs = history.recent_runs(shown)
     texts = display.Texts(model_admin.admin_site.name)
