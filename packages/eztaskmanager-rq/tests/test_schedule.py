@@ -196,3 +196,40 @@ def test_the_task_lock_is_reentrant_in_one_thread_and_released(backend, task, la
         backend.remove(t)  # takes the same lock: must not wait for itself
     assert time.monotonic() - started < 5
     assert not backend.connection.exists(f"eztaskmanager:lock:task:{t.pk}")
+
+
+def test_scheduling_waits_for_the_task_lock_and_says_so_when_it_is_held(
+    backend, task, later, monkeypatch
+):
+    monkeypatch.setattr("eztaskmanager_rq.connection.LOCK_WAIT_SECONDS", 0.2)
+    t = task(scheduling=later)
+    held = backend.connection.lock(f"eztaskmanager:lock:task:{t.pk}", timeout=30)
+    assert held.acquire()  # another process scheduling or stopping the same task
+    try:
+        with pytest.raises(TaskQueueException, match="being started or stopped by someone else"):
+            backend.add(t)
+    finally:
+        held.release()
+    t.refresh_from_db()
+    assert t.status == Task.STATUS_IDLE and scheduled_ids(backend, t.pk) == []
+    backend.add(t)  # once it is free
+    t.refresh_from_db()
+    assert scheduled_ids(backend, t.pk) == [t.scheduled_job_id]
+
+
+def test_a_start_now_takes_no_task_lock(
+    backend, task, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The task's row lock refuses a second run; the Redis lock only guards schedules."""
+    monkeypatch.setattr("eztaskmanager_rq.connection.LOCK_WAIT_SECONDS", 0.2)
+    t = task()
+    held = backend.connection.lock(f"eztaskmanager:lock:task:{t.pk}", timeout=30)
+    assert held.acquire()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            report = backend.add(t)
+        assert report.state == LaunchReport.STATE_QUEUED
+        assert [job.id for job in backend.queue.get_jobs()] == [report.job_id]
+        assert held.owned()  # nobody took or released it meanwhile
+    finally:
+        held.release()

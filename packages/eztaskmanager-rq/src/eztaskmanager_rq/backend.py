@@ -130,7 +130,14 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
 
     # Public API -----------------------------------------------------------------------------
     def add(self, task: Task, by: Origin | None = None) -> LaunchReport | None:
-        """Start or schedule the task; two concurrent starts of one task wait for each other."""
+        """Start or schedule the task; two concurrent schedulings of one task wait for each other.
+
+        Only scheduling takes the task's Redis lock: it books jobs in rq-scheduler, which
+        the task's row lock cannot guard. A start now needs no lock of its own (two Redis
+        round trips off every Start): the row lock refuses a second run, as on any backend.
+        """
+        if not task.is_scheduled_later():
+            return super().add(task, by)
         with self.task_lock(task):
             return super().add(task, by)
 
@@ -154,7 +161,12 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
     # Engine hooks: runs ---------------------------------------------------------------------
     def enqueue(self, task: Task, job_id: str) -> None:
         """Enqueue job ``job_id`` now, or when the current transaction commits (the worker
-        must see the queued run)."""
+        must see the queued run).
+
+        Deferred to the commit, the job is preceded by a PING: a Redis that cannot be
+        reached is said at once, while the caller can still roll back, rather than only
+        in the log once the run is discarded.
+        """
         call = {
             "task_id": task.pk,
             "job_id": job_id,
@@ -163,11 +175,12 @@ class RQBackend(RedisAccess, ScheduleChain, TaskQueueService):
             "description": f"eztaskmanager: {task.name} (task {task.pk})",
         }
         using = task._state.db or "default"
-        if transaction.get_connection(using).in_atomic_block:
-            transaction.on_commit(partial(self.enqueue_after_commit, **call), using=using)
-            return
         with self.reaching_redis(_("start %(task)s") % {"task": task}):
-            self.enqueue_call(**call)
+            if not transaction.get_connection(using).in_atomic_block:
+                self.enqueue_call(**call)
+                return
+            self.connection.ping()
+        transaction.on_commit(partial(self.enqueue_after_commit, **call), using=using)
 
     def enqueue_at(self, task: Task, job_id: str, when: datetime) -> None:
         """Book job ``job_id`` in rq-scheduler for ``when`` (a retry): ``rqscheduler`` moves
