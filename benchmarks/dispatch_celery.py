@@ -6,7 +6,8 @@ pool, one process), then measures, side by side with a bare Celery task that cal
 
 - latency: one run at a time, from the call that starts it (``add(task)`` or
   ``send_task``) to the first line of the command (median and p95);
-- throughput: 200 trivial runs sent at once, until the last one has finished;
+- throughput: 200 trivial runs sent at once, until the last one has finished, and the
+  ceiling the ``add()`` calls alone put on it, whatever the worker does;
 
 once for each ``--conn-max-age`` (Django's ``CONN_MAX_AGE`` in the worker: 0, Django's
 default, opens a database connection for every run; 60, as the docs advise for workers,
@@ -29,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.dispatch import IDLE_PAUSE, Run, figures, sizes  # noqa: E402
+from benchmarks.dispatch import IDLE_PAUSE, Burst, Run, figures, sizes  # noqa: E402
 from benchmarks.results import Figure, add_options, report  # noqa: E402
 
 BARE_TASK = "integration_tests.celery.probe.tasks.call_probe"
@@ -162,14 +163,16 @@ def run(args: argparse.Namespace, redis_url: str, max_age: int) -> list[Figure]:
             for i in range(args.burst)
         ]
 
-        def burst(send_all) -> float:
+        def burst(send_all) -> Burst:
             started = time.time()
-            for job_id in send_all():
+            job_ids = send_all()
+            called = time.time()
+            for job_id in job_ids:
                 AsyncResult(job_id, app=app).get(timeout=600, propagate=False)
-            return args.burst / (time.time() - started)
+            return Burst(args.burst / (time.time() - started), args.burst / (called - started))
 
-        eztm_rate = burst(lambda: [backend.add(task).job_id for task in tasks])
-        bare_rate = burst(
+        eztm_burst = burst(lambda: [backend.add(task).job_id for task in tasks])
+        bare_burst = burst(
             lambda: [
                 app.send_task(BARE_TASK, args=("probe:burst",), queue=settings.QUEUE).id
                 for _ in range(args.burst)
@@ -181,7 +184,7 @@ def run(args: argparse.Namespace, redis_url: str, max_age: int) -> list[Figure]:
     rows = figures(
         eztm,
         bare,
-        (eztm_rate, bare_rate),
+        (eztm_burst, bare_burst),
         ("add()", "send_task()"),
         "bare Celery task + call_command",
     )

@@ -1,15 +1,19 @@
 """How long from ``backend.add(task)`` to the command's first line, on a real RQ worker?
 
-Starts a private Redis and one ``manage.py rqworker`` (RQ's default forking worker), then
-measures, side by side with a bare RQ job that calls ``call_command`` itself:
+Starts a private Redis and one ``manage.py rqworker`` (this package's forking worker, or
+the class ``--worker-class`` names, with ``--conn-max-age`` as its ``CONN_MAX_AGE``), then
+measures, side by side with a bare RQ job that calls ``call_command`` itself, on the same
+worker:
 
 - latency: one run at a time, from the call that starts it (``add(task)`` or
   ``queue.enqueue``) to the first line of the command (median and p95);
-- throughput: 200 trivial runs enqueued at once, until the last one has finished.
+- throughput: 200 trivial runs enqueued at once, until the last one has finished; and
+  the ceiling the ``add()`` calls alone put on it, whatever the worker does.
 
 Prints each figure beside the bare job's from the same run; asserts nothing. Usage::
 
-    hatch run bench:python benchmarks/dispatch_rq.py [--db sqlite|postgres] [--quick] [--json FILE]
+    hatch run bench:dispatch-rq [--db sqlite|postgres] [--quick] [--json FILE]
+    hatch run bench:dispatch-rq --worker-class eztaskmanager_rq.worker.SimpleWorker --conn-max-age 60
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.dispatch import IDLE_PAUSE, Run, figures, sizes  # noqa: E402
+from benchmarks.dispatch import IDLE_PAUSE, Burst, Run, figures, sizes  # noqa: E402
 from benchmarks.results import add_options, report  # noqa: E402
 
 
@@ -44,6 +48,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, help="sequential runs for the latency (50; 15 quick)")
     parser.add_argument("--burst", type=int, help="runs for the throughput (200; 60 quick)")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--worker-class",
+        default="eztaskmanager_rq.worker.Worker",
+        help="the RQ worker class, for both kinds of job (default: the forking Worker)",
+    )
+    parser.add_argument(
+        "--conn-max-age", type=int, default=0, help="the worker's CONN_MAX_AGE (default 0)"
+    )
     add_options(parser)
     args = parser.parse_args()
     args.runs, args.burst = sizes(args)
@@ -90,7 +102,16 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
         name="rq_probe", app_name="integration_tests.rq.probe", active=True
     )
     worker = ManagedProcess.manage(
-        "rqworker", queue, "--verbosity", "0", env={"EZTASKMANAGER_USE_TEST_DB": "1"}
+        "rqworker",
+        queue,
+        "--verbosity",
+        "0",
+        "--worker-class",
+        args.worker_class,
+        env={
+            "EZTASKMANAGER_USE_TEST_DB": "1",
+            "EZTASKMANAGER_TEST_CONN_MAX_AGE": str(args.conn_max_age),
+        },
     )
     try:
         wait(lambda: redis.scard(f"rq:workers:{queue}") == 1, 60, "the worker", worker, 0.1)
@@ -153,12 +174,13 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
             for i in range(args.burst)
         ]
 
-        def burst(enqueue_all) -> float:
+        def burst(enqueue_all) -> Burst:
             before = finished.count
             started = time.time()
             enqueue_all()
+            called = time.time()
             wait(lambda: finished.count - before >= args.burst, 600, "the burst", worker, 0.01)
-            return args.burst / (time.time() - started)
+            return Burst(args.burst / (time.time() - started), args.burst / (called - started))
 
         def add_all() -> None:
             for task in tasks:
@@ -168,17 +190,18 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
             for _ in range(args.burst):
                 bare_queue.enqueue("integration_tests.rq.probe.jobs.call_probe", "probe:burst")
 
-        eztm_rate = burst(add_all)
-        bare_rate = burst(enqueue_all)
+        eztm_burst = burst(add_all)
+        bare_burst = burst(enqueue_all)
     finally:
         worker.stop()
 
     report(
-        f"Dispatch on one idle RQ worker ({args.db}, {args.runs} runs, burst {args.burst})",
+        f"Dispatch on one idle RQ worker ({args.db}, {args.runs} runs, burst {args.burst},"
+        f" {args.worker_class.rsplit('.', 1)[-1]}, CONN_MAX_AGE={args.conn_max_age})",
         figures(
             eztm,
             bare,
-            (eztm_rate, bare_rate),
+            (eztm_burst, bare_burst),
             ("add()", "queue.enqueue()"),
             "bare RQ job + call_command",
         ),
