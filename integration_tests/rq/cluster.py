@@ -100,6 +100,12 @@ class Cluster:
             self._retire(self.scheduler)
             self.start_scheduler()
 
+    def stop_worker(self) -> None:
+        """Stop the worker (the next test's ``cluster`` fixture starts a new one)."""
+        if self.worker is not None:
+            self._retire(self.worker)
+            self.worker = None
+
     def stop_scheduler(self) -> None:
         if self.scheduler is not None:
             self.scheduler.stop()
