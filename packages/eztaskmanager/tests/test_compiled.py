@@ -1,12 +1,14 @@
-"""Reads compiled once per connection give what Django's queryset gives, in the same SQL."""
+"""Reads compiled once per connection give what Django's queryset gives, in the same SQL;
+UPDATEs written once leave the rows as Django's ``update()`` leaves them."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, Task, write_log_rows
-from eztaskmanager.models.compiled import INT_MARKERS, STR_MARKERS, CompiledRead
+from eztaskmanager.models.compiled import INT_MARKERS, STR_MARKERS, CompiledRead, update_rows
 from eztaskmanager.models.run_lifecycle import _queued_run
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +101,86 @@ def test_an_id_no_integer_column_holds_finds_nothing(task, absurd):
     assert write_log_rows(absurd, [(0.0, "INFO", "nowhere")]) is False
     with transaction.atomic():
         assert Task.locked(absurd) is None
+
+
+# UPDATEs written once ------------------------------------------------------------------------
+def row_after(update, report):
+    update(report)
+    report.refresh_from_db()
+    return fields_of(report)
+
+
+def test_an_update_leaves_the_row_as_the_querysets_update_does(task):
+    """Every kind of value the runs write: text, dates, none, JSON, a foreign key."""
+    t = task()
+    now = timezone.now()
+    values = {
+        "state": LaunchReport.STATE_FINISHED,
+        "invocation_result": LaunchReport.RESULT_OK,
+        "finished_at": now,
+        "heartbeat_at": None,
+        "pid": 4321,
+        "progress": {"rows": {"done": 3, "total": 7, "label": "é"}},
+        "started_by": None,
+    }
+    ours, django = (
+        LaunchReport.objects.create(task=t, state="running", invocation_datetime=now)
+        for _ in range(2)
+    )
+    assert row_after(
+        lambda r: update_rows(LaunchReport, {"pk": r.pk, "state": "running"}, values), ours
+    ) | {"id": None} == row_after(
+        lambda r: LaunchReport.objects.filter(pk=r.pk, state="running").update(**values), django
+    ) | {"id": None}
+    assert ours.finished_at == now and ours.progress == values["progress"]
+
+
+def test_a_foreign_key_takes_an_instance_or_its_id(task):
+    t, other = task(), task(name="other")
+    report = LaunchReport.objects.create(task=t, state="running")
+    assert update_rows(Task, {"pk": t.pk}, {"cached_last_report": report}) == 1
+    assert update_rows(Task, {"pk": other.pk}, {"cached_last_report_id": report.pk}) == 1
+    assert set(Task.objects.values_list("cached_last_report", flat=True)) == {report.pk}
+
+
+def test_an_update_changes_only_the_rows_that_match_every_condition(task):
+    t = task()
+    report = LaunchReport.objects.create(task=t, state="queued")
+    assert update_rows(LaunchReport, {"pk": report.pk, "state": "running"}, {"pid": 1}) == 0
+    assert update_rows(LaunchReport, {"pk": report.pk + 1000}, {"pid": 1}) == 0
+    assert update_rows(LaunchReport, {"pk": 2**63}, {"pid": 1}) == 0  # no row, no error
+    assert LaunchReport.objects.get().pid is None
+    assert update_rows(LaunchReport, {"pk": report.pk, "state": "queued"}, {"pid": 1}) == 1
+    assert LaunchReport.objects.get().pid == 1
+
+
+def test_increments_add_to_what_the_row_holds(task):
+    report = LaunchReport.objects.create(task=task(), state="running", n_log_lines=5)
+    for _ in range(2):
+        update_rows(
+            LaunchReport, {"pk": report.pk}, increments={"n_log_lines": 3, "n_log_errors": 1}
+        )
+    report.refresh_from_db()
+    assert (report.n_log_lines, report.n_log_errors, report.n_log_warnings) == (11, 2, 0)
+
+
+def test_a_failed_update_inside_a_transaction_marks_it_for_rollback(task):
+    """As QuerySet.update() does: the caller that catches the error cannot commit half of it."""
+    report = LaunchReport.objects.create(task=task(), state="running")
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            update_rows(LaunchReport, {"pk": report.pk}, {"state": None})
+        assert connection.needs_rollback
+
+
+@pytest.mark.parametrize(
+    ("where", "values", "error"),
+    [
+        ({"pk": 1}, {"n_log_lines": F("n_log_lines") + 1}, TypeError),
+        ({"pk": 1}, {}, ValueError),
+        ({}, {"pid": 1}, ValueError),
+    ],
+)
+def test_what_update_rows_does_not_write_is_refused(task, where, values, error):
+    with pytest.raises(error):
+        update_rows(LaunchReport, where, values)

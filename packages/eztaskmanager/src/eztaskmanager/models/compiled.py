@@ -1,4 +1,4 @@
-"""Hot reads compiled to SQL once per database connection, then run with new values.
+"""Hot statements compiled to SQL once, then run with new values.
 
 Every Start, and every run's start and end, locks its task with one statement that joins
 the command (and, at a run's start, the run) and reads a few facts of the task's runs
@@ -11,6 +11,10 @@ with *marker* values in place of the ones that change (a task's id, a job id), f
 the markers among the statement's parameters, and afterwards swaps in the real values
 and runs the same SQL. The row becomes model instances as Django's own iteration makes
 them: the same converters, ``select_related`` instances and annotations.
+
+The same runs change their rows with a few UPDATEs each, where Django spends as long
+building the statement as the database spends running it: :func:`update_rows` writes
+the SQL of such an UPDATE once for its shape, and prepares each value as Django would.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from django.db import connections, models, transaction
+from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field
 from django.db.models.query import get_related_populators
 
 # Values no real row has: negative ids (within every integer field's range, else Django
@@ -150,3 +155,90 @@ def compile_ahead(connection: BaseDatabaseWrapper, reads: Iterable[CompiledRead]
                 read.compile_for(alias)
     finally:
         connections[alias] = current
+
+
+@dataclass(frozen=True)
+class _Update:
+    """The SQL of one shape of UPDATE, and the fields whose values it takes, in order."""
+
+    sql: str
+    fields: tuple[Field, ...]
+    where: tuple[Field, ...]
+
+
+_UPDATES: dict[tuple, _Update] = {}
+
+
+def update_rows(
+    model: type[models.Model],
+    where: dict[str, Any],
+    values: dict[str, Any] | None = None,
+    increments: dict[str, int] | None = None,
+    using: str | None = None,
+) -> int:
+    """``model.objects.filter(**where).update(**values)``, without building it each time.
+
+    ``where``: exact values (never ``None``) of fields (``pk`` for the primary key), all
+    of which a row must have; ``values``: plain values (no expressions), model instances
+    for foreign keys; ``increments``: ``{name: n}`` adds ``n`` to the field, as
+    ``F(name) + n`` does; ``using``: the database (the model's for writes by default).
+    Returns the number of rows changed. The SQL is written once for each shape (the
+    fields named, the database vendor); each value is prepared by its field as Django's
+    UPDATE prepares it.
+    """
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    values = values or {}
+    increments = increments or {}
+    key = (model, connection.vendor, tuple(where), tuple(values), tuple(increments))
+    update = _UPDATES.get(key)
+    if update is None:
+        update = _UPDATES[key] = _compile_update(connection, model, *key[2:])
+    params = [
+        model_field.get_db_prep_save(_saved(model_field, value), connection)
+        for model_field, value in zip(update.fields, values.values(), strict=True)
+    ]
+    params += increments.values()
+    for model_field, value in zip(update.where, where.values(), strict=True):
+        if isinstance(value, int) and value not in BIGINT_RANGE:
+            return 0  # as Django's lookups know: no row has it (SQLite would raise)
+        params.append(model_field.get_db_prep_value(value, connection))
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(update.sql, params)
+        return cursor.rowcount
+
+
+def _saved(model_field: Field, value: Any) -> Any:
+    """``value`` as Django's UPDATE passes it to ``field.get_db_prep_save()``."""
+    if hasattr(value, "resolve_expression"):
+        raise TypeError(f"update_rows() takes no expression ({model_field.name}={value!r}).")
+    if hasattr(value, "prepare_database_save"):  # a model instance, for a foreign key
+        return value.prepare_database_save(model_field)
+    return value
+
+
+def _compile_update(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    where: tuple[str, ...],
+    values: tuple[str, ...],
+    increments: tuple[str, ...],
+) -> _Update:
+    """Write ``UPDATE table SET col = %s, ..., col = col + %s WHERE col = %s AND ...``."""
+    if not where or not (values or increments):
+        raise ValueError("update_rows() needs a condition and a field to change.")
+    meta, quote = model._meta, connection.ops.quote_name
+    fields = tuple(meta.get_field(name) for name in values)
+    for model_field in fields:
+        if hasattr(model_field, "get_placeholder"):  # its value is not a plain %s
+            raise TypeError(
+                f"update_rows() cannot write {model_field.name}: use QuerySet.update()."
+            )
+    conditions = tuple(meta.pk if name == "pk" else meta.get_field(name) for name in where)
+    changes = [f"{quote(model_field.column)} = %s" for model_field in fields]
+    for name in increments:
+        column = quote(meta.get_field(name).column)
+        changes.append(f"{column} = {column} + %s")
+    matches = [f"{quote(model_field.column)} = %s" for model_field in conditions]
+    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(changes)} WHERE {' AND '.join(matches)}"
+    return _Update(sql, fields, conditions)

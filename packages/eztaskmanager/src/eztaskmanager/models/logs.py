@@ -23,14 +23,14 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from django.db import connections, models, router, transaction
-from django.db.models import F, TextField
+from django.db.models import TextField
 from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.exceptions import EzTaskManagerError
-from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead
+from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead, update_rows
 from eztaskmanager.models.log_inserts import insert_rows
 
 # Levels that count as errors and warnings in a report's counters (and so in its result).
@@ -307,15 +307,19 @@ def _append(
     errors = sum(counts[level] for level in ERROR_LEVELS)
     warnings = sum(counts[level] for level in WARNING_LEVELS)
     using = using or router.db_for_write(report_model)
-    reports = report_model.objects.using(using)
     with transaction.atomic(using=using):
         row = _LINES_OF_UNFINISHED_REPORT.first(using, pk=report_id)
         if row is None:
             return False
         write(row[0])
-        reports.filter(pk=report_id).update(
-            n_log_lines=F("n_log_lines") + len(levels),
-            n_log_errors=F("n_log_errors") + errors,
-            n_log_warnings=F("n_log_warnings") + warnings,
+        update_rows(
+            report_model,
+            {"pk": report_id},
+            increments={
+                "n_log_lines": len(levels),
+                "n_log_errors": errors,
+                "n_log_warnings": warnings,
+            },
+            using=using,
         )
     return True

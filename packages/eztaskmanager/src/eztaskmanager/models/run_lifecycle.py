@@ -24,7 +24,13 @@ from django.utils.translation import gettext
 
 from eztaskmanager.conf import get_setting
 from eztaskmanager.exceptions import TaskNotRunnable
-from eztaskmanager.models.compiled import INT_MARKERS, STR_MARKERS, CompiledRead, compile_ahead
+from eztaskmanager.models.compiled import (
+    INT_MARKERS,
+    STR_MARKERS,
+    CompiledRead,
+    compile_ahead,
+    update_rows,
+)
 from eztaskmanager.models.logs import write_log_rows
 from eztaskmanager.models.states import ACTIVE, QUEUED, RUNNING
 from eztaskmanager.models.tasks import Task
@@ -159,7 +165,7 @@ class RunStarts:
                 del fields["arguments"]
             # The row carries the condition: a run stopped while this one waited for the
             # lock (its state read before the wait) is not started.
-            if not self.model.objects.filter(pk=report.pk, state=QUEUED).update(**fields):
+            if not update_rows(self.model, {"pk": report.pk, "state": QUEUED}, fields):
                 report.refresh_from_db(fields=["state", "invocation_result"])
                 self._not_started(report, job_id)
                 return None
@@ -215,7 +221,7 @@ class RunLifecycle:
         if progress is not None:
             fields["progress"] = progress
         for state in self.RUNNING_STATES:
-            if type(self).objects.filter(pk=self.pk, state=state).update(**fields):
+            if update_rows(type(self), {"pk": self.pk, "state": state}, fields):
                 return state
         return self.STATE_FINISHED
 
@@ -355,7 +361,7 @@ class RunLifecycle:
             }
             if progress is not None:
                 fields["progress"] = progress
-            type(self).objects.filter(pk=self.pk, state=current).update(**fields)
+            update_rows(type(self), {"pk": self.pk, "state": current}, fields)
             for name, value in fields.items():
                 setattr(self, name, value)
             self.task = task

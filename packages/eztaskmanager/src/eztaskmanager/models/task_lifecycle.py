@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
-from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead
+from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead, update_rows
 from eztaskmanager.models.schedules import FiredDueTime
 from eztaskmanager.models.states import QUEUED, STARTED
 from eztaskmanager.origins import CODE, SCHEDULE, Origin
@@ -173,7 +173,7 @@ class TaskLifecycle:
         fields: dict[str, Any] = {**(also or {}), "status": status}
         if not self.scheduled_job_id:
             fields["cached_next_ride"] = None
-        type(self).objects.filter(pk=self.pk).update(**fields)
+        update_rows(type(self), {"pk": self.pk}, fields)
         for name, value in fields.items():
             setattr(self, name, value)
         return status
