@@ -34,6 +34,7 @@ SCRIPTS = [
     "log_ingestion_command.py",
     "dispatch_rq.py",
     "dispatch_celery.py",
+    "run_cost.py",
     "log_viewer.py",
     "task_changelist.py",
     "schedulers.py",
