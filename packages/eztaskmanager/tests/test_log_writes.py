@@ -186,3 +186,14 @@ def test_waiting_lines_hold_nothing_the_garbage_collector_tracks(report):
         assert handler.writer.waiting_lines() == 100
         assert not [item for item in handler.buffer if gc.is_tracked(item)]
     assert report.logs.count() == 100
+
+
+def test_a_level_longer_than_its_column_is_cut_not_the_batch_lost(report):
+    """A custom level's name (``logging.addLevelName``) may be longer than the column:
+    PostgreSQL would refuse the whole batch."""
+    now = time.time()
+    assert write_log_rows(report.pk, [(now, "INFO", "before"), (now, "NOTICE_FROM_A_LIBRARY", "x")])
+    assert [(level, message) for _line, _stamp, level, message in stored(report)] == [
+        ("INFO", "before"),
+        ("NOTICE_FRO", "x"),
+    ]

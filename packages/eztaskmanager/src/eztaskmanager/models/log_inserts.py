@@ -36,6 +36,7 @@ def insert_rows(
 ) -> None:
     """Insert the lines ``first_line``... of ``model`` (the ``Log`` model) in as few statements
     as the database allows."""
+    levels = _fitting(levels, model._meta.get_field("level").max_length)
     ops = connection.ops
     table = ops.quote_name(model._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in COLUMNS)
@@ -83,6 +84,14 @@ def insert_rows(
                 f"INSERT INTO {table} ({columns}) VALUES {values}",
                 [value for row in part for value in row],
             )
+
+
+def _fitting(levels: Sequence[str], width: int) -> Sequence[str]:
+    """``levels``, each cut to the column's ``width``: a custom level's long name
+    (``logging.addLevelName``) would make PostgreSQL refuse the whole batch."""
+    if all(len(level) <= width for level in set(levels)):  # a handful of distinct levels
+        return levels
+    return [level[:width] for level in levels]
 
 
 # The rows as JSON: a batch holds no cycle, and checking for one costs as much as the rest;
