@@ -6,12 +6,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models import FiredDueTime, LaunchReport, RunBlocked, Task, write_log_rows
+from eztaskmanager.models.logs import LogColumns
 from eztaskmanager.notifiers import locmem
 from eztaskmanager.signals import run_finished
 
@@ -393,6 +394,63 @@ def test_ending_a_run_takes_few_statements_and_reads_its_counters(task):
         "warnings",
     )
     assert t.cached_last_invocation_n_warnings == 1
+
+
+def last_lines(*rows):
+    """``LogColumns`` of ``(level, message)`` rows, as the runner hands them to the end."""
+    return LogColumns([time.time()] * len(rows), [r[0] for r in rows], [r[1] for r in rows])
+
+
+def test_a_runs_last_lines_are_written_and_counted_with_its_end(task):
+    t = task(LIVE)
+    t.queue_run("job-1")
+    report = LaunchReport.objects.start_run(t.pk, "job-1", worker="w")
+    write_log_rows(report.pk, [(time.time(), "INFO", "from the helper")])
+    lines = last_lines(("INFO", "one"), ("ERROR", "two"), ("WARNING", "three"))
+    assert report.finish(None, "Ended.", lines=lines)
+    assert list(report.logs.order_by("line").values_list("line", "level", "message")) == [
+        (0, "INFO", "from the helper"),
+        (1, "INFO", "one"),
+        (2, "ERROR", "two"),
+        (3, "WARNING", "three"),
+        (4, "WARNING", "Ended."),  # the reason: uncounted
+    ]
+    stored = LaunchReport.objects.get(pk=report.pk)
+    for run in (report, stored):  # the object as the row
+        assert (run.n_log_lines, run.n_log_errors, run.n_log_warnings) == (5, 1, 1)
+        assert run.invocation_result == "errors"
+    assert Task.objects.get(pk=t.pk).cached_last_invocation_n_errors == 1
+
+
+def test_the_last_lines_of_a_run_that_had_ended_are_dropped_with_its_end(task):
+    report = LaunchReport.objects.create(task=task(LIVE), state="running")
+    assert report.lost("Its process gave no sign of life.")
+    late = LaunchReport.objects.get(pk=report.pk)
+    assert not late.finish(None, lines=last_lines(("ERROR", "too late")))
+    assert list(late.logs.values_list("message", flat=True)) == [
+        "Its process gave no sign of life."
+    ]
+    late.refresh_from_db()
+    assert (late.n_log_lines, late.n_log_errors, late.invocation_result) == (1, 0, "failed")
+
+
+def test_an_end_that_fails_writes_none_of_its_lines(task, monkeypatch):
+    """The lines and the end are one transaction: tried again, they are written once."""
+    report = LaunchReport.objects.create(task=task(LIVE), state="running")
+
+    def fail(self, report):
+        raise DatabaseError("the server went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Task, "record_end", fail)
+        with pytest.raises(DatabaseError):
+            report.finish(None, lines=last_lines(("WARNING", "last")))
+    assert not report.logs.exists()
+    assert LaunchReport.objects.get(pk=report.pk).state == "running"
+    again = LaunchReport.objects.get(pk=report.pk)
+    assert again.finish(None, lines=last_lines(("WARNING", "last")))
+    assert list(again.logs.values_list("line", "message")) == [(0, "last")]
+    assert (again.n_log_lines, again.invocation_result) == (1, "warnings")
 
 
 def test_a_run_ended_after_a_newer_one_leaves_the_last_run_figures(task):

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection, connections
 
 from eztaskmanager.models import LaunchReport, write_log_rows
+from eztaskmanager.models.logs import LogColumns
 from eztaskmanager.services.logger import DatabaseLogHandler
 
 pytestmark = pytest.mark.django_db
@@ -190,10 +191,13 @@ def test_waiting_lines_hold_nothing_the_garbage_collector_tracks(report):
 
 def test_a_level_longer_than_its_column_is_cut_not_the_batch_lost(report):
     """A custom level's name (``logging.addLevelName``) may be longer than the column:
-    PostgreSQL would refuse the whole batch."""
+    PostgreSQL would refuse the whole batch, and the run's end with it."""
     now = time.time()
     assert write_log_rows(report.pk, [(now, "INFO", "before"), (now, "NOTICE_FROM_A_LIBRARY", "x")])
+    report.finish(None, lines=LogColumns([now], ["ANOTHER_LONG_LEVEL"], ["last"]))
     assert [(level, message) for _line, _stamp, level, message in stored(report)] == [
         ("INFO", "before"),
         ("NOTICE_FRO", "x"),
+        ("ANOTHER_LO", "last"),
     ]
+    assert LaunchReport.objects.get(pk=report.pk).invocation_result == "ok"

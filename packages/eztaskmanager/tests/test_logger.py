@@ -214,3 +214,35 @@ def test_a_long_line_written_in_small_pieces_is_one_line(report):
     handler.close()
     lengths = [len(m) for m in report.logs.values_list("message", flat=True)]
     assert lengths == [2048 * 1024, 4]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lines_a_failed_write_kept_are_written_before_the_end_takes_the_rest(report):
+    """The end writes the last lines with it, unless writes were failing: the handler then
+    writes them itself, as close() does, and hands over none."""
+    handler = DatabaseLogHandler(report.pk, batch_size=1000, flush_interval=3600)
+    log = make_logger(handler, "tests.blip_at_end")
+    try:
+        break_the_connection()
+        log.warning("during")
+        handler.flush()  # fails: the line stays in memory
+    finally:
+        log.removeHandler(handler)
+        lines = handler.close_taking_last_lines()
+    assert lines.levels == ()
+    assert list(report.logs.values_list("message", flat=True)) == ["during"]
+    report.refresh_from_db()
+    assert (report.n_log_lines, report.n_log_warnings) == (1, 1)
+
+
+def test_the_end_takes_the_lines_still_waiting(report):
+    handler = DatabaseLogHandler(report.pk, batch_size=1000, flush_interval=3600)
+    log = make_logger(handler, "tests.take")
+    log.info("written")
+    handler.flush()
+    log.error("waiting")
+    log.removeHandler(handler)
+    lines = handler.close_taking_last_lines()
+    assert (list(lines.levels), list(lines.messages)) == (["ERROR"], ["waiting"])
+    assert handler.buffer == []  # taken, not written twice
+    assert list(report.logs.values_list("message", flat=True)) == ["written"]

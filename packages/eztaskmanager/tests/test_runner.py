@@ -1,11 +1,12 @@
 from datetime import timedelta
 
 import pytest
+from django.db import DataError
 from django.test import override_settings
 from django.utils import timezone
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
-from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.models import LaunchReport, Task, run_lifecycle
 from eztaskmanager.notifiers import locmem
 from eztaskmanager.services import run_management_command, runner
 from eztaskmanager.services.queues import get_task_service
@@ -179,6 +180,27 @@ def test_task_deleted_during_its_run(task, monkeypatch):
     report = run_management_command(t.pk)
     assert report is not None
     assert not LaunchReport.objects.filter(pk=report.pk).exists()
+
+
+def test_last_lines_the_database_refuses_do_not_keep_the_run_going(task, monkeypatch, caplog):
+    """The end writes the run's last lines with it; if the database refuses them (not a
+    blip: those are tried again), the run still ends, without them, and the log says so."""
+    t = task(LIVE, "--limit=3,--sleep=0")
+    real_insert = run_lifecycle.insert_locked
+    refused = []
+
+    def refuse_the_last_lines(report_id, first_line, lines):
+        if not refused:
+            refused.append(len(lines.levels))
+            raise DataError("value too long for type character varying(10)")
+        real_insert(report_id, first_line, lines)
+
+    monkeypatch.setattr(run_lifecycle, "insert_locked", refuse_the_last_lines)
+    report = start(t)
+    assert refused and refused[0] > 0
+    assert (report.state, report.invocation_result) == ("finished", "ok")
+    assert LaunchReport.objects.get(pk=report.pk).n_log_lines == report.logs.count()
+    assert f"log lines of report {report.pk} could not be stored" in caplog.text
 
 
 def test_immediate_backend_cannot_schedule(task):

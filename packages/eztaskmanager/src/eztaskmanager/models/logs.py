@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections, models, router, transaction
 from django.db.models import TextField
@@ -36,6 +36,28 @@ from eztaskmanager.models.log_inserts import insert_rows
 # Levels that count as errors and warnings in a report's counters (and so in its result).
 ERROR_LEVELS = ("ERROR", "CRITICAL")
 WARNING_LEVELS = ("WARNING",)
+
+
+class LogColumns(NamedTuple):
+    """Lines as a run's handler keeps them, column by column: their times (epoch seconds),
+    levels and messages."""
+
+    created: Sequence[float]
+    levels: Sequence[str]
+    messages: Sequence[str]
+
+
+NO_LINES = LogColumns((), (), ())
+
+
+def level_counts(levels: Sequence[str]) -> tuple[int, int]:
+    """How many of ``levels`` count as errors, and how many as warnings."""
+    counts = Counter(levels)
+    return (
+        sum(counts[level] for level in ERROR_LEVELS),
+        sum(counts[level] for level in WARNING_LEVELS),
+    )
+
 
 # A line as it is read: (line number, timestamp, level, message); with its time as text.
 Row = tuple[int, datetime, str, str]
@@ -275,6 +297,13 @@ def write_log_columns(
     )
 
 
+def insert_locked(report_id: int, first_line: int, lines: LogColumns) -> None:
+    """Insert ``lines`` as lines ``first_line``... of a report whose row the caller has
+    locked, and whose line count it read under that lock (the run's end, whose UPDATE
+    counts them with the rest)."""
+    insert_rows(connections[router.db_for_write(Log)], Log, report_id, first_line, *lines)
+
+
 def _lines_of_unfinished_report(using: str, pk: int) -> models.QuerySet:
     """The report's line count, locked, unless the report has ended."""
     reports = Log._meta.get_field("launch_report").related_model
@@ -303,9 +332,7 @@ def _append(
     Returns False, calling nothing, when the report has ended or does not exist.
     """
     report_model = Log._meta.get_field("launch_report").related_model
-    counts = Counter(levels) if counted else Counter()
-    errors = sum(counts[level] for level in ERROR_LEVELS)
-    warnings = sum(counts[level] for level in WARNING_LEVELS)
+    errors, warnings = level_counts(levels) if counted else (0, 0)
     using = using or router.db_for_write(report_model)
     with transaction.atomic(using=using):
         row = _LINES_OF_UNFINISHED_REPORT.first(using, pk=report_id)

@@ -31,7 +31,13 @@ from eztaskmanager.models.compiled import (
     compile_ahead,
     update_rows,
 )
-from eztaskmanager.models.logs import write_log_rows
+from eztaskmanager.models.logs import (
+    NO_LINES,
+    LogColumns,
+    insert_locked,
+    level_counts,
+    write_log_rows,
+)
 from eztaskmanager.models.states import ACTIVE, QUEUED, RUNNING
 from eztaskmanager.models.tasks import Task
 from eztaskmanager.origins import CHAIN, CODE, SCHEDULE
@@ -303,6 +309,7 @@ class RunLifecycle:
         *,
         states: tuple[str, ...] = ACTIVE,
         progress: dict | None = None,
+        lines: LogColumns = NO_LINES,
     ) -> bool:
         """End the run with ``result``, once: return False if it had ended already.
 
@@ -310,9 +317,13 @@ class RunLifecycle:
         from its counters once its last line is written. ``reason`` says why it ended
         (timed out, stopped, lost...) and becomes its last log line. Only a run in one of
         ``states`` is ended. ``progress``: its last bars, stored in the same UPDATE.
+        ``lines``: its last log lines (the runner's), written and counted with its end,
+        and dropped with it if the run had ended already.
         """
         outcome = FROM_COUNTERS if result is None else result
-        return self._end(lambda state: outcome if state in states else None, reason, progress)
+        return self._end(
+            lambda state: outcome if state in states else None, reason, progress, lines
+        )
 
     def lost(self, reason: str) -> bool:
         """End a run whose process is gone: ``stopped`` if a stop was asked for, else ``failed``."""
@@ -325,14 +336,18 @@ class RunLifecycle:
         return self._end(decide, reason)
 
     def _end(
-        self, decide: Callable[[str], str | None], reason: str, progress: dict | None = None
+        self,
+        decide: Callable[[str], str | None],
+        reason: str,
+        progress: dict | None = None,
+        lines: LogColumns = NO_LINES,
     ) -> bool:
         """End the run as ``decide(its state)`` says, under its task's lock.
 
-        Eight statements at most: the task locked (and what follows the end needs to
-        know of it), the run read (its state and counters),
-        the reason's line, the run's UPDATE, the task's runs and one UPDATE of its status
-        and last-run figures, in one transaction.
+        Seven statements at most, in one transaction: the task locked (with what follows
+        the end needs to know of it), the run read and locked (its state and counters),
+        its last lines and the reason's, the run's UPDATE (its end and its counters), the
+        task's runs and one UPDATE of its status and last-run figures.
         """
         with transaction.atomic():
             # With the lock, what follows the end (services.aftermath) needs to know.
@@ -341,18 +356,28 @@ class RunLifecycle:
             result = decide(current) if current is not None else None
             if result is None:
                 logger.info(
-                    "Run %s was not ended as %r (%s): it is %s.",
+                    "Run %s was not ended as %r (%s): it is %s; %d log lines dropped.",
                     self.pk,
                     decide(self.STATE_RUNNING),
                     reason or "no reason given",
                     current or "gone",
+                    len(lines.levels),
                 )
                 return False
+            errors, warnings = level_counts(lines.levels)
+            self.n_log_errors += errors
+            self.n_log_warnings += warnings
             if result == FROM_COUNTERS:
                 result = self.result_from_counters()
             if reason:
                 level = "INFO" if result == self.RESULT_OK else "WARNING"
-                write_log_rows(self.pk, [(time.time(), level, reason)], counted=False)
+                lines = LogColumns(
+                    [*lines.created, time.time()],
+                    [*lines.levels, level],
+                    [*lines.messages, reason],
+                )
+            if lines.levels:
+                insert_locked(self.pk, self.n_log_lines, lines)
             fields = {
                 "state": self.STATE_FINISHED,
                 "invocation_result": result,
@@ -361,7 +386,13 @@ class RunLifecycle:
             }
             if progress is not None:
                 fields["progress"] = progress
-            update_rows(type(self), {"pk": self.pk, "state": current}, fields)
+            counted = {
+                "n_log_lines": len(lines.levels),
+                "n_log_errors": errors,
+                "n_log_warnings": warnings,
+            }
+            update_rows(type(self), {"pk": self.pk, "state": current}, fields, counted)
+            self.n_log_lines += len(lines.levels)
             for name, value in fields.items():
                 setattr(self, name, value)
             self.task = task
@@ -371,9 +402,10 @@ class RunLifecycle:
         return True
 
     def _reread(self) -> str | None:
-        """Read the run's row again (under the task's lock); return its state, ``None`` if gone."""
+        """Read the run's row again, and lock it (under the task's lock): no batch of lines
+        is numbered meanwhile. Return its state, ``None`` if gone."""
         try:
-            self.refresh_from_db()
+            self.refresh_from_db(from_queryset=type(self)._base_manager.select_for_update())
         except self.DoesNotExist:
             return None
         return self.state

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from eztaskmanager.services.log_writer import FINAL_FLUSH_SECONDS, MAX_BUFFERED, LogWriter
+
+if TYPE_CHECKING:
+    from eztaskmanager.models.logs import LogColumns
 
 
 class DatabaseLogHandler(logging.Handler):
@@ -105,3 +109,15 @@ class DatabaseLogHandler(logging.Handler):
         """Write what is left (see :meth:`LogWriter.close`)."""
         self.writer.close()
         super().close()
+
+    def close_taking_last_lines(self) -> LogColumns:
+        """Close, and return the lines still waiting, for the run's end to write with it
+        (:meth:`LogWriter.take`); those the writer cannot hand over it writes itself."""
+        from eztaskmanager.models.logs import NO_LINES
+
+        lines = self.writer.take()
+        if lines is None:
+            self.writer.close()
+            lines = NO_LINES
+        super().close()
+        return lines

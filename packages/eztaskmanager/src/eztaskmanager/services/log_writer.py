@@ -5,7 +5,9 @@ appended and writes them as one batch (:func:`~eztaskmanager.models.write_log_ro
 when ``batch_size`` lines wait or ``flush_interval`` seconds passed since the last write
 (:meth:`LogWriter.write_if_due`, called by the run's helper thread a few times a second,
 and at once when the thread that logs has a batch ready: :meth:`LogWriter.backlog`),
-when the thread that logs has fallen far behind, and when the run ends.
+when the thread that logs has fallen far behind, and when the run ends: the runner then
+takes the last lines (:meth:`LogWriter.take`) and writes them in the transaction that
+ends the run.
 
 A write that fails (the database restarted, a connection was killed) keeps its lines
 and is tried again, with a growing pause, on a fresh connection; only when more than
@@ -20,9 +22,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.translation import gettext
+
+if TYPE_CHECKING:
+    from eztaskmanager.models.logs import LogColumns
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +154,24 @@ class LogWriter:
             finally:
                 self._writing = False
                 self._schedule_next_write()
+
+    def take(self) -> LogColumns | None:
+        """Take the waiting lines out, for the run's end to write in its own transaction.
+
+        ``None``, taking nothing, while a failed write waits to be tried again (lines may
+        have been dropped meanwhile): :meth:`close` then writes them, with its notice.
+        No lines once the run has ended.
+        """
+        from eztaskmanager.models.logs import LogColumns
+
+        with self._lock:
+            waiting = self.waiting
+            if self.failing_since is not None:
+                return None
+            end = 0 if self.run_ended else len(waiting)
+            lines = LogColumns(waiting[0:end:ITEMS], waiting[1:end:ITEMS], waiting[2:end:ITEMS])
+            del waiting[:]
+            return lines
 
     def close(self) -> None:
         """Write what is left, trying again for up to ``final_flush_seconds`` if it fails."""

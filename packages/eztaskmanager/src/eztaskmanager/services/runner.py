@@ -9,10 +9,11 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.core.management import call_command
 from django.db import (
+    DatabaseError,
     InterfaceError,
     OperationalError,
     close_old_connections,
@@ -21,6 +22,7 @@ from django.db import (
 from django.utils.translation import gettext as _
 
 from eztaskmanager.models import LaunchReport, RunBlocked
+from eztaskmanager.models.logs import NO_LINES, LogColumns
 from eztaskmanager.processes import this_process
 from eztaskmanager.progress import RunProgress, tracking
 from eztaskmanager.registry import get_backend
@@ -42,6 +44,15 @@ FINISH_RETRY_SECONDS = 60.0
 T = TypeVar("T")
 
 
+class Outcome(NamedTuple):
+    """How a command ended: its result (``None``: as its log says), why, and its last log
+    lines, which the run's end writes with it."""
+
+    result: str | None
+    reason: str
+    lines: LogColumns
+
+
 def run_management_command(
     task_id: int, job_id: str = "", *, worker: str = ""
 ) -> LaunchReport | None:
@@ -61,11 +72,8 @@ def run_management_command(
             return None
         progress = RunProgress()
         with tracking(progress):
-            result, reason = execute(report, progress)
-        last_bars = progress.take()
-        _with_retries(
-            lambda: report.finish(result, reason, progress=last_bars), f"end run {report.pk}"
-        )
+            outcome = execute(report, progress)
+        _end(report, outcome, progress.take())
         return report
     finally:
         _close_old_connections()
@@ -108,16 +116,42 @@ def _start(task_id: int, job_id: str, worker: str) -> LaunchReport | None:
     return None
 
 
+def _end(report: LaunchReport, outcome: Outcome, last_bars: dict | None) -> None:
+    """End the run with its last log lines; without them if the database refuses them,
+    rather than leave the run going on until it is declared lost."""
+
+    def finish(lines: LogColumns) -> Callable[[], bool]:
+        return lambda: report.finish(
+            outcome.result, outcome.reason, progress=last_bars, lines=lines
+        )
+
+    try:
+        _with_retries(finish(outcome.lines), f"end run {report.pk}")
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: tried long enough
+    except DatabaseError:
+        if not outcome.lines.levels:
+            raise
+        logger.exception(
+            "The last %d log lines of report %s could not be stored; its run ends without them.",
+            len(outcome.lines.levels),
+            report.pk,
+        )
+        _with_retries(finish(NO_LINES), f"end run {report.pk}")
+
+
 def _close_old_connections() -> None:
     """Drop stale connections as a request would, unless called inside a transaction."""
     if not connection.in_atomic_block:
         close_old_connections()
 
 
-def execute(report: LaunchReport, progress: RunProgress | None = None) -> tuple[str | None, str]:
-    """Call the command with the run's arguments, storing its output; return the result and why.
+def execute(report: LaunchReport, progress: RunProgress | None = None) -> Outcome:
+    """Call the command with the run's arguments, storing its output; return how it ended.
 
     The result is ``None`` for a run that ended by itself: its log counters decide it.
+    The lines still waiting to be written at the end are the outcome's, for the run's end
+    to write in its own transaction.
 
     Outside a transaction a helper thread (:class:`RunMonitor`) keeps the heartbeat and
     ends the command when it is stopped or times out; inside one (tests) it cannot see
@@ -145,6 +179,7 @@ def execute(report: LaunchReport, progress: RunProgress | None = None) -> tuple[
         monitor.start()
     started = time.monotonic()
     result, reason = "", ""
+    ended = False  # False while an exception (a worker's shutdown) goes on up through here
     try:
         try:
             with printing_to(stdout, stderr), interrupter:
@@ -163,6 +198,7 @@ def execute(report: LaunchReport, progress: RunProgress | None = None) -> tuple[
             result = LaunchReport.RESULT_FAILED
             reason = _failure_reason(report, exc, time.monotonic() - started)
             _log_failure(handler, exc)
+        ended = True
     finally:
         stdout.flush()
         stderr.flush()
@@ -172,14 +208,17 @@ def execute(report: LaunchReport, progress: RunProgress | None = None) -> tuple[
         if result and not connection.in_atomic_block:
             # An interrupted query may leave the connection unusable; start afresh.
             connection.close()
-        handler.close()
+        if ended:
+            lines = handler.close_taking_last_lines()
+        else:  # no end follows: the lines are written now
+            handler.close()
     if result:
-        return result, reason
+        return Outcome(result, reason, lines)
     if monitor is not None and monitor.ended_by is not None:
         # The command caught the interruption and returned: it was stopped (or timed out) all the same.
-        return _interrupted(report, monitor.ended_by(), time.monotonic() - started)
+        return Outcome(*_interrupted(report, monitor.ended_by(), time.monotonic() - started), lines)
     # As its log says: finish() reads the counters under the task's lock.
-    return None, ""
+    return Outcome(None, "", lines)
 
 
 class ThreadRoutedStream:
