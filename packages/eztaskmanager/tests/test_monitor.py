@@ -148,7 +148,9 @@ def test_a_waiting_batch_is_written_at_once_not_at_the_next_tick(task, monkeypat
     t = task("test_livelogging_command", "--limit=10000,--sleep=0.0005,--trace-steps=1")
     thread, _reports = run_in_thread(t.pk)
     report = wait_for_report(t)
+    deadline = time.monotonic() + 30
     while not LaunchReport.objects.get(pk=report.pk).n_log_lines:
+        assert time.monotonic() < deadline, "no line was written in 30 s"
         time.sleep(0.02)
     report.refresh_from_db()
     assert report.state == "running", "no line was written before the run's end"
