@@ -8,7 +8,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, Task, write_log_rows
-from eztaskmanager.models.compiled import INT_MARKERS, STR_MARKERS, CompiledRead, update_rows
+from eztaskmanager.models.compiled import (
+    INT_MARKERS,
+    STR_MARKERS,
+    CompiledRead,
+    touch_row,
+    update_rows,
+)
 from eztaskmanager.models.run_lifecycle import _queued_run
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +190,14 @@ def test_a_failed_update_inside_a_transaction_marks_it_for_rollback(task):
 def test_what_update_rows_does_not_write_is_refused(task, where, values, error):
     with pytest.raises(error):
         update_rows(LaunchReport, where, values)
+
+
+def test_a_touch_leaves_the_row_as_it_was_and_says_whether_it_is_there(task):
+    """SQLite's stand-in for a row lock: a write that changes nothing."""
+    t = task(scheduling=timezone.now())
+    before = fields_of(Task.objects.get(pk=t.pk))
+    _, sql = sql_of(lambda: touch_row(Task, t.pk, "status", "default"))
+    assert _ is True and len(sql) == 1 and sql[0].startswith("UPDATE")
+    assert fields_of(Task.objects.get(pk=t.pk)) == before
+    assert touch_row(Task, t.pk + 1000, "status", "default") is False
+    assert touch_row(Task, 2**63, "status", "default") is False  # no row, no error

@@ -244,6 +244,35 @@ def test_concurrent_starts_make_one_run(task):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_of_one_queued_run_start_it_once(task):
+    """Two workers given the same job (a job handed out again): one runs it, the others
+    find it started, with no error from the database's locks."""
+    t = task(LIVE)
+    report = t.queue_run("job-1")
+    barrier = threading.Barrier(4)
+    started, errors = [], []
+
+    def start():
+        try:
+            barrier.wait()
+            if LaunchReport.objects.start_run(t.pk, "job-1", worker="w") is not None:
+                started.append(1)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (len(started), errors) == (1, [])
+    report.refresh_from_db()
+    assert (report.state, status_of(t), t.launchreport_set.count()) == ("running", "started", 1)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_ends_let_one_win(task):
     report = LaunchReport.objects.create(task=task(LIVE))
     barrier = threading.Barrier(6)
@@ -366,8 +395,9 @@ def test_queueing_and_starting_a_run_take_few_statements(task):
     assert (report.state, status_of(t)) == ("queued", "spooled")
     started, sql = statements(lambda: LaunchReport.objects.start_run(t.pk, "job-1", worker="w"))
     # Lock the task reading the run; mark it running; store the status.
-    one_read = connection.features.has_select_for_update_of
-    assert len(sql) == (3 if one_read else 4 + lock_extra), sql
+    features = connection.features
+    one_read = features.has_select_for_update_of or not features.has_select_for_update
+    assert len(sql) == (3 if one_read else 4) + lock_extra, sql
     assert (started.pk, started.state, status_of(t)) == (report.pk, "running", "started")
     assert started.task.command.name == LIVE
 

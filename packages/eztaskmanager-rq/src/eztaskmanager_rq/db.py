@@ -26,7 +26,7 @@ import logging
 import os
 from typing import Any
 
-from django.db import connections
+from django.db import connections, router
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ def warm_orm() -> bool:
     _warmed = True
     try:
         from eztaskmanager.models import AppCommand, LaunchReport, Log, Task
+        from eztaskmanager.models.run_lifecycle import compile_run_reads
         from eztaskmanager.registry import get_notifiers
         from eztaskmanager.services import runner  # noqa: F401 - imported for the horses
 
@@ -71,6 +72,11 @@ def warm_orm() -> bool:
             LaunchReport.objects.select_related("task__command").filter(task_id=0, job_id=""),
         ):
             queryset.query.get_compiler(queryset.db).as_sql()
+        runs = connections[router.db_for_write(LaunchReport)]
+        if not runs.features.has_select_for_update:
+            # SQLite: the run's reads compile without a connection, so for the handle
+            # every work-horse inherits (elsewhere, a spare from the handover brings them).
+            compile_run_reads(runs)
         get_notifiers()
         for conn in connections.all():
             # Builds (and caches) what connecting needs, e.g. psycopg's adapters; no I/O.

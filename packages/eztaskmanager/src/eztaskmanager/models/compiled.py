@@ -14,12 +14,14 @@ them: the same converters, ``select_related`` instances and annotations.
 
 The same runs change their rows with a few UPDATEs each, where Django spends as long
 building the statement as the database spends running it: :func:`update_rows` writes
-the SQL of such an UPDATE once for its shape, and prepares each value as Django would.
+the SQL of such an UPDATE once for its shape, and prepares each value as Django would;
+:func:`touch_row` writes a row unchanged, SQLite's stand-in for a row lock, the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -144,13 +146,16 @@ def compile_ahead(connection: BaseDatabaseWrapper, reads: Iterable[CompiledRead]
     An RQ worker opens the database connection of its next work-horse ahead of time
     (``eztaskmanager_rq.handover``); compiled there, the reads are ready in every
     work-horse forked with it, instead of compiled again in each one. Nothing is sent
-    to the database: the transaction only lets ``select_for_update()`` reads compile.
+    to the database: the transaction only lets ``select_for_update()`` reads compile,
+    and where the database has no row locks (SQLite) there is none, so not even a
+    connection is opened.
     """
     alias = connection.alias
     current = connections[alias]
     connections[alias] = connection
+    locking = connection.features.has_select_for_update
     try:
-        with transaction.atomic(using=alias):
+        with transaction.atomic(using=alias) if locking else nullcontext():
             for read in reads:
                 read.compile_for(alias)
     finally:
@@ -206,6 +211,32 @@ def update_rows(
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(update.sql, params)
         return cursor.rowcount
+
+
+_TOUCHES: dict[tuple, str] = {}
+
+
+def touch_row(model: type[models.Model], pk: int, field_name: str, using: str) -> bool:
+    """Write the field ``field_name`` of the row ``pk`` unchanged; return whether the row exists.
+
+    On a database without row locks (SQLite) the write takes the database's write lock,
+    held until the transaction ends: it stands for the row lock the others take.
+    """
+    connection = connections[using]
+    key = (model, connection.vendor, field_name)
+    sql = _TOUCHES.get(key)
+    if sql is None:
+        meta, quote = model._meta, connection.ops.quote_name
+        column = quote(meta.get_field(field_name).column)
+        sql = _TOUCHES[key] = (
+            f"UPDATE {quote(meta.db_table)} SET {column} = {column}"
+            f" WHERE {quote(meta.pk.column)} = %s"
+        )
+    if pk not in BIGINT_RANGE:
+        return False  # no row has it (SQLite would raise)
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        return cursor.rowcount > 0
 
 
 def _saved(model_field: Field, value: Any) -> Any:

@@ -29,6 +29,7 @@ from eztaskmanager.models.compiled import (
     STR_MARKERS,
     CompiledRead,
     compile_ahead,
+    touch_row,
     update_rows,
 )
 from eztaskmanager.models.logs import (
@@ -188,11 +189,16 @@ class RunStarts:
         """The task under its row lock, and its run queued as ``job_id`` (if any).
 
         One statement where the database can lock the task's row through a join (the run,
-        its task and command read at once); the run's state may have changed while the
-        statement waited for the lock, which the caller's conditional UPDATE catches.
+        its task and command read at once), or has no row locks (SQLite: the task's write
+        lock is taken first); the run's state may have changed while the statement waited
+        for the lock, which the caller's conditional UPDATE catches.
         """
         using = router.db_for_write(self.model)
-        if job_id and connections[using].features.has_select_for_update_of:
+        features = connections[using].features
+        row_locks = features.has_select_for_update
+        if job_id and (features.has_select_for_update_of or not row_locks):
+            if not row_locks and not touch_row(Task, task_id, "status", using):
+                return None, None
             report = _QUEUED_RUN.first(using, task_id=task_id, job_id=job_id)
             if report is not None:
                 return report.task, report

@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
-from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead, update_rows
+from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead, touch_row, update_rows
 from eztaskmanager.models.schedules import FiredDueTime
 from eztaskmanager.models.states import QUEUED, STARTED
 from eztaskmanager.origins import CODE, SCHEDULE, Origin
@@ -64,7 +64,7 @@ class TaskLifecycle:
         """
         using = router.db_for_write(cls)
         no_row_locks = not connections[using].features.has_select_for_update
-        if no_row_locks and not cls.objects.using(using).filter(pk=pk).update(status=F("status")):
+        if no_row_locks and not touch_row(cls, pk, "status", using):
             return None
         return cls.locked_read(*facts, kept=kept).first(using, pk=pk)
 
