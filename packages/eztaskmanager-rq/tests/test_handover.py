@@ -76,6 +76,7 @@ def test_a_spare_comes_with_the_runs_reads_compiled_for_it(task, monkeypatch):
     spare = handover.spare
     kept = get_setting("REPORTS_KEPT")
     reads = [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
+    reads.append(Task.active_kinds_read())
     own = connections[spare.alias]
     try:
         assert all(spare in read._statements for read in reads)

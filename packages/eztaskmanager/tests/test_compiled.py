@@ -97,6 +97,30 @@ def test_a_values_list_read_gives_the_rows_values(task):
     assert read.first("default", pk=t.pk + 1000) is None
 
 
+def test_a_values_list_of_annotations_gives_them_in_its_order(task):
+    t = task()
+    LaunchReport.objects.create(task=t, state="queued")
+    read = Task.active_kinds_read()
+    assert read.first("default", pk=t.pk) == (False, True)
+    assert read.first("default", pk=t.pk + 1000) is None
+
+
+def test_a_values_list_whose_columns_come_in_another_order_is_refused(task):
+    """Django reads a field before an annotation whatever the order asked: the tuple would
+    not be the queryset's."""
+    read = CompiledRead(
+        lambda using, pk: (
+            Task.objects.using(using)
+            .filter(pk=pk)
+            .annotate(twice=F("pk") * 2)
+            .values_list("twice", "name")
+        ),
+        pk=INT_MARKERS[0],
+    )
+    with pytest.raises(RuntimeError, match="name them in that order"):
+        read.first("default", pk=task().pk)
+
+
 @pytest.mark.parametrize("absurd", [2**63, -(2**63) - 1, 10**30])
 def test_an_id_no_integer_column_holds_finds_nothing(task, absurd):
     """As Django's own lookups: nothing found, where SQLite would raise OverflowError."""

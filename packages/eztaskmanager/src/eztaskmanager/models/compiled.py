@@ -122,7 +122,14 @@ class CompiledRead:
             slots[name] = positions[0]
         select, klass_info = compiler.select, compiler.klass_info
         converters = compiler.get_converters([column[0] for column in select])
-        if queryset.query.values_select:  # values_list(): the row is the result
+        if queryset._fields is not None:  # values_list(): the row is the result
+            query = queryset.query
+            columns = [*query.extra_select, *query.values_select, *query.annotation_select]
+            if list(queryset._fields or columns) != columns:
+                raise RuntimeError(
+                    f"values_list{queryset._fields} reads its columns as {tuple(columns)}:"
+                    " name them in that order to compile it ahead."
+                )
             return _Statement(compiler, sql, params, slots, converters)
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1

@@ -93,9 +93,8 @@ def compile_run_reads(connection: BaseDatabaseWrapper) -> None:
     """Compile the reads of a run's start and end for ``connection`` ahead of its use
     (see :func:`~eztaskmanager.models.compiled.compile_ahead`)."""
     kept = get_setting("REPORTS_KEPT")
-    compile_ahead(
-        connection, [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
-    )
+    reads = [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
+    compile_ahead(connection, [*reads, Task.active_kinds_read()])
 
 
 class RunStarts:

@@ -39,6 +39,10 @@ FIRED_DUE_TIMES_KEPT = timedelta(days=2)
 _LOCKED_READS: dict[tuple[tuple[str, ...], int], CompiledRead] = {}
 
 
+# sync_status's read of what the task's runs are doing, by model (the Task).
+_ACTIVE_KINDS: dict[type, CompiledRead] = {}
+
+
 class TaskLifecycle:
     """The transitions of :class:`~eztaskmanager.models.Task` (see the module's docstring).
 
@@ -106,6 +110,29 @@ class TaskLifecycle:
         # Only the task's row: two tasks of one command never wait for each other.
         return rows.select_for_update(of=("self",) if features.has_select_for_update_of else ())
 
+    @classmethod
+    def active_kinds_read(cls) -> CompiledRead:
+        """The read of :meth:`_active_kinds`, compiled once per connection."""
+        read = _ACTIVE_KINDS.get(cls)
+        if read is None:
+            read = _ACTIVE_KINDS[cls] = CompiledRead(cls._active_kinds, pk=INT_MARKERS[0])
+        return read
+
+    @classmethod
+    def _active_kinds(cls, using: str, pk: int) -> models.QuerySet:
+        """Whether the task has a started run, and a queued one, read after its lock was
+        taken: a run queued while the caller waited for it is among them."""
+        runs = cls._meta.get_field("launchreport").related_model.objects.filter(task=OuterRef("pk"))
+        return (
+            cls.objects.using(using)
+            .filter(pk=pk)
+            .annotate(
+                has_started=Exists(runs.filter(state__in=STARTED)),
+                has_queued=Exists(runs.filter(state=QUEUED)),
+            )
+            .values_list("has_started", "has_queued")
+        )
+
     def active_runs(self) -> models.QuerySet:
         """The task's runs that have not ended: queued, running or stopping."""
         return self.launchreport_set.active()
@@ -161,10 +188,13 @@ class TaskLifecycle:
         ``also``: other fields of the task to store in the same UPDATE.
         """
         if active_states is None:
-            active_states = set(self.active_runs().values_list("state", flat=True))
-        if active_states & set(STARTED):
+            using = router.db_for_write(type(self))
+            started, queued = self.active_kinds_read().first(using, pk=self.pk) or (False, False)
+        else:
+            started, queued = bool(active_states & set(STARTED)), QUEUED in active_states
+        if started:
             status = self.STATUS_STARTED
-        elif QUEUED in active_states:
+        elif queued:
             status = self.STATUS_SPOOLED
         elif self.scheduled_job_id:
             status = self.STATUS_SCHEDULED
