@@ -426,6 +426,22 @@ def test_ending_a_run_takes_few_statements_and_reads_its_counters(task):
     assert t.cached_last_invocation_n_warnings == 1
 
 
+def test_the_ends_reread_takes_the_row_as_refresh_from_db_does(task, django_user_model):
+    """What another process wrote is read; a related object whose key changed is not kept."""
+    alice, bob = (django_user_model.objects.create(username=name) for name in ("alice", "bob"))
+    report = LaunchReport.objects.create(task=task(LIVE), state="running", started_by=alice)
+    assert report.started_by == alice  # cached
+    LaunchReport.objects.filter(pk=report.pk).update(
+        state="stopping", n_log_lines=7, started_by=bob
+    )
+    with transaction.atomic():
+        assert report._reread() == "stopping"
+    assert (report.n_log_lines, report.started_by) == (7, bob)
+    LaunchReport.objects.filter(pk=report.pk).delete()
+    with transaction.atomic():
+        assert report._reread() is None
+
+
 def last_lines(*rows):
     """``LogColumns`` of ``(level, message)`` rows, as the runner hands them to the end."""
     return LogColumns([time.time()] * len(rows), [r[0] for r in rows], [r[1] for r in rows])

@@ -89,12 +89,22 @@ def _queued_run(using: str, task_id: int, job_id: str) -> models.QuerySet:
 _QUEUED_RUN = CompiledRead(_queued_run, task_id=INT_MARKERS[0], job_id=STR_MARKERS[0])
 
 
+def _run_locked(using: str, pk: int) -> models.QuerySet:
+    """The run's row, locked: what its end reads again under its task's lock."""
+    reports = Task._meta.get_field("launchreport").related_model
+    return reports._base_manager.using(using).select_for_update().filter(pk=pk)
+
+
+# The end's read of its run (every run's): compiled once per connection.
+_RUN_LOCKED = CompiledRead(_run_locked, pk=INT_MARKERS[0])
+
+
 def compile_run_reads(connection: BaseDatabaseWrapper) -> None:
     """Compile the reads of a run's start and end for ``connection`` ahead of its use
     (see :func:`~eztaskmanager.models.compiled.compile_ahead`)."""
     kept = get_setting("REPORTS_KEPT")
     reads = [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
-    compile_ahead(connection, [*reads, Task.active_kinds_read()])
+    compile_ahead(connection, [*reads, _RUN_LOCKED, Task.active_kinds_read()])
 
 
 class RunStarts:
@@ -408,11 +418,15 @@ class RunLifecycle:
 
     def _reread(self) -> str | None:
         """Read the run's row again, and lock it (under the task's lock): no batch of lines
-        is numbered meanwhile. Return its state, ``None`` if gone."""
-        try:
-            self.refresh_from_db(from_queryset=type(self)._base_manager.select_for_update())
-        except self.DoesNotExist:
+        is numbered meanwhile. Return its state, ``None`` if gone.
+
+        As ``refresh_from_db()`` would, but through a read compiled once: a related object
+        whose key changed is forgotten by its field's descriptor."""
+        fresh = _RUN_LOCKED.first(router.db_for_write(type(self)), pk=self.pk)
+        if fresh is None:
             return None
+        for model_field in self._meta.concrete_fields:
+            setattr(self, model_field.attname, getattr(fresh, model_field.attname))
         return self.state
 
     def discard(self) -> bool:
