@@ -400,6 +400,11 @@ def test_queueing_and_starting_a_run_take_few_statements(task):
     assert len(sql) == (3 if one_read else 4) + lock_extra, sql
     assert (started.pk, started.state, status_of(t)) == (report.pk, "running", "started")
     assert started.task.command.name == LIVE
+    # A schedule's job has no queued run: the task is locked once all the same.
+    t2 = task(LIVE, name="scheduled")
+    scheduled, sql = statements(lambda: LaunchReport.objects.start_run(t2.pk, "fire-1"))
+    assert scheduled.state == "running"
+    assert sum('SET "status" = "status"' in q for q in sql) == lock_extra, sql
 
 
 def test_ending_a_run_takes_few_statements_and_reads_its_counters(task):

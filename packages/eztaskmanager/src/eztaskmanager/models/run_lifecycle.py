@@ -205,13 +205,14 @@ class RunStarts:
         using = router.db_for_write(self.model)
         features = connections[using].features
         row_locks = features.has_select_for_update
+        # Without row locks, the write lock stands for the task's, taken once, first.
+        if not row_locks and not touch_row(Task, task_id, "status", using):
+            return None, None
         if job_id and (features.has_select_for_update_of or not row_locks):
-            if not row_locks and not touch_row(Task, task_id, "status", using):
-                return None, None
             report = _QUEUED_RUN.first(using, task_id=task_id, job_id=job_id)
             if report is not None:
                 return report.task, report
-        task = Task.locked(task_id)
+        task = Task.locked_read().first(using, pk=task_id)
         if task is None or not job_id:
             return task, None
         return task, task.launchreport_set.filter(job_id=job_id).first()
