@@ -6,6 +6,7 @@ real forked processes.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -15,7 +16,10 @@ import pytest
 from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, ProcessHeartbeat, Task
+from eztaskmanager.processes import host_key
+from eztaskmanager.registry import get_backend
 from eztaskmanager.services.queues import JobState
+from eztaskmanager.services.recovery import reap
 from eztaskmanager_rq import compat
 from eztaskmanager_rq.worker import SimpleWorker, Worker
 
@@ -67,6 +71,36 @@ def test_a_killed_work_horse_ends_its_run_at_once(backend, task):
     assert (
         info.detail == "failed: Work-horse terminated unexpectedly; waitpid returned 9 (signal 9)"
     )
+
+
+class LookoutInTheWay(Worker):
+    """Records its work-horse on the run as the runner would, and lets a lookout (another
+    worker's or the scheduler's) look for lost runs once RQ has reaped the killed
+    work-horse, before the worker's own hook."""
+
+    report: LaunchReport
+    lookout_ended: list[str]
+
+    def fork_work_horse(self, job, queue):
+        super().fork_work_horse(job, queue)
+        LaunchReport.objects.filter(pk=self.report.pk).update(
+            pid=self.horse_pid, host_key=host_key(), parent_pid=os.getpid()
+        )
+
+    def handle_work_horse_killed(self, job, *args):
+        self.lookout_ended = reap(get_backend())
+        super().handle_work_horse_killed(job, *args)
+
+
+def test_a_lookout_leaves_a_killed_work_horse_to_the_worker_that_says_how_it_died(backend, task):
+    t = task()
+    t.queue_run("killed-job")
+    LookoutInTheWay.report = running_report(t, "killed-job")
+    backend.queue.enqueue_call("tests.helpers.kill_myself", job_id="killed-job")
+    worker = run_worker(backend, LookoutInTheWay)
+    assert worker.lookout_ended == []  # the process is gone, but its worker lives
+    report = LaunchReport.objects.get(pk=LookoutInTheWay.report.pk)
+    assert report.reason == "Worker lost: its work-horse was killed (signal 9)."
 
 
 def test_a_work_horse_killed_on_a_stop_command_ends_its_run_stopped(backend, task):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, ProcessHeartbeat, Task
 from eztaskmanager.notifiers import locmem
-from eztaskmanager.processes import host_key, process_is_gone
+from eztaskmanager.processes import host_key, process_is_alive, process_is_gone
 from eztaskmanager.services.lookout import Lookout
 from eztaskmanager.services.queues import JobInfo, JobState
 from eztaskmanager.services.recovery import reap, resync
@@ -82,6 +82,43 @@ def test_a_process_gone_from_this_host_is_noticed_at_once(task):
         elsewhere.pk: "running",
         alive.pk: "running",
     }
+
+
+def test_a_zombie_is_gone_and_not_alive():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        # Ended, its exit status not collected yet: a zombie.
+        while not process_is_gone(host_key(), child.pid):
+            pass
+        assert not process_is_alive(host_key(), child.pid)
+    finally:
+        child.wait()
+    assert process_is_gone(host_key(), child.pid)
+    assert not process_is_alive(host_key(), child.pid)
+    assert process_is_alive(host_key(), os.getpid())
+    assert not process_is_alive("another-host/boot/1", os.getpid())  # cannot tell
+    assert not process_is_alive(host_key(), None)
+
+
+def test_a_gone_process_whose_parent_lives_is_left_to_it_for_a_moment(task):
+    """The worker that forked a killed process knows its exit status: it ends the run
+    with its cause, where a lookout would only say the process is gone."""
+    here = {"pid": a_dead_pid(), "host_key": host_key(), "worker": "w (pid 8)"}
+    just_now = report_of(task(LIVE), 0, parent_pid=os.getpid(), **here)
+    orphan = report_of(task(LIVE), 0, parent_pid=a_dead_pid(), **here)
+    older = report_of(task(LIVE), 0, parent_pid=None, **here)  # recorded without it
+    silent = report_of(task(LIVE), 4, parent_pid=os.getpid(), **here)
+    stopping = report_of(task(LIVE), 0, parent_pid=os.getpid(), state="stopping", **here)
+    lines = reap(RecordingBackend())
+    assert len(lines) == 4
+    ended = dict(LaunchReport.objects.filter(state="finished").values_list("pk", "reason"))
+    assert ended == {
+        orphan.pk: "Worker lost: its process w (pid 8) is gone.",
+        older.pk: "Worker lost: its process w (pid 8) is gone.",
+        silent.pk: "Worker lost: its process w (pid 8) is gone.",
+        stopping.pk: "Stopped: its process w (pid 8) is gone.",
+    }
+    assert LaunchReport.objects.get(pk=just_now.pk).state == "running"
 
 
 def test_what_the_engine_says_of_the_job_counts(task):

@@ -1,3 +1,4 @@
+import os
 from datetime import timedelta
 
 import pytest
@@ -32,6 +33,8 @@ def test_ok_run(task):
     assert t.status == Task.STATUS_IDLE
     assert (t.cached_last_invocation_result, t.cached_last_report_id) == ("ok", report.pk)
     assert t.cached_last_invocation_datetime == report.invocation_datetime
+    # Run in this process, which the test runner started.
+    assert (report.pid, report.parent_pid) == (os.getpid(), os.getppid())
 
 
 def test_verbosity_filters_debug(task):

@@ -4,7 +4,8 @@ A run records the process it runs in (``worker``, ``pid`` and a ``host_key``). T
 host key names the machine's boot and the process's PID namespace, so that a process
 on the same host (and in the same container) can tell at once that a run's process no
 longer exists, rather than waiting for its heartbeat to grow stale. Elsewhere the
-key differs and only the heartbeat tells.
+key differs and only the heartbeat tells. The run also records its parent process (the
+worker that forked it), which knows best how it ended while it lives.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class ProcessInfo:
     worker: str
     pid: int
     host_key: str
+    parent_pid: int | None = None
 
 
 @cache
@@ -49,19 +51,34 @@ def this_process(worker: str = "") -> ProcessInfo:
     """This process; ``worker`` names it as its queue engine does (default: host:pid)."""
     pid = os.getpid()
     label = worker or socket.gethostname()
-    return ProcessInfo(worker=f"{label} (pid {pid})", pid=pid, host_key=host_key())
+    return ProcessInfo(
+        worker=f"{label} (pid {pid})",
+        pid=pid,
+        host_key=host_key(),
+        parent_pid=os.getppid() or None,
+    )
+
+
+def _state(key: str, pid: int | None) -> str:
+    """The state of ``pid`` on this host ("R", "S", ... "Z"), "gone", or "" if unknown."""
+    if not key or not pid or key != host_key():
+        return ""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # The state follows the parenthesised command name.
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return "gone"
+    except (OSError, IndexError):
+        return ""
 
 
 def process_is_gone(key: str, pid: int | None) -> bool:
     """True only when ``pid`` is known not to run any more on this very host and namespace."""
-    if not key or not pid or key != host_key():
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            # The state follows the parenthesised command name: "Z" is a zombie (it ended).
-            state = stat.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    except (OSError, IndexError):
-        return False
-    return state in ("Z", "X")
+    # A zombie ("Z") has ended; its parent has not collected its exit status yet.
+    return _state(key, pid) in ("gone", "Z", "X")
+
+
+def process_is_alive(key: str, pid: int | None) -> bool:
+    """True only when ``pid`` is known to run on this very host and namespace."""
+    return _state(key, pid) not in ("", "gone", "Z", "X")

@@ -86,6 +86,11 @@ class LaunchReport(RunLifecycle, models.Model):
     worker = models.CharField(_("worker"), max_length=255, blank=True)
     pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
     host_key = models.CharField(_("host key"), max_length=255, blank=True, editable=False)
+    # The process that started the run's (an RQ worker, Celery's main process): while it
+    # lives, it tells how the run's process ended before a lookout calls it lost.
+    parent_pid = models.PositiveIntegerField(
+        _("parent process id"), null=True, blank=True, editable=False
+    )
     heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     n_log_lines = models.PositiveIntegerField(_("lines"), default=0)
     n_log_errors = models.PositiveIntegerField(_("errors"), default=0)

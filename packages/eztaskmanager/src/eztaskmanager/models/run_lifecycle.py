@@ -118,6 +118,7 @@ class RunStarts:
         worker: str = "",
         pid: int | None = None,
         host_key: str = "",
+        parent_pid: int | None = None,
         timeout_for: Callable[[Task], int | None] | None = None,
     ) -> models.Model | None:
         """Mark the run of ``job_id`` started in this process; return its report.
@@ -172,6 +173,7 @@ class RunStarts:
                 "worker": worker[:255],
                 "pid": pid,
                 "host_key": host_key[:255],
+                "parent_pid": parent_pid,
                 "timeout": timeout_for(task) if timeout_for else task.timeout,
                 # What the run runs: the task's command and arguments as they are now,
                 # unless it was queued with arguments of its own ("Run now with...").

@@ -4,7 +4,10 @@ A running run is declared lost (``failed``, or ``stopped`` if a stop was asked f
 
 - its heartbeat is older than ``EZTASKMANAGER["HEARTBEAT_TIMEOUT"]`` (60 s by default;
   10 s once a stop was asked for): its whole worker, or machine, is gone;
-- or its process is known to be gone (it ran on this very host and PID namespace);
+- or its process is known to be gone (it ran on this very host and PID namespace): at
+  once, unless it beat a moment ago and the process that started it (an RQ worker, the
+  main process of Celery's pool) lives on, for that one saw the exit status and ends the
+  run with its cause ("killed (signal 9)"); it is given ``SILENCE_CHECKED`` seconds;
 - or, once it has missed a few heartbeats, the engine says its job is over or unknown.
 
 A queued run ends ``failed`` when the engine says its job ended before the run started
@@ -24,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from eztaskmanager.conf import get_setting
-from eztaskmanager.processes import process_is_gone
+from eztaskmanager.processes import process_is_alive, process_is_gone
 from eztaskmanager.services.engine import Engine, JobInfo, JobState
 
 if TYPE_CHECKING:
@@ -74,6 +77,8 @@ def why_lost(report: LaunchReport, backend: Engine, now: datetime | None = None)
         }
     if process_is_gone(report.host_key, report.pid):
         # Certain: it ran on this very host, and no process has its pid any more.
+        if not stopping and silent <= SILENCE_CHECKED and parent_lives(report):
+            return ""  # its parent is about to say how it ended
         return _("%(lead)s: its process %(worker)s is gone.") % {
             "lead": lead,
             "worker": report.worker,
@@ -87,6 +92,11 @@ def why_lost(report: LaunchReport, backend: Engine, now: datetime | None = None)
             "detail": info.detail or info.state.value,
         }
     return ""
+
+
+def parent_lives(report: LaunchReport) -> bool:
+    """Whether the process that started ``report``'s is known to live on this host."""
+    return bool(report.parent_pid) and process_is_alive(report.host_key, report.parent_pid)
 
 
 def why_lost_queued(report: LaunchReport, backend: Engine, now: datetime | None = None) -> str:

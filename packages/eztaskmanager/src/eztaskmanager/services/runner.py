@@ -94,6 +94,7 @@ def _start(task_id: int, job_id: str, worker: str) -> LaunchReport | None:
                     worker=process.worker,
                     pid=process.pid,
                     host_key=process.host_key,
+                    parent_pid=process.parent_pid,
                     timeout_for=backend.run_timeout,
                 ),
                 f"start the run of task {task_id}",
