@@ -40,6 +40,27 @@ def kill_myself() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def what_a_work_horse_inherits() -> dict:
+    """How many of its worker's objects a work-horse leaves out of its garbage collections,
+    and whether the run's reads come compiled for the connection handle it inherits."""
+    import gc
+
+    from django.db import connections
+
+    from eztaskmanager.conf import get_setting
+    from eztaskmanager.models import Task
+    from eztaskmanager.models.run_lifecycle import _QUEUED_RUN, _RUN_LOCKED, END_FACTS
+
+    kept = get_setting("REPORTS_KEPT")
+    reads = [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
+    reads += [_RUN_LOCKED, Task.active_kinds_read()]
+    handle = connections["default"]
+    return {
+        "frozen": gc.get_freeze_count(),
+        "compiled": [handle in read._statements for read in reads],
+    }
+
+
 def fail() -> None:
     """A job that raises."""
     raise ValueError("boom")
