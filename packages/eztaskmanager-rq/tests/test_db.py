@@ -75,3 +75,18 @@ def test_the_worker_imports_the_runner_before_it_forks():
         timeout=300,  # a guard against a hang only: a busy machine imports slowly
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_worker_whose_database_is_away_compiles_nothing_ahead_and_goes_on(monkeypatch, caplog):
+    """Each work-horse compiles the run's reads itself then, as before."""
+    from django.db import OperationalError
+
+    from eztaskmanager.models import run_lifecycle
+    from eztaskmanager_rq import db
+
+    def away(connection):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(run_lifecycle, "compile_run_reads", away)
+    db.compile_run_reads_ahead()
+    assert "Could not compile the run's reads ahead: connection refused" in caplog.text
