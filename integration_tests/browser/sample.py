@@ -8,7 +8,7 @@ that never ran.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -90,11 +90,15 @@ def add_history(command: AppCommand, now=None) -> dict[str, Task]:
 
 
 def add_scheduled(
-    command: AppCommand, name: str = "Send reminders every hour", arm: bool = True
+    command: AppCommand,
+    name: str = "Send reminders every hour",
+    arm: bool = True,
+    first: datetime | None = None,
 ) -> Task:
-    """A periodic task, never run yet, its schedule booked (as an engine books it) if ``arm``."""
+    """A periodic task, never run yet, its schedule booked (as an engine books it) if ``arm``;
+    its first run ``first``, or in 25 minutes."""
     group, _created = TaskCategory.objects.get_or_create(name="Reports")
-    first = timezone.now() + timedelta(minutes=25)
+    first = first or timezone.now() + timedelta(minutes=25)
     task = Task.objects.create(
         name=name,
         command=command,

@@ -295,8 +295,11 @@ def assert_fits(page: Page, columns: list[str]) -> dict:
 def test_the_lists_fit_a_laptop_with_the_sidebar_open(
     open_admin, command: AppCommand, screenshot, width, height, dark, name
 ):
-    sample.add_history(command)
-    sample.add_scheduled(command)
+    # The widest dates, whatever the time of day: last runs yesterday, the next one tomorrow
+    # (a list of today's times only fitted, and broke from 23:35 when the next run is tomorrow).
+    now = timezone.now()
+    sample.add_history(command, now=now - timedelta(days=1))
+    sample.add_scheduled(command, first=now + timedelta(days=1))
     sample.add_running(command)
     Task.objects.create(name="A task nobody has run yet", command=command)
     page = open_admin(width, height, dark=dark)

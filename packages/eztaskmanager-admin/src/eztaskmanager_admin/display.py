@@ -160,8 +160,8 @@ class Texts:
         return DateFormatter("DATETIME_FORMAT")
 
     @cached_property
-    def _short(self) -> DateFormatter:
-        return DateFormatter("SHORT_DATETIME_FORMAT")
+    def _short_date(self) -> DateFormatter:
+        return DateFormatter("SHORT_DATE_FORMAT")
 
     @cached_property
     def _time(self) -> DateFormatter:
@@ -188,18 +188,24 @@ class Texts:
 
     def compact(self, value: datetime) -> str:
         """As :func:`compact_datetime`."""
-        local = timezone.localtime(value, self.zone)
-        return self._time(local) if local.date() == self.today else self._short(local)
+        return " ".join(self._compact_parts(timezone.localtime(value, self.zone)))
+
+    def _compact_parts(self, local: datetime) -> tuple[str, ...]:
+        """The time of a local datetime of today; the short date and the time of another day."""
+        if local.date() == self.today:
+            return (self._time(local),)
+        return self._short_date(local), self._time(local)
 
     def when_html(self, value: datetime | None) -> SafeString | str:
         """As :func:`when_html`."""
         if value is None:
             return ""
         local = timezone.localtime(value, self.zone)
-        compact = self._time(local) if local.date() == self.today else self._short(local)
+        # Another day's date may go above its time where a column is short of room.
+        compact = " ".join(f"<span>{escape(part)}</span>" for part in self._compact_parts(local))
         return SafeString(
             f'<time class="eztm-when" datetime="{local.isoformat(timespec="seconds")}" '
-            f'title="{escape(self._full(local))}">{escape(compact)}</time>'
+            f'title="{escape(self._full(local))}">{compact}</time>'
         )
 
     def url(self, model: type[Model], page: str, pk: int) -> str:
