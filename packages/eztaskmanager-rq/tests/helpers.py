@@ -47,17 +47,12 @@ def what_a_work_horse_inherits() -> dict:
 
     from django.db import connections
 
-    from eztaskmanager.conf import get_setting
-    from eztaskmanager.models import Task
-    from eztaskmanager.models.run_lifecycle import _QUEUED_RUN, _RUN_LOCKED, END_FACTS
+    from eztaskmanager.models.run_lifecycle import run_reads
 
-    kept = get_setting("REPORTS_KEPT")
-    reads = [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
-    reads += [_RUN_LOCKED, Task.active_kinds_read()]
     handle = connections["default"]
     return {
         "frozen": gc.get_freeze_count(),
-        "compiled": [handle in read._statements for read in reads],
+        "compiled": [handle in read._statements for read in run_reads()],
     }
 
 

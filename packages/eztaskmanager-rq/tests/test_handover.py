@@ -9,10 +9,9 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from eztaskmanager.conf import get_setting
-from eztaskmanager.models import LaunchReport, Task
+from eztaskmanager.models import LaunchReport
 from eztaskmanager.models.compiled import CompiledRead
-from eztaskmanager.models.run_lifecycle import _QUEUED_RUN, _RUN_LOCKED, END_FACTS
+from eztaskmanager.models.run_lifecycle import run_reads
 from eztaskmanager_rq import backend, chain
 from eztaskmanager_rq.handover import ConnectionHandover
 from eztaskmanager_rq.jobs import RUN_FUNCTIONS
@@ -74,9 +73,7 @@ def test_a_spare_comes_with_the_runs_reads_compiled_for_it(task, monkeypatch):
     handover = ConnectionHandover()
     handover.prepare()
     spare = handover.spare
-    kept = get_setting("REPORTS_KEPT")
-    reads = [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
-    reads += [_RUN_LOCKED, Task.active_kinds_read()]
+    reads = run_reads()
     own = connections[spare.alias]
     try:
         assert all(spare in read._statements for read in reads)

@@ -18,7 +18,7 @@ import pytest
 from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, ProcessHeartbeat, Task
-from eztaskmanager.models.run_lifecycle import _QUEUED_RUN, _RUN_LOCKED, END_FACTS
+from eztaskmanager.models.run_lifecycle import run_reads
 from eztaskmanager.processes import host_key
 from eztaskmanager.registry import get_backend
 from eztaskmanager.services.queues import JobState
@@ -116,8 +116,7 @@ def test_a_lookout_leaves_a_killed_work_horse_to_the_worker_that_says_how_it_die
 def test_a_work_horse_inherits_a_frozen_heap_and_the_runs_reads_compiled(backend, db, monkeypatch):
     """Its collections skip what the worker holds (a full one took 80 ms of each run), and
     a work-horse that opens its own connection (no spare) compiles no read of the run."""
-    reads = [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=5)]
-    for read in [*reads, _RUN_LOCKED, Task.active_kinds_read()]:
+    for read in run_reads():
         monkeypatch.setattr(read, "_statements", WeakKeyDictionary())  # as in a new worker
     job = backend.queue.enqueue_call("tests.helpers.what_a_work_horse_inherits")
     run_worker(backend)

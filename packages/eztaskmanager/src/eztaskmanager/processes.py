@@ -73,12 +73,17 @@ def _state(key: str, pid: int | None) -> str:
         return ""
 
 
+# The states of a process that has ended: a zombie ("Z") has, its parent has not
+# collected its exit status yet.
+ENDED = frozenset({"gone", "Z", "X"})
+
+
 def process_is_gone(key: str, pid: int | None) -> bool:
     """True only when ``pid`` is known not to run any more on this very host and namespace."""
-    # A zombie ("Z") has ended; its parent has not collected its exit status yet.
-    return _state(key, pid) in ("gone", "Z", "X")
+    return _state(key, pid) in ENDED
 
 
 def process_is_alive(key: str, pid: int | None) -> bool:
     """True only when ``pid`` is known to run on this very host and namespace."""
-    return _state(key, pid) not in ("", "gone", "Z", "X")
+    state = _state(key, pid)
+    return bool(state) and state not in ENDED

@@ -99,12 +99,22 @@ def _run_locked(using: str, pk: int) -> models.QuerySet:
 _RUN_LOCKED = CompiledRead(_run_locked, pk=INT_MARKERS[0])
 
 
+def run_reads() -> list[CompiledRead]:
+    """The compiled reads of every run's start and end."""
+    kept = get_setting("REPORTS_KEPT")
+    return [
+        _QUEUED_RUN,
+        Task.locked_read(),
+        Task.locked_read(*END_FACTS, kept=kept),
+        _RUN_LOCKED,
+        Task.active_kinds_read(),
+    ]
+
+
 def compile_run_reads(connection: BaseDatabaseWrapper) -> None:
     """Compile the reads of a run's start and end for ``connection`` ahead of its use
     (see :func:`~eztaskmanager.models.compiled.compile_ahead`)."""
-    kept = get_setting("REPORTS_KEPT")
-    reads = [_QUEUED_RUN, Task.locked_read(), Task.locked_read(*END_FACTS, kept=kept)]
-    compile_ahead(connection, [*reads, _RUN_LOCKED, Task.active_kinds_read()])
+    compile_ahead(connection, run_reads())
 
 
 class RunStarts:
