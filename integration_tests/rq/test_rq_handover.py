@@ -69,7 +69,8 @@ def test_the_work_horse_runs_on_a_session_opened_before_its_job(backend, worker)
 @pytest.mark.parametrize("idle", [0.0, 1.5], ids=["at-once", "after-idling"])
 def test_a_spare_connection_the_server_ended_is_replaced(backend, worker, idle):
     """Ended by a restart or an idle timeout: the run starts on a new connection all the
-    same (its own, when the worker saw the spare was gone before the fork; else a retry)."""
+    same (its own, when the worker saw the spare was gone before the fork; else the
+    worker's head start fails on it, and the work-horse starts the run itself)."""
     first, _, _ = run_probe(backend, worker)
     spares = wait_for(lambda: sessions_opened_after(first), 10, "the worker's spare connection")
     end_sessions(spares)

@@ -1,3 +1,4 @@
+import signal
 import uuid
 
 import pytest
@@ -24,3 +25,13 @@ def rq_settings(settings, redis_url, queue_name):
 @pytest.fixture
 def backend(rq_settings):
     return get_backend()
+
+
+@pytest.fixture
+def keep_signal_handlers():
+    """RQ's worker and rq-scheduler install their own SIGINT/SIGTERM handlers: give
+    pytest its own back."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)

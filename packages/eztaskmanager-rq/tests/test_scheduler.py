@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from datetime import timedelta
 
 import pytest
@@ -14,14 +13,7 @@ from eztaskmanager_rq.scheduler import Scheduler
 
 from .helpers import scheduled_ids
 
-
-@pytest.fixture(autouse=True)
-def keep_signal_handlers():
-    """rq-scheduler installs its own SIGINT/SIGTERM handlers: give pytest its own back."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for sig, handler in saved.items():
-        signal.signal(sig, handler)
+pytestmark = pytest.mark.usefixtures("keep_signal_handlers")
 
 
 @pytest.fixture

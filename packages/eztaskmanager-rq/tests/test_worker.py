@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import threading
 import time
 from datetime import timedelta
@@ -28,18 +27,10 @@ from eztaskmanager_rq.worker import SimpleWorker, Worker
 
 from .helpers import work
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:This process .* is multi-threaded:DeprecationWarning"
-)
-
-
-@pytest.fixture(autouse=True)
-def keep_signal_handlers():
-    """RQ's worker installs its own SIGINT/SIGTERM handlers: give pytest its own back."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for sig, handler in saved.items():
-        signal.signal(sig, handler)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
+    pytest.mark.usefixtures("keep_signal_handlers"),
+]
 
 
 @pytest.fixture(autouse=True)

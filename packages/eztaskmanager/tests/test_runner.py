@@ -9,6 +9,7 @@ from django.utils import timezone
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models import LaunchReport, Task, run_lifecycle
 from eztaskmanager.notifiers import locmem
+from eztaskmanager.processes import forked_process
 from eztaskmanager.services import run_management_command, runner
 from eztaskmanager.services.queues import get_task_service
 
@@ -35,6 +36,26 @@ def test_ok_run(task):
     assert t.cached_last_invocation_datetime == report.invocation_datetime
     # Run in this process, which the test runner started.
     assert (report.pid, report.parent_pid) == (os.getpid(), os.getppid())
+
+
+def test_a_run_started_for_a_forked_process_is_run_by_it(task):
+    """As an RQ worker starts the run of the work-horse it has just forked."""
+    t = task(LIVE, "--limit=3,--sleep=0")
+    queued = t.queue_run("job-1")
+    horse = forked_process(424242, "rq-worker")
+    report = runner.start_run_in(t.pk, "job-1", horse)
+    assert (report.pk, report.state, report.pid, report.parent_pid) == (
+        queued.pk,
+        "running",
+        424242,
+        os.getpid(),
+    )
+    assert report.worker == "rq-worker (pid 424242)" and report.host_key == horse.host_key
+    assert runner.run_started(report) is report
+    report.refresh_from_db()
+    assert (report.invocation_result, report.n_log_lines) == ("ok", 2)  # its start, its end
+    assert report.log_tail(1)[0].endswith("Finished")
+    assert runner.start_run_in(t.pk, "job-1", horse) is None  # once
 
 
 def test_verbosity_filters_debug(task):

@@ -26,18 +26,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # The dotted paths of the functions below, as jobs name them.
-RUN_FUNCTIONS = frozenset({f"{__name__}.run_task", f"{__name__}.run_scheduled_task"})
+RUN_TASK = f"{__name__}.run_task"
+RUN_FUNCTIONS = frozenset({RUN_TASK, f"{__name__}.run_scheduled_task"})
 
 
 def run_task(task_id: int) -> int | None:
     """Run the run queued as this job; return the id of its report."""
     _setup_django()
-    from eztaskmanager.services import run_management_command
+    from eztaskmanager.services.runner import run_management_command, run_started
+    from eztaskmanager_rq.headstart import NOTHING, STARTED, head_starts
 
     job = get_current_job()
-    report = run_management_command(
-        task_id, job.id if job else "", worker=_worker_name(job) if job else ""
-    )
+    job_id = job.id if job else ""
+    word = head_starts.take(job_id)
+    if word is not None and word.said == STARTED:
+        return run_started(word.report).pk
+    if word is not None and word.said == NOTHING:
+        return None
+    report = run_management_command(task_id, job_id, worker=_worker_name(job) if job else "")
     return report.pk if report else None
 
 

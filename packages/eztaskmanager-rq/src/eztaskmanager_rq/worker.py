@@ -33,6 +33,7 @@ from eztaskmanager.services.lookout import Lookout, between_jobs
 # worker's database connections.
 from eztaskmanager_rq import compat, db
 from eztaskmanager_rq.handover import handover
+from eztaskmanager_rq.headstart import head_starts
 from eztaskmanager_rq.jobs import RUN_FUNCTIONS
 
 logger = logging.getLogger(__name__)
@@ -124,9 +125,10 @@ class RecoveringWorkerMixin:
 
 
 class Worker(RecoveringWorkerMixin, compat.Worker):
-    """RQ's forking worker, telling the task manager what it knows (see the module), and
+    """RQ's forking worker, telling the task manager what it knows (see the module),
     handing each work-horse a database connection opened ahead of time
-    (:mod:`eztaskmanager_rq.handover`)."""
+    (:mod:`eztaskmanager_rq.handover`), and starting its run on it meanwhile
+    (:mod:`eztaskmanager_rq.headstart`)."""
 
     def execute_job(self, job: compat.Job, queue: Any) -> None:
         # Only the task manager's jobs get a connection: other jobs on the queue may not
@@ -154,8 +156,15 @@ class Worker(RecoveringWorkerMixin, compat.Worker):
             return False
 
     def fork_work_horse(self, job: compat.Job, queue: Any) -> None:
-        super().fork_work_horse(job, queue)  # returns in the worker only
+        head_starts.plan(job, handover.armed)
+        try:
+            super().fork_work_horse(job, queue)  # returns in the worker only
+        except BaseException:
+            head_starts.abandon()
+            raise
         handover.after_fork()
+        # The run starts here while the work-horse gets ready (eztaskmanager_rq.headstart).
+        head_starts.give(self.horse_pid, self.name)
 
     def main_work_horse(self, job: compat.Job, queue: Any) -> None:
         handover.adopt()  # in the work-horse, before anything else

@@ -49,13 +49,18 @@ def host_key() -> str:
 
 def this_process(worker: str = "") -> ProcessInfo:
     """This process; ``worker`` names it as its queue engine does (default: host:pid)."""
-    pid = os.getpid()
+    return _described(os.getpid(), worker, os.getppid() or None)
+
+
+def forked_process(pid: int, worker: str = "") -> ProcessInfo:
+    """The process ``pid`` this one has just forked, as it would describe itself."""
+    return _described(pid, worker, os.getpid())
+
+
+def _described(pid: int, worker: str, parent_pid: int | None) -> ProcessInfo:
     label = worker or socket.gethostname()
     return ProcessInfo(
-        worker=f"{label} (pid {pid})",
-        pid=pid,
-        host_key=host_key(),
-        parent_pid=os.getppid() or None,
+        worker=f"{label} (pid {pid})", pid=pid, host_key=host_key(), parent_pid=parent_pid
     )
 
 

@@ -20,8 +20,8 @@ the SQL of such an UPDATE once for its shape, and prepares each value as Django 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -158,13 +158,21 @@ def compile_ahead(connection: BaseDatabaseWrapper, reads: Iterable[CompiledRead]
     connection is opened.
     """
     alias = connection.alias
+    locking = connection.features.has_select_for_update
+    with lent(connection), transaction.atomic(using=alias) if locking else nullcontext():
+        for read in reads:
+            read.compile_for(alias)
+
+
+@contextmanager
+def lent(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    """Make ``connection`` (one opened aside, by ``connections.create_connection()``) its
+    alias's connection in this thread for a while, as if it were the usual one."""
+    alias = connection.alias
     current = connections[alias]
     connections[alias] = connection
-    locking = connection.features.has_select_for_update
     try:
-        with transaction.atomic(using=alias) if locking else nullcontext():
-            for read in reads:
-                read.compile_for(alias)
+        yield
     finally:
         connections[alias] = current
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from eztaskmanager.models import LaunchReport, RunBlocked
 from eztaskmanager.models.logs import NO_LINES, LogColumns
-from eztaskmanager.processes import this_process
+from eztaskmanager.processes import ProcessInfo, this_process
 from eztaskmanager.progress import RunProgress, tracking
 from eztaskmanager.registry import get_backend
 from eztaskmanager.services.liveness import reap_run
@@ -67,36 +67,62 @@ def run_management_command(
     """
     _close_old_connections()
     try:
-        report = _start(task_id, job_id, worker)
+        report = _start(task_id, job_id, this_process(worker))
         if report is None:
             return None
-        progress = RunProgress()
-        with tracking(progress):
-            outcome = execute(report, progress)
-        _end(report, outcome, progress.take())
+        _run(report)
         return report
     finally:
         _close_old_connections()
 
 
-def _start(task_id: int, job_id: str, worker: str) -> LaunchReport | None:
+def run_started(report: LaunchReport) -> LaunchReport:
+    """Run a run that the process which forked this one started for it (see
+    :func:`start_run_in`); from there on, as :func:`run_management_command`."""
+    try:
+        _run(report)
+        return report
+    finally:
+        _close_old_connections()
+
+
+def start_run_in(task_id: int, job_id: str, process: ProcessInfo) -> LaunchReport | None:
+    """Mark the run of ``job_id`` started in ``process``; return its report, ``None`` if
+    there is nothing to run.
+
+    Once, as the runner's own start does: it neither waits for a database that is away
+    nor ends a blocking run whose process is gone (it raises, as
+    ``LaunchReport.objects.start_run()`` does). A worker that forks a process per run
+    calls it for the process it has just forked, which then calls :func:`run_started`.
+    """
+    return LaunchReport.objects.start_run(
+        task_id,
+        job_id,
+        worker=process.worker,
+        pid=process.pid,
+        host_key=process.host_key,
+        parent_pid=process.parent_pid,
+        timeout_for=get_backend().run_timeout,
+    )
+
+
+def _run(report: LaunchReport) -> None:
+    """Run the started ``report``'s command, then end it."""
+    progress = RunProgress()
+    with tracking(progress):
+        outcome = execute(report, progress)
+    _end(report, outcome, progress.take())
+
+
+def _start(task_id: int, job_id: str, process: ProcessInfo) -> LaunchReport | None:
     """Mark the run started, after ending a blocking run whose process is gone."""
     backend = get_backend()
-    process = this_process(worker)
     for attempt in (1, 2):
         try:
             # A connection the server ended meanwhile (one opened ahead by the worker,
             # say) is replaced, as at the run's end.
             return _with_retries(
-                lambda: LaunchReport.objects.start_run(
-                    task_id,
-                    job_id,
-                    worker=process.worker,
-                    pid=process.pid,
-                    host_key=process.host_key,
-                    parent_pid=process.parent_pid,
-                    timeout_for=backend.run_timeout,
-                ),
+                lambda: start_run_in(task_id, job_id, process),
                 f"start the run of task {task_id}",
             )
         except RunBlocked as blocked:

@@ -1,0 +1,177 @@
+"""The run started by its worker while the work-horse gets ready (eztaskmanager_rq.headstart).
+
+The worker tests run RQ's real forking worker in the test process (burst mode), on
+PostgreSQL: only there does a work-horse get a connection opened ahead, and a head start.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+from contextlib import suppress
+
+import pytest
+from django.db import OperationalError, connection  # noqa: F401  (the skip condition)
+
+from eztaskmanager.models import LaunchReport
+from eztaskmanager.services import runner
+from eztaskmanager_rq.handover import ConnectionHandover, handover
+from eztaskmanager_rq.headstart import LEFT, NOTHING, STARTED, HeadStart
+from eztaskmanager_rq.worker import Worker
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif("connection.vendor != 'postgresql'"),
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
+]
+
+
+@pytest.fixture(autouse=True)
+def worker_leaves_no_trace(keep_signal_handlers):
+    """A started worker freezes its heap and keeps a connection for its next work-horse."""
+    yield
+    gc.unfreeze()
+    handover.close()
+
+
+@pytest.fixture
+def starts_here(monkeypatch) -> list:
+    """The starts made in this process (the worker's), with the process each was for."""
+    calls = []
+    start = runner.start_run_in
+
+    def recorded(task_id, job_id, process):
+        calls.append((task_id, job_id, process))
+        return start(task_id, job_id, process)
+
+    monkeypatch.setattr(runner, "start_run_in", recorded)
+    return calls
+
+
+def run_worker(backend) -> Worker:
+    worker = Worker([backend.queue], connection=backend.connection)
+    worker.work(burst=True)
+    return worker
+
+
+def test_the_worker_starts_the_run_for_its_work_horse(backend, task, starts_here):
+    t = task("test_stdout_command")
+    queued = backend.add(t)
+    run_worker(backend)
+    report = LaunchReport.objects.get(pk=queued.pk)
+    assert (report.state, report.invocation_result) == ("finished", "ok"), report.reason
+    assert report.get_log_lines()  # the command ran, in the work-horse
+    [(task_id, job_id, process)] = starts_here
+    assert (task_id, job_id) == (t.pk, queued.job_id)
+    # Recorded as the work-horse's own start would: its pid, and the worker as its parent.
+    assert process.pid != os.getpid() and process.parent_pid == os.getpid()
+    assert (report.pid, report.parent_pid, report.worker) == (
+        process.pid,
+        os.getpid(),
+        process.worker,
+    )
+
+
+def pipes_open() -> int:
+    """The pipes this process holds open."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with suppress(FileNotFoundError):  # the listing's own descriptor, closed since
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+    return count
+
+
+def test_the_worker_leaves_no_pipe_open(backend, task, starts_here):
+    before = pipes_open()
+    for _ in range(3):  # each on an idle worker, which opened a connection ahead
+        backend.add(task("test_stdout_command"))
+        run_worker(backend)
+    assert len(starts_here) == 3
+    assert pipes_open() == before
+
+
+def test_a_run_stopped_before_its_head_start_is_not_run(backend, task, starts_here):
+    t = task("test_stdout_command")
+    queued = backend.add(t)
+    queued.request_stop("tests")  # its job stays on the queue
+    backend.queue.enqueue_call("eztaskmanager_rq.jobs.run_task", args=(t.pk,), job_id=queued.job_id)
+    run_worker(backend)
+    report = LaunchReport.objects.get(pk=queued.pk)
+    assert (report.invocation_result, report.pid) == ("stopped", None)
+    assert len(starts_here) == 1
+    assert backend.fetch_job(queued.job_id).return_value() is None
+
+
+def test_a_start_the_worker_could_not_make_is_made_by_the_work_horse(backend, task, monkeypatch):
+    worker_pid = os.getpid()
+    start = runner.start_run_in
+
+    def away_in_the_worker(*args):
+        if os.getpid() == worker_pid:
+            raise OperationalError("the database is away")
+        return start(*args)
+
+    monkeypatch.setattr(runner, "start_run_in", away_in_the_worker)
+    t = task("test_stdout_command")
+    queued = backend.add(t)
+    run_worker(backend)
+    report = LaunchReport.objects.get(pk=queued.pk)
+    assert report.invocation_result == "ok", report.reason
+    assert report.pid not in (None, worker_pid) and report.parent_pid == worker_pid
+
+
+def spare_with_head_start(task_id: int, job_id: str) -> tuple[ConnectionHandover, HeadStart]:
+    spare = ConnectionHandover()
+    spare.prepare()
+    return spare, HeadStart(job_id, task_id, spare.spare)
+
+
+def test_without_the_workers_word_the_work_horse_drops_the_connection(task):
+    """The worker died before it said (no write end is left): the session is closed, and
+    with it any transaction of the worker's on it; the work-horse starts the run itself."""
+    t = task("test_stdout_command")
+    spare, head_start = spare_with_head_start(t.pk, "job-1")
+    try:
+        os.close(head_start.read_end)
+        head_start.read_end, head_start.write_end = os.pipe()
+        assert head_start.take() == (LEFT, None)
+        assert head_start.connection.connection is None
+    finally:
+        spare.close()
+
+
+def test_a_work_horse_gone_before_the_word_leaves_the_run_to_its_worker(task):
+    """The worker started the run; the work-horse died meanwhile (no read end is left):
+    no error, and the worker's hook on its dead work-horse ends the run."""
+    t = task("test_stdout_command")
+    queued = t.queue_run("job-1")
+    spare, head_start = spare_with_head_start(t.pk, "job-1")
+    try:
+        head_start.give(horse_pid=424242, worker="w")
+    finally:
+        spare.close()
+    report = LaunchReport.objects.get(pk=queued.pk)
+    assert (report.state, report.pid, report.parent_pid) == ("running", 424242, os.getpid())
+    assert report.worker == "w (pid 424242)"
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["started", "nothing-to-run"])
+def test_the_word_carries_the_started_run(task, stopped):
+    t = task("test_stdout_command")
+    queued = t.queue_run("job-1")
+    if stopped:
+        queued.request_stop("tests")
+    spare, head_start = spare_with_head_start(t.pk, "job-1")
+    horse_end = os.dup(head_start.read_end)  # the work-horse's copy, kept open
+    try:
+        head_start.give(horse_pid=424242, worker="w")
+        with os.fdopen(horse_end, "rb") as pipe:
+            word = pickle.loads(pipe.read())
+    finally:
+        spare.close()
+    if not stopped:
+        assert word.said == STARTED and word.report.state == "running"
+        assert word.report.task.command.name == "test_stdout_command"  # read with it
+    else:
+        assert word == (NOTHING, None)
