@@ -10,7 +10,9 @@ forks: the system checks build the backend, and the app's ``ready()`` imports it
   ones.
 - The worker's own process (it records its heartbeat, ends the run of a killed
   work-horse) closes its connections when it is done with them, so that no fork
-  inherits one: :func:`eztaskmanager.services.lookout.between_jobs`.
+  inherits one: :func:`eztaskmanager.services.lookout.between_jobs`. The connection it
+  starts runs on while jobs wait (:mod:`eztaskmanager_rq.headstart`) is kept until it
+  is idle: its work-horses inherit it, and forget it.
 - Django fills its model caches (``_meta`` relation trees, compiled field lookups...) on
   first use. Filled in a work-horse, they die with it, and every run pays for them again
   (measured: 20-40 ms and ~2,900 page faults before the first query of each run). So

@@ -6,26 +6,26 @@ five statements, run by a process that has just been forked, where every object 
 touches first costs a copied memory page (13-14 ms of a 20 ms job, measured on
 PostgreSQL, against 4 ms for the same start in a long-lived process).
 
-So when the worker hands its work-horse a connection opened ahead
-(:mod:`eztaskmanager_rq.handover`), it marks the run started itself, on that connection,
-right after the fork, with the work-horse's pid: the start overlaps RQ's preparation in
-the work-horse. The work-horse waits for the worker's word on a pipe before it uses the
-connection, so the session is only ever used by one process at a time:
+So the worker marks the run started itself, right after the fork, with the work-horse's
+pid: the start overlaps RQ's preparation of the work-horse. It uses the connection it
+hands the work-horse when it opened one ahead (:mod:`eztaskmanager_rq.handover`, an idle
+worker on PostgreSQL), else its own, kept while jobs wait; a work-horse without a
+connection opens its own when it first needs one (its log lines, its end). The
+work-horse waits for the worker's word on a pipe before it uses the database, so a
+session is only ever used by one process at a time:
 
 - "started", with the run's report: the work-horse runs its command
   (:func:`eztaskmanager.services.runner.run_started`);
 - "nothing to run" (the run was stopped meanwhile, the task is gone...): it returns;
 - "left to you" (the start failed: the database is away, another run of the task is
-  going on): it drops the connection and starts the run itself, as without a head start,
-  with the runner's retries and its look at the blocking run;
-- no word (the worker died first): the same, after closing the connection, which ends the
-  worker's transaction if one was open on it.
+  going on): it starts the run itself, as without a head start, with the runner's
+  retries and its look at the blocking run; a connection it was handed is dropped first;
+- no word (the worker died first): the same, and the handed connection is closed, which
+  ends the worker's transaction if one was open on it.
 
-Only ``run_task`` jobs get a head start (a schedule's job claims its due time first), and
-only with a connection opened ahead: a worker with jobs waiting opens none, and each
-work-horse starts its run itself (opening a connection in the worker for it, then
-starting the run, was measured slower in a burst). The worker waits for the start as its
-work-horse did: for the task's row lock, which only short transactions hold.
+Only ``run_task`` jobs get a head start: a schedule's job claims its due time first. The
+worker waits for the start as its work-horse did: for the task's row lock, which only
+short transactions hold.
 """
 
 from __future__ import annotations
@@ -33,14 +33,16 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from typing import TYPE_CHECKING, Any, NamedTuple
+from contextlib import nullcontext
+from typing import Any, NamedTuple
 
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from eztaskmanager.models import LaunchReport
 from eztaskmanager.models.compiled import lent
 from eztaskmanager.processes import forked_process
 from eztaskmanager_rq.jobs import RUN_TASK
-
-if TYPE_CHECKING:
-    from eztaskmanager.models import LaunchReport
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +70,15 @@ class HeadStart:
         from eztaskmanager.services.runner import start_run_in
 
         os.close(self.read_end)
+        process = forked_process(horse_pid, worker)
         try:
-            with lent(self.connection):
-                report = start_run_in(self.task_id, self.job_id, forked_process(horse_pid, worker))
+            with lent(self.connection) if self.connection is not None else nullcontext():
+                report = start_run_in(self.task_id, self.job_id, process)
             word = Word(STARTED, report) if report is not None else Word(NOTHING)
         except Exception as exc:  # the work-horse tries itself, with the runner's retries
             logger.info("Job %s: the work-horse starts its run itself (%s)", self.job_id, exc)
+            if self.connection is None:  # the worker's own: a new one next time
+                _close(_own_connection())
             word = Word(LEFT)
         try:
             with os.fdopen(self.write_end, "wb") as pipe:
@@ -87,11 +92,21 @@ class HeadStart:
         with os.fdopen(self.read_end, "rb") as pipe:
             said = pipe.read()
         word = pickle.loads(said) if said else Word(LEFT)
-        if word.said == LEFT:
+        if word.said == LEFT and self.connection is not None:
             # In an unknown state, or in the middle of a transaction of the dead worker:
             # closed, the server rolls it back; the runner opens a new one.
             self.connection.close()
         return word
+
+
+def _own_connection() -> BaseDatabaseWrapper:
+    """The worker's own connection to the database of the runs."""
+    return connections[router.db_for_write(LaunchReport)]
+
+
+def _close(connection: BaseDatabaseWrapper) -> None:
+    if not connection.in_atomic_block:  # tests that run a worker inside their transaction
+        connection.close()
 
 
 class HeadStarts:
@@ -101,10 +116,10 @@ class HeadStarts:
         self.pending: HeadStart | None = None
 
     def plan(self, job: Any, connection: Any) -> None:
-        """Before the fork: a head start for ``job`` if it runs a task and ``connection``
-        (the work-horse's, opened ahead) is there."""
+        """Before the fork: a head start for ``job`` if it runs a task, on ``connection``
+        (the work-horse's, opened ahead) if there is one, else on the worker's own."""
         self.pending = None
-        if connection is not None and job.func_name == RUN_TASK and len(job.args) == 1:
+        if job.func_name == RUN_TASK and len(job.args) == 1:
             self.pending = HeadStart(job.id, job.args[0], connection)
 
     def give(self, horse_pid: int, worker: str) -> None:
@@ -112,6 +127,11 @@ class HeadStarts:
         pending, self.pending = self.pending, None
         if pending is not None:
             pending.give(horse_pid, worker)
+
+    def rest(self) -> None:
+        """In the worker, when no job waits: close its own connection (an idle worker
+        holds only the one it opened ahead for its next work-horse)."""
+        _close(_own_connection())
 
     def abandon(self) -> None:
         """In the worker, when the fork failed: no one gives or takes it."""

@@ -13,8 +13,10 @@ worker they
 - end a run ``stopped`` as soon as RQ has killed its work-horse on a stop command.
 
 All their database work happens in the worker's own process, between jobs, on
-connections closed afterwards (:func:`eztaskmanager.services.lookout.between_jobs`), so
-that no work-horse inherits one.
+connections closed afterwards (:func:`eztaskmanager.services.lookout.between_jobs`),
+except the start of each work-horse's run while jobs wait, on a connection kept until
+the worker is idle (:mod:`eztaskmanager_rq.headstart`); a work-horse forgets the
+connections it inherits (:mod:`eztaskmanager_rq.db`).
 """
 
 from __future__ import annotations
@@ -142,6 +144,7 @@ class Worker(RecoveringWorkerMixin, compat.Worker):
             handover.release()
             if ours and self.nothing_waiting():
                 # The next run's connection, opened while the worker waits for work.
+                head_starts.rest()
                 handover.prepare()
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
