@@ -87,7 +87,8 @@ class HeadStart:
             pass  # the work-horse is gone: the worker's hook ends the run
 
     def take(self) -> Word:
-        """In the work-horse: wait for the worker's word; without one, drop the connection."""
+        """In the work-horse: wait for the worker's word. Without one, or left to start
+        the run itself, drop the connection it was handed."""
         os.close(self.write_end)
         with os.fdopen(self.read_end, "rb") as pipe:
             said = pipe.read()

@@ -90,9 +90,9 @@ def start_run_in(task_id: int, job_id: str, process: ProcessInfo) -> LaunchRepor
     """Mark the run of ``job_id`` started in ``process``; return its report, ``None`` if
     there is nothing to run.
 
-    Once, as the runner's own start does: it neither waits for a database that is away
-    nor ends a blocking run whose process is gone (it raises, as
-    ``LaunchReport.objects.start_run()`` does). A worker that forks a process per run
+    Tried once: unlike the runner's own start, it neither waits for a database that is
+    away nor ends a blocking run whose process is gone; it raises, as
+    ``LaunchReport.objects.start_run()`` does. A worker that forks a process per run
     calls it for the process it has just forked, which then calls :func:`run_started`.
     """
     return LaunchReport.objects.start_run(
