@@ -1,3 +1,4 @@
+import gc
 import signal
 import uuid
 
@@ -35,3 +36,10 @@ def keep_signal_handlers():
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
+
+
+@pytest.fixture
+def unfreeze():
+    """A started worker leaves its heap out of garbage collections: not the test's process."""
+    yield
+    gc.unfreeze()

@@ -11,6 +11,17 @@ from rq import SimpleWorker
 from eztaskmanager_rq import compat
 
 
+def run_worker(backend, worker_class: type | None = None):
+    """Run every job of the backend's queue with this package's forking worker (or
+    ``worker_class``), in this process, then return the worker: its work-horses are real
+    forked processes."""
+    from eztaskmanager_rq.worker import Worker
+
+    worker = (worker_class or Worker)([backend.queue], connection=backend.connection)
+    worker.work(burst=True)
+    return worker
+
+
 def work(backend) -> None:
     """Run every job of the backend's queue with a real (non-forking) RQ worker, then return."""
     worker = SimpleWorker([backend.queue], connection=backend.connection)

@@ -7,7 +7,6 @@ connection its worker opened ahead (and started its run on).
 
 from __future__ import annotations
 
-import gc
 import os
 import pickle
 from contextlib import suppress
@@ -19,7 +18,8 @@ from eztaskmanager.models import LaunchReport
 from eztaskmanager.services import runner
 from eztaskmanager_rq.handover import ConnectionHandover, handover
 from eztaskmanager_rq.headstart import LEFT, NOTHING, STARTED, HeadStart
-from eztaskmanager_rq.worker import Worker
+
+from .helpers import run_worker
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -31,10 +31,9 @@ on_postgres = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def worker_leaves_no_trace(keep_signal_handlers):
-    """A started worker freezes its heap and keeps a connection for its next work-horse."""
+def worker_leaves_no_trace(keep_signal_handlers, unfreeze):
+    """A started worker keeps a connection for its next work-horse."""
     yield
-    gc.unfreeze()
     handover.close()
 
 
@@ -50,12 +49,6 @@ def starts_here(monkeypatch) -> list:
 
     monkeypatch.setattr(runner, "start_run_in", recorded)
     return calls
-
-
-def run_worker(backend) -> Worker:
-    worker = Worker([backend.queue], connection=backend.connection)
-    worker.work(burst=True)
-    return worker
 
 
 def test_the_worker_starts_the_run_for_its_work_horse(backend, task, starts_here):

@@ -6,7 +6,6 @@ real forked processes.
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 import time
@@ -25,25 +24,12 @@ from eztaskmanager.services.recovery import reap
 from eztaskmanager_rq import compat
 from eztaskmanager_rq.worker import SimpleWorker, Worker
 
-from .helpers import work
+from .helpers import run_worker, work
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
-    pytest.mark.usefixtures("keep_signal_handlers"),
+    pytest.mark.usefixtures("keep_signal_handlers", "unfreeze"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def unfreeze():
-    """A started worker leaves its heap out of garbage collections: not the test's process."""
-    yield
-    gc.unfreeze()
-
-
-def run_worker(backend, worker_class=Worker):
-    worker = worker_class([backend.queue], connection=backend.connection)
-    worker.work(burst=True)
-    return worker
 
 
 def running_report(task, job_id: str) -> LaunchReport:
