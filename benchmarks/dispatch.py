@@ -2,7 +2,9 @@
 
 Each run is timed as a dict of columns in seconds: ``total`` (from the call that starts
 it to the command's first line), ``call`` (that call alone) and, where the engine says
-when the job started, ``in_job`` (from there to the first line).
+when the job was queued and started, ``to_queue`` (from the call to the job queued),
+``to_job`` (from there to the job's start) and ``in_job`` (from there to the first line):
+where the overhead is spent.
 """
 
 from __future__ import annotations
@@ -89,16 +91,13 @@ def figures(
             call_names[1],
         ),
     ]
-    if "in_job" in eztm[0]:
-        rows.append(
-            Figure(
-                "job start to first line, median",
-                median(eztm, "in_job"),
-                "ms",
-                median(bare, "in_job"),
-                floor_name,
-            )
-        )
+    for column, name in (
+        ("to_queue", f"{call_names[0]} to the job queued, median"),
+        ("to_job", "job queued to job start, median"),
+        ("in_job", "job start to first line, median"),
+    ):
+        if column in eztm[0]:
+            rows.append(Figure(name, median(eztm, column), "ms", median(bare, column), floor_name))
     ours, floor_burst = bursts
     rows.append(
         Figure(

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
         finished = FinishedJobRegistry(queue, connection=redis)
 
         def until_finished(start_call, key: str, job_id) -> Run:
-            """Run once; time the start call -> first line, the call, job start -> first line."""
+            """Run once; time the start call -> first line, the call, and its three legs."""
             time.sleep(IDLE_PAUSE)
             before = finished.count
             started = time.time()
@@ -136,10 +136,13 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
             first_line = float(popped[1])
             wait(lambda: finished.count > before, 30, "the end of the job", worker, 0.005)
             job = Job.fetch(job_id(handle), connection=redis)
+            queued = job.enqueued_at.replace(tzinfo=timezone.utc).timestamp()
             job_start = job.started_at.replace(tzinfo=timezone.utc).timestamp()
             return {
                 "total": first_line - started,
                 "call": called - started,
+                "to_queue": queued - started,
+                "to_job": job_start - queued,
                 "in_job": first_line - job_start,
             }
 

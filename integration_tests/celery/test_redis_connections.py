@@ -2,15 +2,20 @@
 
 Celery's Django fixup closes every database connection before and after every task,
 whatever ``CONN_MAX_AGE`` says, unless ``CELERY_DB_REUSE_MAX`` is set: only with both
-does a worker keep its session (and save opening one per run). The probe prints the
-session it runs on (PostgreSQL's server pid and the session's start).
+does a worker keep its session (and save opening one per run). Otherwise each run's
+session is opened by its pool process while it waits (``eztaskmanager_celery.spare``).
+The probe prints the session it runs on (PostgreSQL's server pid and the session's start).
 """
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport
 from eztaskmanager.services.queues import get_task_service
@@ -36,25 +41,75 @@ def start_worker(redis_cluster):
     redis_cluster.stop_process("sessions")
 
 
-def sessions_of_two_runs(cluster) -> list[tuple[str, str]]:
+def run_probe(cluster, name: str = "probe") -> tuple[LaunchReport, int, datetime]:
+    """Start the probe; return its finished report, its session's server pid and start."""
+    task = make_task("session_probe", app_name="integration_tests.rq.probe", name=name, queue=QUEUE)
+    queued = get_task_service().add(task)
+    report = cluster.wait_for(
+        lambda: LaunchReport.objects.filter(pk=queued.pk, finished_at__isnull=False).first(),
+        30,
+        f"the {name} run",
+    )
+    assert report.invocation_result == LaunchReport.RESULT_OK, report.reason
+    _, pid, _, started = report.logs.get().message.split()
+    return report, int(pid), datetime.fromisoformat(started)
+
+
+def sessions_of_two_runs(cluster) -> list[tuple[int, datetime]]:
     """Run the probe twice, one after the other; each run's session (server pid, start)."""
-    sessions = []
-    for i in range(2):
-        task = make_task(
-            "session_probe", app_name="integration_tests.rq.probe", name=f"probe {i}", queue=QUEUE
+    return [run_probe(cluster, f"probe {i}")[1:] for i in range(2)]
+
+
+def idle_sessions_opened_after(moment: datetime) -> list[int]:
+    """The idle sessions of the test database opened since ``moment``, ours aside."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state = 'idle' AND backend_start > %s",
+            [moment],
         )
-        queued = get_task_service().add(task)
-        report = cluster.wait_for(
-            lambda pk=queued.pk: LaunchReport.objects.filter(
-                pk=pk, finished_at__isnull=False
-            ).first(),
-            30,
-            f"probe run {i}",
-        )
-        assert report.invocation_result == LaunchReport.RESULT_OK, report.reason
-        _, pid, _, started = report.logs.get().message.split()
-        sessions.append((pid, started))
-    return sessions
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def test_with_the_defaults_each_run_has_a_session_opened_while_its_process_waited(
+    redis_cluster, start_worker
+):
+    start_worker()
+    first, first_pid, _ = run_probe(redis_cluster, "first")
+    # Once its run has ended, the pool process opens the next run's session.
+    spares = redis_cluster.wait_for(
+        lambda: idle_sessions_opened_after(first.finished_at), 10, "the spare session"
+    )
+    second, pid, _ = run_probe(redis_cluster, "second")
+    assert pid in spares and pid != first_pid
+    # The session ends with its run, as CONN_MAX_AGE = 0 says; the next spare replaces it.
+    redis_cluster.wait_for(
+        lambda: (
+            pid not in idle_sessions_opened_after(first.finished_at)
+            and idle_sessions_opened_after(second.finished_at)
+        ),
+        10,
+        "the run's session to end, and the next spare",
+    )
+
+
+@pytest.mark.parametrize("idle", [0.0, 1.5], ids=["at-once", "after-idling"])
+def test_a_spare_session_the_server_ended_is_replaced(redis_cluster, start_worker, idle):
+    """Ended by a restart or an idle timeout: the run starts on a new session all the same
+    (its own, when the pool process saw the spare was gone; else the runner's start fails
+    on it and tries again on a new one)."""
+    start_worker()
+    first, _, _ = run_probe(redis_cluster, "first")
+    spares = redis_cluster.wait_for(
+        lambda: idle_sessions_opened_after(first.finished_at), 10, "the spare session"
+    )
+    with connection.cursor() as cursor:
+        for spare in spares:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [spare])
+    ended = timezone.now()
+    time.sleep(idle)
+    _, pid, started = run_probe(redis_cluster, "second")
+    assert pid not in spares and started > ended
 
 
 def test_conn_max_age_alone_opens_a_session_per_run(redis_cluster, start_worker):

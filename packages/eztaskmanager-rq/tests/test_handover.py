@@ -101,7 +101,7 @@ def test_a_spare_that_idled_and_died_is_not_handed_over(monkeypatch):
     dead = handover.spare
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [dead.connection.info.backend_pid])
-    monkeypatch.setattr("eztaskmanager_rq.handover.CHECK_AFTER_IDLE", 0.0)
+    monkeypatch.setattr("eztaskmanager.services.spare_connections.CHECK_AFTER_IDLE", 0.0)
     handover.arm()
     assert (handover.armed, handover.spare) == (None, None)
     handover.prepare()

@@ -8,7 +8,8 @@ wait for the reaper's heartbeat bound; with them it ends within a second. They a
 on this package's task, find the run by its job id (the Celery task id), and end it
 through the core's transitions, where the first final state wins: a run that ended by
 itself meanwhile is left as it is. ``worker_ready`` starts the worker's own watch
-(:mod:`eztaskmanager_celery.worker`).
+(:mod:`eztaskmanager_celery.worker`); ``worker_process_init`` gives a prefork pool
+process spare connections (:mod:`eztaskmanager_celery.spare`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from eztaskmanager.models import LaunchReport
 from eztaskmanager.processes import process_is_gone
-from eztaskmanager_celery import worker
+from eztaskmanager_celery import spare, worker
 from eztaskmanager_celery.tasks import RUN_TASK_NAME
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ def connect() -> None:
     signals.worker_ready.connect(worker.on_worker_ready, dispatch_uid="eztaskmanager_celery.ready")
     signals.worker_shutdown.connect(
         worker.on_worker_shutdown, dispatch_uid="eztaskmanager_celery.shutdown"
+    )
+    signals.worker_process_init.connect(
+        spare.on_worker_process_init, dispatch_uid="eztaskmanager_celery.process_init"
     )
 
 

@@ -16,24 +16,26 @@ closed once the work-horse has ended, so the session stays the work-horse's for 
 whole life; it is never used by the worker.
 
 Only for databases reached over a socket (not SQLite, whose connections must not cross a
-fork) and only for the database that the runner writes runs to. A spare the server has
-ended meanwhile (a restart, an idle timeout) is dropped before the fork once it has idled
-a second, and the work-horse connects by itself; one ended later makes the run's start
-try again on a new connection. One that cannot be opened is no error either.
+fork) and only for the database that the runner writes runs to
+(:mod:`eztaskmanager.services.spare_connections`). A spare the server has ended meanwhile
+(a restart, an idle timeout) is dropped before the fork once it has idled a second, and
+the work-horse connects by itself; one ended later makes the run's start try again on a
+new connection. One that cannot be opened is no error either.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
-from django.db import DatabaseError, connections, router
+from django.db import connections
 
-logger = logging.getLogger(__name__)
-
-# A spare this old is checked with a round trip before it is handed over (seconds).
-CHECK_AFTER_IDLE = 1.0
+from eztaskmanager.services.spare_connections import (
+    close_quietly,
+    open_spare,
+    runs_alias,
+    still_usable,
+)
 
 
 class ConnectionHandover:
@@ -45,38 +47,23 @@ class ConnectionHandover:
         self.armed: Any = None  # the spare the next fork hands over
         self.handed: list[Any] = []  # handed over, closed once the work-horse has ended
 
-    @staticmethod
-    def alias() -> str | None:
-        """The database of the runs, if its connections may cross a fork."""
-        from eztaskmanager.models import LaunchReport
-
-        alias = router.db_for_write(LaunchReport)
-        return None if connections[alias].vendor == "sqlite" else alias
-
     def prepare(self) -> None:
         """Open and warm a spare connection, unless one is ready; never raises."""
         if self.spare is not None:
             return
-        alias = self.alias()
+        alias = runs_alias()
         if alias is None:
             return
         spare = connections.create_connection(alias)
-        try:
-            spare.connect()
-            warm(spare)
-        except (DatabaseError, OSError) as exc:
-            logger.debug("No spare connection for the next work-horse: %s", exc)
-            spare.close()
-            return
-        self.spare, self.spare_since = spare, time.monotonic()
+        if open_spare(spare):
+            self.spare, self.spare_since = spare, time.monotonic()
 
     def arm(self) -> None:
         """Make the next fork hand the spare over, if one is ready (checked if it waited).
 
         None is opened here: that would cost the work-horse as much as opening its own.
         """
-        idled = self.spare is not None and time.monotonic() - self.spare_since > CHECK_AFTER_IDLE
-        if idled and not self.spare.is_usable():
+        if self.spare is not None and not still_usable(self.spare, self.spare_since):
             self._discard_spare()
         self.armed = self.spare
 
@@ -101,7 +88,7 @@ class ConnectionHandover:
         """In the worker, once the work-horse has ended: close its connection's copy here."""
         handed, self.handed = self.handed, []
         for connection in handed:
-            _close_quietly(connection)
+            close_quietly(connection)
 
     def close(self) -> None:
         """Close everything, the spare too (the worker is leaving)."""
@@ -111,34 +98,7 @@ class ConnectionHandover:
     def _discard_spare(self) -> None:
         spare, self.spare, self.armed = self.spare, None, None
         if spare is not None:
-            _close_quietly(spare)
-
-
-def warm(connection: Any) -> None:
-    """Plan a statement on each table of the runner on ``connection``: the server loads
-    what it needs to know of the table and its indexes, which a new session otherwise
-    does during the run's first statements. No row is read or written. Then compile the
-    run's reads for it (Django's part of the same work).
-
-    One table a statement: a join locks its tables one after another, and could deadlock
-    with a statement that takes them all in another order (a TRUNCATE, say).
-    """
-    from eztaskmanager.models import AppCommand, LaunchReport, Log, Task
-    from eztaskmanager.models.run_lifecycle import compile_run_reads
-
-    with connection.cursor() as cursor:
-        for model in (LaunchReport, Task, AppCommand, Log):
-            sql, params = model.objects.filter(pk=0).query.sql_with_params()
-            cursor.execute(sql, params)
-    # The run's own reads, compiled once here rather than in every work-horse.
-    compile_run_reads(connection)
-
-
-def _close_quietly(connection: Any) -> None:
-    try:
-        connection.close()
-    except Exception:  # the session may be gone already; nothing is left to do
-        logger.debug("Could not close a handed-over connection", exc_info=True)
+            close_quietly(spare)
 
 
 handover = ConnectionHandover()
