@@ -80,17 +80,9 @@ def test_a_run_that_comes_before_the_process_idled_opens_its_own(pool_process, m
 
 @on_postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_spare_being_opened_is_waited_for(pool_process, monkeypatch):
-    monkeypatch.setattr(spare_module, "IDLE_FIRST", 0.0)
-    connecting, go_on = threading.Event(), threading.Event()
-    real_open = spare_module.open_spare
-
-    def slow_open(spare):
-        connecting.set()
-        go_on.wait(5)
-        return real_open(spare)
-
-    monkeypatch.setattr(spare_module, "open_spare", slow_open)
+def test_a_spare_being_opened_is_waited_for(pool_process, stuck_open, monkeypatch):
+    monkeypatch.setattr(spare_module, "WAIT_FOR_SPARE", 5.0)
+    connecting, go_on = stuck_open
     pool_process.prepare("default")
     assert connecting.wait(5)
     threading.Timer(0.2, go_on.set).start()
@@ -159,3 +151,58 @@ def test_a_taken_spare_is_aged_from_its_run_s_start(max_age, closed, monkeypatch
         assert (conn.connection is None) is closed
     finally:
         conn.close()
+
+
+@pytest.fixture
+def stuck_open(monkeypatch):
+    """Opening a spare hangs (a server slow to answer) until ``release()`` is called."""
+    monkeypatch.setattr(spare_module, "IDLE_FIRST", 0.0)
+    monkeypatch.setattr(spare_module, "WAIT_FOR_SPARE", 0.2)
+    connecting, go_on = threading.Event(), threading.Event()
+    real_open = spare_module.open_spare
+
+    def slow_open(spare):
+        connecting.set()
+        go_on.wait(10)
+        return real_open(spare)
+
+    monkeypatch.setattr(spare_module, "open_spare", slow_open)
+    yield connecting, go_on
+    go_on.set()
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_waits_for_a_stuck_spare_only_a_moment_and_a_later_run_takes_it(
+    pool_process, stuck_open
+):
+    connecting, go_on = stuck_open
+    pool_process.prepare("default")
+    assert connecting.wait(5)
+    began = time.monotonic()
+    assert pool_process.adopt("default") is None  # the run opens its own
+    assert 0.2 <= time.monotonic() - began < 2
+    go_on.set()
+    ready(pool_process)
+    spare = pool_process.spare
+    assert spare is not None and pool_process.adopt("default") is spare
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_spare_that_comes_after_the_process_closed_it_closes_itself(pool_process, stuck_open):
+    connecting, go_on = stuck_open
+    pool_process.prepare("default")
+    assert connecting.wait(5)
+    opening = pool_process.opening
+    pool_process.close()  # the pool process leaves; its spare is still on its way
+    go_on.set()
+    opening.join(5)
+    assert not opening.is_alive() and pool_process.spare is None
+
+
+def test_a_pool_process_closes_its_spare_as_it_leaves(monkeypatch):
+    closed = []
+    monkeypatch.setattr(spare_module.spare_connection, "close", lambda: closed.append(True))
+    spare_module.on_worker_process_shutdown()
+    assert closed == [True]

@@ -9,7 +9,8 @@ on this package's task, find the run by its job id (the Celery task id), and end
 through the core's transitions, where the first final state wins: a run that ended by
 itself meanwhile is left as it is. ``worker_ready`` starts the worker's own watch
 (:mod:`eztaskmanager_celery.worker`); ``worker_process_init`` gives a prefork pool
-process spare connections (:mod:`eztaskmanager_celery.spare`).
+process spare connections (:mod:`eztaskmanager_celery.spare`), closed at
+``worker_process_shutdown``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def connect() -> None:
     )
     signals.worker_process_init.connect(
         spare.on_worker_process_init, dispatch_uid="eztaskmanager_celery.process_init"
+    )
+    signals.worker_process_shutdown.connect(
+        spare.on_worker_process_shutdown, dispatch_uid="eztaskmanager_celery.process_shutdown"
     )
 
 

@@ -40,6 +40,9 @@ from eztaskmanager.services.spare_connections import (
 
 # Seconds a pool process idles after a run before it opens the next run's connection.
 IDLE_FIRST = 0.05
+# The longest a run waits for a spare being opened (a server slow to answer, or gone):
+# then it opens its own, and the spare, if it comes, waits for a later run.
+WAIT_FOR_SPARE = 1.0
 
 
 class SpareConnection:
@@ -84,11 +87,14 @@ class SpareConnection:
         Until the run has ended no ``CONN_MAX_AGE`` closes it (the runner drops obsolete
         connections at its start).
         """
-        opening, self.opening = self.opening, None
+        opening = self.opening
         if opening is None:
             return None
         self.run_came.set()
-        opening.join()
+        opening.join(WAIT_FOR_SPARE)
+        if opening.is_alive():
+            return None
+        self.opening = None
         spare, self.spare = self.spare, None
         if spare is None:
             return None
@@ -116,17 +122,22 @@ class SpareConnection:
             return  # the process is busy: the run opens its own
         spare.inc_thread_sharing()
         try:
-            if open_spare(spare):
+            if not open_spare(spare):
+                return
+            if self.opening is threading.current_thread():
                 self.spare, self.spare_since = spare, time.monotonic()
+            else:  # closed meanwhile: no one would take it
+                close_quietly(spare)
         finally:
             spare.dec_thread_sharing()
 
     def close(self) -> None:
-        """Close the spare (calling it off, or waiting for it to be open)."""
+        """Close the spare (calling it off, or waiting a moment for it to be open; one
+        that comes later closes itself)."""
         opening, self.opening = self.opening, None
         if opening is not None:
             self.run_came.set()
-            opening.join()
+            opening.join(WAIT_FOR_SPARE)
         spare, self.spare = self.spare, None
         if spare is not None:
             close_quietly(spare)
@@ -143,6 +154,11 @@ def give_back_age(connection: BaseDatabaseWrapper, opened_at: float) -> None:
 def on_worker_process_init(**_kw: Any) -> None:
     """In a prefork pool process, as it starts: its runs get spare connections."""
     spare_connection.enabled = True
+
+
+def on_worker_process_shutdown(**_kw: Any) -> None:
+    """In a prefork pool process, as it leaves: end the spare's session properly."""
+    spare_connection.close()
 
 
 spare_connection = SpareConnection()
