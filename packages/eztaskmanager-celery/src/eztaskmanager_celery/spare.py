@@ -10,11 +10,12 @@ So a prefork pool process whose run found no connection open opens the next run'
 thread of its own once the run has ended and the process has idled :data:`IDLE_FIRST`
 seconds, and warms it (:mod:`eztaskmanager.services.spare_connections`). A run that comes
 sooner (the process is busy: a burst) opens its own, as before, and no spare is opened
-for nothing; one that comes while the spare is being opened waits for it, which is
-shorter than opening another. Its session still ends with the run, as ``CONN_MAX_AGE``
-says: a run never sees what an earlier run left in its session. An idle pool process thus holds one
-connection, as an idle RQ worker does. A process that keeps its connection between tasks
-(``CONN_MAX_AGE`` with ``CELERY_DB_REUSE_MAX``) opens no spare.
+for nothing; one that comes while the spare is being opened waits for it (a moment at
+most), which is shorter than opening another. Its session still ends with the run, as
+``CONN_MAX_AGE`` says: a run never sees what an earlier run left in its session. An idle
+pool process thus holds one connection, as an idle RQ worker does. A process that keeps
+its connection between tasks (``CONN_MAX_AGE`` with ``CELERY_DB_REUSE_MAX``) opens no
+spare.
 
 Only in prefork pool processes (not the solo, threads or green pools, whose tasks share a
 process), and only for a database reached over a socket (not SQLite).
@@ -113,12 +114,15 @@ class SpareConnection:
         spare = connections.create_connection(alias)
         self.run_came = threading.Event()
         self.opening = threading.Thread(
-            target=self._open, args=(spare,), name="eztaskmanager-spare-connection", daemon=True
+            target=self._open,
+            args=(spare, self.run_came),
+            name="eztaskmanager-spare-connection",
+            daemon=True,
         )
         self.opening.start()
 
-    def _open(self, spare: BaseDatabaseWrapper) -> None:
-        if self.run_came.wait(IDLE_FIRST):
+    def _open(self, spare: BaseDatabaseWrapper, run_came: threading.Event) -> None:
+        if run_came.wait(IDLE_FIRST):
             return  # the process is busy: the run opens its own
         spare.inc_thread_sharing()
         try:
