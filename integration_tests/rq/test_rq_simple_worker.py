@@ -1,8 +1,9 @@
 """The throughput set-up of the RQ how-to: ``SimpleWorker`` with ``CONN_MAX_AGE``.
 
 Runs go on in the worker's own process, one after the other, on one database session
-that outlives them, and each ends complete. PostgreSQL only: the session is told by its
-server process id.
+that outlives them, and each ends complete. With Django's default ``CONN_MAX_AGE = 0``,
+each run takes a session the worker opened while it waited. PostgreSQL only: the session
+is told by its server process id.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from django.db import connection  # noqa: F401 - read by the skipif condition
 from eztaskmanager.models import LaunchReport
 from testsupport.processes import ManagedProcess
 
-from .test_rq_handover import run_probe
+from .conftest import wait_for
+from .test_rq_handover import run_probe, sessions_opened_after
 
 pytestmark = [
     pytest.mark.integration,
@@ -25,21 +27,34 @@ SIMPLE_WORKER = "eztaskmanager_rq.worker.SimpleWorker"
 
 
 @pytest.fixture
-def simple_worker(cluster):
-    """In place of the cluster's forking worker, on the same queue."""
-    cluster.stop_worker()
-    worker = ManagedProcess.manage(
-        "rqworker",
-        cluster.queue,
-        "--worker-class",
-        SIMPLE_WORKER,
-        env={**cluster.env, "EZTASKMANAGER_TEST_CONN_MAX_AGE": "60"},
-    )
-    cluster.extra.append(worker)
-    worker.wait_for_output("Listening on", timeout=60)
-    yield worker
-    worker.stop()
-    assert "Traceback" not in worker.output, worker.output[-3000:]
+def start_simple_worker(cluster):
+    """Start one in place of the cluster's forking worker, on the same queue, with this
+    ``CONN_MAX_AGE``."""
+    workers = []
+
+    def start(conn_max_age: str) -> ManagedProcess:
+        cluster.stop_worker()
+        worker = ManagedProcess.manage(
+            "rqworker",
+            cluster.queue,
+            "--worker-class",
+            SIMPLE_WORKER,
+            env={**cluster.env, "EZTASKMANAGER_TEST_CONN_MAX_AGE": conn_max_age},
+        )
+        cluster.extra.append(worker)
+        workers.append(worker)
+        worker.wait_for_output("Listening on", timeout=60)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+        assert "Traceback" not in worker.output, worker.output[-3000:]
+
+
+@pytest.fixture
+def simple_worker(start_simple_worker):
+    return start_simple_worker("60")
 
 
 def test_runs_follow_each_other_on_one_session_in_the_workers_process(backend, simple_worker):
@@ -49,3 +64,20 @@ def test_runs_follow_each_other_on_one_session_in_the_workers_process(backend, s
         assert report.invocation_result == LaunchReport.RESULT_OK
         assert report.pid == simple_worker.process.pid  # no work-horse
         assert report.n_log_lines == 1
+
+
+def test_with_conn_max_age_0_each_run_takes_a_session_opened_while_the_worker_waited(
+    backend, start_simple_worker
+):
+    worker = start_simple_worker("0")
+    first, first_pid, _ = run_probe(backend, worker)
+    spares = wait_for(lambda: sessions_opened_after(first), 10, "the worker's spare session")
+    second, pid, _ = run_probe(backend, worker)
+    assert pid in spares and pid != first_pid
+    assert second.pid == worker.process.pid
+    # The session ends with its run, as CONN_MAX_AGE = 0 says; the next spare replaces it.
+    wait_for(
+        lambda: pid not in sessions_opened_after(first) and sessions_opened_after(second),
+        10,
+        "the run's session to end, and the next spare",
+    )

@@ -23,7 +23,7 @@ def run_management_command(self: Any, task_id: int) -> dict[str, Any] | None:
     """Run the eztaskmanager task ``task_id``; return its report's id and result."""
     # Imported here: a worker imports task modules while Django is still being set up.
     from eztaskmanager.services import run_management_command as run
-    from eztaskmanager_celery.spare import spare_connection
+    from eztaskmanager.services.spare_connections import spare_connection
 
     with spare_connection.around_run():
         report = run(task_id, job_id=self.request.id or "", worker=self.request.hostname or "")

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from eztaskmanager.models import LaunchReport, ProcessHeartbeat
 from eztaskmanager.services.lookout import Lookout, between_jobs
+from eztaskmanager.services.spare_connections import spare_connection
 
 # db's fork hook, registered in the worker before it forks, keeps work-horses off the
 # worker's database connections.
@@ -176,4 +177,21 @@ class Worker(RecoveringWorkerMixin, compat.Worker):
 
 class SimpleWorker(RecoveringWorkerMixin, compat.SimpleWorker):
     """RQ's worker that runs jobs in its own process: no work-horse to lose nor to kill;
-    a Stop ends the run from inside (the core's helper thread)."""
+    a Stop ends the run from inside (the core's helper thread). Where it does not keep its
+    database connection between runs (``CONN_MAX_AGE = 0``), each run takes one opened
+    while the worker waited (:class:`~eztaskmanager.services.spare_connections.SpareConnection`)."""
+
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        super().bootstrap(*args, **kwargs)
+        spare_connection.enabled = True
+
+    def execute_job(self, job: compat.Job, queue: Any) -> None:
+        if job.func_name not in RUN_FUNCTIONS:
+            super().execute_job(job, queue)
+            return
+        with spare_connection.around_run():
+            super().execute_job(job, queue)
+
+    def teardown(self) -> None:
+        spare_connection.close()
+        super().teardown()

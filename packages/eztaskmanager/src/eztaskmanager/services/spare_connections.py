@@ -2,10 +2,14 @@
 per run.
 
 A worker that closes its database connections between runs (an RQ work-horse dies with
-its job; Celery closes them before and after every task unless told not to) opens a new
-server session at each run's start: about 6-7 ms on PostgreSQL over TCP, and its first
-statements then fill the server's catalog caches. A spare is that session opened and
-warmed while the worker has nothing else to do, for its next run.
+its job; Celery closes them before and after every task unless told not to; the runner
+closes them after each run as ``CONN_MAX_AGE = 0`` says) opens a new server session at
+each run's start: about 6-7 ms on PostgreSQL over TCP, and its first statements then
+fill the server's catalog caches. A spare is that session opened and warmed while the
+worker has nothing else to do, for its next run: by the RQ worker for its next
+work-horse (``eztaskmanager_rq.handover``), and by a process that runs its runs itself
+(a Celery prefork pool process, an RQ ``SimpleWorker``) for its own next run
+(:class:`SpareConnection`).
 
 Only for the database the runner writes runs to, and only when it is reached over a
 socket (SQLite connections are files, cheap to open, and must not cross a fork). A spare
@@ -17,7 +21,10 @@ opened is no error, the run opens its own.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import DatabaseError, connections, router
@@ -27,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 # A spare this old (seconds) is checked with a round trip before it is used.
 CHECK_AFTER_IDLE = 1.0
+# Seconds a process idles after a run before it opens the next run's connection.
+IDLE_FIRST = 0.05
+# The longest a run waits for a spare being opened (a server slow to answer, or gone):
+# then it opens its own, and the spare, if it comes, waits for a later run.
+WAIT_FOR_SPARE = 1.0
 
 
 def runs_alias() -> str | None:
@@ -83,3 +95,126 @@ def close_quietly(connection: Any) -> None:
         connection.close()
     except Exception:
         logger.debug("Could not close a spare connection", exc_info=True)
+
+
+class SpareConnection:
+    """The next run's connection of a worker process that runs its runs itself, one at a
+    time: opened on a thread once a run has ended and the process has idled
+    :data:`IDLE_FIRST` seconds, taken by the next run, whose session still ends with it
+    (see :meth:`around_run`)."""
+
+    def __init__(self) -> None:
+        # Set by the worker whose process this is (a Celery prefork pool process, an RQ
+        # SimpleWorker): not in a web process, nor where runs share the process.
+        self.enabled = False
+        # The process keeps its connection between tasks: it needs no spare.
+        self.connection_kept = False
+        self.spare: BaseDatabaseWrapper | None = None
+        self.spare_since = 0.0
+        self.opening: threading.Thread | None = None
+        self.run_came = threading.Event()
+
+    @contextmanager
+    def around_run(self) -> Iterator[None]:
+        """Around a run in this process: take the spare, then open the next one.
+
+        A run that comes while the spare waits for the process to idle calls it off and
+        opens its own (a burst); one that comes while it is being opened waits for it,
+        :data:`WAIT_FOR_SPARE` seconds at most. A process whose connection is still open
+        at a run's start keeps its connection between runs and never opens a spare.
+        """
+        alias = runs_alias() if self.enabled and not self.connection_kept else None
+        if alias is None:
+            yield
+            return
+        if connections[alias].connection is not None:
+            # Kept from the previous task: this process keeps its connection.
+            self.connection_kept = True
+            self.close()
+            yield
+            return
+        adopted = self.adopt(alias)
+        adopted_at = time.monotonic()
+        try:
+            yield
+        finally:
+            if adopted is not None and connections[alias] is adopted:
+                give_back_age(adopted, adopted_at)
+            self.prepare(alias)
+
+    def adopt(self, alias: str) -> BaseDatabaseWrapper | None:
+        """Make the spare this thread's connection to ``alias``, if there is one and it is
+        usable: one not begun yet is called off, one being opened is waited for.
+
+        Until the run has ended no ``CONN_MAX_AGE`` closes it (the runner drops obsolete
+        connections at its start).
+        """
+        opening = self.opening
+        if opening is None:
+            return None
+        self.run_came.set()
+        opening.join(WAIT_FOR_SPARE)
+        if opening.is_alive():
+            return None
+        self.opening = None
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return None
+        if not still_usable(spare, self.spare_since):
+            close_quietly(spare)
+            return None
+        spare.close_at = None
+        connections[alias] = spare
+        return spare
+
+    def prepare(self, alias: str) -> None:
+        """Open and warm the next run's connection on a thread, unless one is on its way."""
+        if self.opening is not None:
+            return
+        # Made here: a connection belongs to the thread that made it (the run's).
+        spare = connections.create_connection(alias)
+        self.run_came = threading.Event()
+        self.opening = threading.Thread(
+            target=self._open,
+            args=(spare, self.run_came),
+            name="eztaskmanager-spare-connection",
+            daemon=True,
+        )
+        self.opening.start()
+
+    def _open(self, spare: BaseDatabaseWrapper, run_came: threading.Event) -> None:
+        if run_came.wait(IDLE_FIRST):
+            return  # the process is busy: the run opens its own
+        spare.inc_thread_sharing()
+        try:
+            if not open_spare(spare):
+                return
+            if self.opening is threading.current_thread():
+                self.spare, self.spare_since = spare, time.monotonic()
+            else:  # closed meanwhile: no one would take it
+                close_quietly(spare)
+        finally:
+            spare.dec_thread_sharing()
+
+    def close(self) -> None:
+        """Close the spare (calling it off, or waiting a moment for it to be open; one
+        that comes later closes itself)."""
+        opening, self.opening = self.opening, None
+        if opening is not None:
+            self.run_came.set()
+            opening.join(WAIT_FOR_SPARE)
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            close_quietly(spare)
+
+
+def give_back_age(connection: BaseDatabaseWrapper, opened_at: float) -> None:
+    """Treat ``connection`` as opened at ``opened_at`` (monotonic), for ``CONN_MAX_AGE``, and
+    close it now if that makes it obsolete, as the runner's end would have."""
+    max_age: Any = connection.settings_dict["CONN_MAX_AGE"]
+    connection.close_at = None if max_age is None else opened_at + max_age
+    connection.close_if_unusable_or_obsolete()
+
+
+spare_connection = SpareConnection()
+"""This process's spare (see :class:`SpareConnection`)."""
