@@ -107,7 +107,7 @@ class SpareConnection:
         # Set by the worker whose process this is (a Celery prefork pool process, an RQ
         # SimpleWorker): not in a web process, nor where runs share the process.
         self.enabled = False
-        # The process keeps its connection between tasks: it needs no spare.
+        # The process keeps its connection between runs: it needs no spare.
         self.connection_kept = False
         self.spare: BaseDatabaseWrapper | None = None
         self.spare_since = 0.0
@@ -128,7 +128,7 @@ class SpareConnection:
             yield
             return
         if connections[alias].connection is not None:
-            # Kept from the previous task: this process keeps its connection.
+            # Kept from the previous run: this process keeps its connection.
             self.connection_kept = True
             self.close()
             yield
