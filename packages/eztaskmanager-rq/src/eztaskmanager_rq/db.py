@@ -28,7 +28,7 @@ import logging
 import os
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def warm_orm() -> bool:
         from eztaskmanager.models.run_lifecycle import compile_run_reads
         from eztaskmanager.registry import get_notifiers
         from eztaskmanager.services import runner  # noqa: F401 - imported for the horses
+        from eztaskmanager.services.spare_connections import runs_connection
 
         for model in (AppCommand, Task, LaunchReport, Log):
             model._meta.get_fields()
@@ -74,7 +75,7 @@ def warm_orm() -> bool:
             LaunchReport.objects.select_related("task__command").filter(task_id=0, job_id=""),
         ):
             queryset.query.get_compiler(queryset.db).as_sql()
-        runs = connections[router.db_for_write(LaunchReport)]
+        runs = runs_connection()
         if not runs.features.has_select_for_update:
             # SQLite: the run's reads compile without a connection, so for the handle
             # every work-horse inherits (elsewhere, a spare from the handover brings them).
@@ -97,13 +98,13 @@ def compile_run_reads_ahead() -> None:
     5 ms of each run. Where reads lock rows (PostgreSQL), compiling them takes an open
     connection, which is closed afterwards.
     """
-    from eztaskmanager.models import LaunchReport
     from eztaskmanager.models.run_lifecycle import compile_run_reads
     from eztaskmanager.services.lookout import between_jobs
+    from eztaskmanager.services.spare_connections import runs_connection
 
     try:
         with between_jobs():
-            compile_run_reads(connections[router.db_for_write(LaunchReport)])
+            compile_run_reads(runs_connection())
     except Exception as exc:  # the database away: each work-horse compiles them
         logger.warning("Could not compile the run's reads ahead: %s", exc)
 

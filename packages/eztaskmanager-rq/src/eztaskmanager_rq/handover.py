@@ -32,6 +32,7 @@ from django.db import connections
 
 from eztaskmanager.services.spare_connections import (
     close_quietly,
+    make_own,
     open_spare,
     runs_alias,
     still_usable,
@@ -75,8 +76,7 @@ class ConnectionHandover:
         """
         spare, self.spare, self.armed, self.handed = self.armed, None, None, []
         if spare is not None:
-            spare.close_at = None
-            connections[spare.alias] = spare
+            make_own(spare)
 
     def after_fork(self) -> None:
         """In the worker, right after the fork: the armed connection is the work-horse's now."""

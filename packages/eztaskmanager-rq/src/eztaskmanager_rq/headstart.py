@@ -36,12 +36,12 @@ import pickle
 from contextlib import nullcontext
 from typing import Any, NamedTuple
 
-from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from eztaskmanager.models import LaunchReport
 from eztaskmanager.models.compiled import lent
 from eztaskmanager.processes import forked_process
+from eztaskmanager.services.spare_connections import runs_connection
 from eztaskmanager_rq.jobs import RUN_TASK
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class HeadStart:
         except Exception as exc:  # the work-horse tries itself, with the runner's retries
             logger.info("Job %s: the work-horse starts its run itself (%s)", self.job_id, exc)
             if self.connection is None:  # the worker's own: a new one next time
-                _close(_own_connection())
+                _close(runs_connection())
             word = Word(LEFT)
         try:
             with os.fdopen(self.write_end, "wb") as pipe:
@@ -98,11 +98,6 @@ class HeadStart:
             # closed, the server rolls it back; the runner opens a new one.
             self.connection.close()
         return word
-
-
-def _own_connection() -> BaseDatabaseWrapper:
-    """The worker's own connection to the database of the runs."""
-    return connections[router.db_for_write(LaunchReport)]
 
 
 def _close(connection: BaseDatabaseWrapper) -> None:
@@ -132,7 +127,7 @@ class HeadStarts:
     def rest(self) -> None:
         """In the worker, when no job waits: close its own connection (an idle worker
         holds only the one it opened ahead for its next work-horse)."""
-        _close(_own_connection())
+        _close(runs_connection())
 
     def abandon(self) -> None:
         """In the worker, when the fork failed: no one gives or takes it."""

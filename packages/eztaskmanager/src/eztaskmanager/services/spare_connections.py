@@ -41,12 +41,25 @@ IDLE_FIRST = 0.05
 WAIT_FOR_SPARE = 1.0
 
 
-def runs_alias() -> str | None:
-    """The database of the runs, if a spare connection to it is worth opening ahead."""
+def runs_connection() -> BaseDatabaseWrapper:
+    """This thread's connection to the database the runner writes runs to."""
     from eztaskmanager.models import LaunchReport
 
-    alias = router.db_for_write(LaunchReport)
-    return None if connections[alias].vendor == "sqlite" else alias
+    return connections[router.db_for_write(LaunchReport)]
+
+
+def runs_alias() -> str | None:
+    """The database of the runs, if a spare connection to it is worth opening ahead."""
+    runs = runs_connection()
+    return None if runs.vendor == "sqlite" else runs.alias
+
+
+def make_own(spare: BaseDatabaseWrapper) -> None:
+    """Make ``spare`` this thread's connection to its database, which no ``CONN_MAX_AGE``
+    closes (the runner drops obsolete connections at a run's start) until its taker
+    gives its age back, or closes it."""
+    spare.close_at = None
+    connections[spare.alias] = spare
 
 
 def open_spare(spare: BaseDatabaseWrapper) -> bool:
@@ -163,8 +176,7 @@ class SpareConnection:
         if not still_usable(spare, self.spare_since):
             close_quietly(spare)
             return None
-        spare.close_at = None
-        connections[alias] = spare
+        make_own(spare)
         return spare
 
     def prepare(self, alias: str) -> None:
