@@ -20,6 +20,7 @@ from django.utils import timezone
 from eztaskmanager.models import LaunchReport
 from eztaskmanager.services.queues import get_task_service
 from integration_tests.celery.conftest import purge
+from testsupport.sessions import end_sessions, idle_sessions_opened_after
 from testsupport.tasks import make_task
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -60,17 +61,6 @@ def sessions_of_two_runs(cluster) -> list[tuple[int, datetime]]:
     return [run_probe(cluster, f"probe {i}")[1:] for i in range(2)]
 
 
-def idle_sessions_opened_after(moment: datetime) -> list[int]:
-    """The idle sessions of the test database opened since ``moment``, ours aside."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND state = 'idle' AND backend_start > %s",
-            [moment],
-        )
-        return [pid for (pid,) in cursor.fetchall()]
-
-
 def test_with_the_defaults_each_run_has_a_session_opened_while_its_process_waited(
     redis_cluster, start_worker
 ):
@@ -103,9 +93,7 @@ def test_a_spare_session_the_server_ended_is_replaced(redis_cluster, start_worke
     spares = redis_cluster.wait_for(
         lambda: idle_sessions_opened_after(first.finished_at), 10, "the spare session"
     )
-    with connection.cursor() as cursor:
-        for spare in spares:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [spare])
+    end_sessions(spares)
     ended = timezone.now()
     time.sleep(idle)
     _, pid, started = run_probe(redis_cluster, "second")

@@ -9,10 +9,11 @@ import time
 from datetime import datetime
 
 import pytest
-from django.db import connection
+from django.db import connection  # noqa: F401 - read by the skipif condition
 from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport
+from testsupport.sessions import end_sessions, idle_sessions_opened_after
 from testsupport.tasks import make_task
 
 from .conftest import wait_for
@@ -39,31 +40,20 @@ def run_probe(backend, worker) -> tuple[LaunchReport, int, datetime]:
     return report, int(pid), datetime.fromisoformat(started)
 
 
-def sessions_opened_after(report: LaunchReport) -> list[int]:
-    """The idle sessions of the test database opened since ``report`` ended, ours aside."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND state = 'idle' AND backend_start > %s",
-            [report.finished_at],
-        )
-        return [pid for (pid,) in cursor.fetchall()]
-
-
-def end_sessions(pids: list[int]) -> None:
-    with connection.cursor() as cursor:
-        for pid in pids:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-
-
 def test_the_work_horse_runs_on_a_session_opened_before_its_job(backend, worker):
     first, first_pid, _ = run_probe(backend, worker)
     # Once a work-horse has ended, the worker opens the next one's connection.
-    spares = wait_for(lambda: sessions_opened_after(first), 10, "the worker's spare connection")
+    spares = wait_for(
+        lambda: idle_sessions_opened_after(first.finished_at), 10, "the worker's spare connection"
+    )
     _, pid, _ = run_probe(backend, worker)
     assert pid in spares and pid != first_pid
     # The session ends with its work-horse.
-    wait_for(lambda: pid not in sessions_opened_after(first), 10, "the work-horse's session to end")
+    wait_for(
+        lambda: pid not in idle_sessions_opened_after(first.finished_at),
+        10,
+        "the work-horse's session to end",
+    )
 
 
 @pytest.mark.parametrize("idle", [0.0, 1.5], ids=["at-once", "after-idling"])
@@ -72,7 +62,9 @@ def test_a_spare_connection_the_server_ended_is_replaced(backend, worker, idle):
     same (its own, when the worker saw the spare was gone before the fork; else the
     worker's head start fails on it, and the work-horse starts the run itself)."""
     first, _, _ = run_probe(backend, worker)
-    spares = wait_for(lambda: sessions_opened_after(first), 10, "the worker's spare connection")
+    spares = wait_for(
+        lambda: idle_sessions_opened_after(first.finished_at), 10, "the worker's spare connection"
+    )
     end_sessions(spares)
     ended = timezone.now()
     time.sleep(idle)
@@ -83,7 +75,9 @@ def test_a_spare_connection_the_server_ended_is_replaced(backend, worker, idle):
 def test_other_jobs_on_the_queue_leave_the_spare_alone(backend, worker):
     """A job that is not the task manager's (it may not use the database) gets none."""
     first, _, _ = run_probe(backend, worker)
-    spares = wait_for(lambda: sessions_opened_after(first), 10, "the worker's spare connection")
+    spares = wait_for(
+        lambda: idle_sessions_opened_after(first.finished_at), 10, "the worker's spare connection"
+    )
     job = backend.queue.enqueue("integration_tests.rq.probe.jobs.call_probe", "handover:other")
     wait_for(lambda: job.get_status(refresh=True) == "finished", 30, "the other job", worker)
     _, pid, _ = run_probe(backend, worker)

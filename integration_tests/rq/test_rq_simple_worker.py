@@ -13,9 +13,10 @@ from django.db import connection  # noqa: F401 - read by the skipif condition
 
 from eztaskmanager.models import LaunchReport
 from testsupport.processes import ManagedProcess
+from testsupport.sessions import idle_sessions_opened_after
 
 from .conftest import wait_for
-from .test_rq_handover import run_probe, sessions_opened_after
+from .test_rq_handover import run_probe
 
 pytestmark = [
     pytest.mark.integration,
@@ -71,13 +72,18 @@ def test_with_conn_max_age_0_each_run_takes_a_session_opened_while_the_worker_wa
 ):
     worker = start_simple_worker("0")
     first, first_pid, _ = run_probe(backend, worker)
-    spares = wait_for(lambda: sessions_opened_after(first), 10, "the worker's spare session")
+    spares = wait_for(
+        lambda: idle_sessions_opened_after(first.finished_at), 10, "the worker's spare session"
+    )
     second, pid, _ = run_probe(backend, worker)
     assert pid in spares and pid != first_pid
     assert second.pid == worker.process.pid
     # The session ends with its run, as CONN_MAX_AGE = 0 says; the next spare replaces it.
     wait_for(
-        lambda: pid not in sessions_opened_after(first) and sessions_opened_after(second),
+        lambda: (
+            pid not in idle_sessions_opened_after(first.finished_at)
+            and idle_sessions_opened_after(second.finished_at)
+        ),
         10,
         "the run's session to end, and the next spare",
     )
