@@ -9,7 +9,8 @@ PostgreSQL (``benchmarks/dispatch_*.py``).
 A :class:`CompiledRead` lets Django compile the queryset once per connection, built
 with *marker* values in place of the ones that change (a task's id, a job id), finds
 the markers among the statement's parameters, and afterwards swaps in the real values
-and runs the same SQL. The row becomes model instances as Django's own iteration makes
+and runs the same SQL (prepared by the server where the project allows it:
+:mod:`eztaskmanager.models.prepared`). The row becomes model instances as Django's own iteration makes
 them: the same converters, ``select_related`` instances and annotations.
 
 The same runs change their rows with a few UPDATEs each, where Django spends as long
@@ -30,6 +31,8 @@ from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.db.models.query import get_related_populators
+
+from eztaskmanager.models.prepared import hot_cursor
 
 # Values no real row has: negative ids (within every integer field's range, else Django
 # knows the lookup is empty and leaves it out of the SQL), job ids with NULs.
@@ -80,7 +83,7 @@ class CompiledRead:
             value = params[position] = values[name]
             if isinstance(value, int) and value not in BIGINT_RANGE:
                 return None  # as Django's lookups know: no row has it (SQLite would raise)
-        with connection.cursor() as cursor:
+        with hot_cursor(connection) as cursor:
             cursor.execute(statement.sql, params)
             row = cursor.fetchone()
         if row is None:
@@ -223,7 +226,7 @@ def update_rows(
         if isinstance(value, int) and value not in BIGINT_RANGE:
             return 0  # as Django's lookups know: no row has it (SQLite would raise)
         params.append(model_field.get_db_prep_value(value, connection))
-    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using), hot_cursor(connection) as cursor:
         cursor.execute(update.sql, params)
         return cursor.rowcount
 
@@ -249,7 +252,7 @@ def touch_row(model: type[models.Model], pk: int, field_name: str, using: str) -
         )
     if pk not in BIGINT_RANGE:
         return False  # no row has it (SQLite would raise)
-    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(using), hot_cursor(connection) as cursor:
         cursor.execute(sql, [pk])
         return cursor.rowcount > 0
 
