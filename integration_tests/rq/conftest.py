@@ -14,7 +14,7 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
-from eztaskmanager.models import Task
+from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.registry import get_backend
 from testsupport.processes import ManagedProcess, wait_until
 from testsupport.tasks import make_task
@@ -144,3 +144,14 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, worker=
     else:
         explain = None
     return wait_until(condition, timeout, what, explain)
+
+
+def run_probe_command(backend, worker, command: str) -> LaunchReport:
+    """Start a task of the probe app's ``command``; return its report once it has ended."""
+    queued = backend.add(make_task(command, app_name="integration_tests.rq.probe"))
+    return wait_for(
+        lambda: LaunchReport.objects.filter(pk=queued.pk, finished_at__isnull=False).first(),
+        30,
+        f"the {command} run to finish",
+        worker,
+    )

@@ -15,7 +15,7 @@ from eztaskmanager.models import LaunchReport
 from testsupport.processes import ManagedProcess
 from testsupport.sessions import idle_sessions_opened_after
 
-from .conftest import wait_for
+from .conftest import run_probe_command, wait_for
 from .test_rq_handover import run_probe
 
 pytestmark = [
@@ -30,17 +30,17 @@ SIMPLE_WORKER = "eztaskmanager_rq.worker.SimpleWorker"
 @pytest.fixture
 def start_simple_worker(cluster):
     """Start one in place of the cluster's forking worker, on the same queue, with this
-    ``CONN_MAX_AGE``."""
+    ``CONN_MAX_AGE`` (and more environment for its settings)."""
     workers = []
 
-    def start(conn_max_age: str) -> ManagedProcess:
+    def start(conn_max_age: str, **env: str) -> ManagedProcess:
         cluster.stop_worker()
         worker = ManagedProcess.manage(
             "rqworker",
             cluster.queue,
             "--worker-class",
             SIMPLE_WORKER,
-            env={**cluster.env, "EZTASKMANAGER_TEST_CONN_MAX_AGE": conn_max_age},
+            env={**cluster.env, "EZTASKMANAGER_TEST_CONN_MAX_AGE": conn_max_age, **env},
         )
         cluster.extra.append(worker)
         workers.append(worker)
@@ -87,3 +87,28 @@ def test_with_conn_max_age_0_each_run_takes_a_session_opened_while_the_worker_wa
         10,
         "the run's session to end, and the next spare",
     )
+
+
+def prepared_in_run(backend, worker) -> list[str]:
+    """Run the prepared-statements probe; return what its session held prepared."""
+    report = run_probe_command(backend, worker, "prepared_probe")
+    assert report.invocation_result == LaunchReport.RESULT_OK, report.reason
+    count, *statements = report.logs.order_by("line").values_list("message", flat=True)
+    assert count == f"prepared {len(statements)}"
+    return statements
+
+
+@pytest.mark.parametrize("threshold", [None, "0"], ids=["django-default", "prepare-threshold-0"])
+def test_the_runs_statements_are_prepared_only_where_the_settings_allow_it(
+    backend, start_simple_worker, threshold
+):
+    env = {} if threshold is None else {"EZTASKMANAGER_TEST_PREPARE_THRESHOLD": threshold}
+    worker = start_simple_worker("60", **env)
+    prepared_in_run(backend, worker)
+    # The second run, on the same session, finds the first's start and end prepared.
+    statements = prepared_in_run(backend, worker)
+    if threshold is None:
+        assert statements == []
+        return
+    assert any(s.startswith('UPDATE "eztaskmanager_launchreport"') for s in statements)
+    assert any('FROM "eztaskmanager_task"' in s and "FOR UPDATE" in s for s in statements)

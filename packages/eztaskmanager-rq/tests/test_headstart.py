@@ -12,7 +12,7 @@ import pickle
 from contextlib import suppress
 
 import pytest
-from django.db import OperationalError, connection  # noqa: F401  (the skip condition)
+from django.db import OperationalError, connection
 
 from eztaskmanager.models import LaunchReport
 from eztaskmanager.services import runner
@@ -51,7 +51,23 @@ def starts_here(monkeypatch) -> list:
     return calls
 
 
-def test_the_worker_starts_the_run_for_its_work_horse(backend, task, starts_here):
+@pytest.fixture(
+    params=[None, pytest.param(0, marks=on_postgres)], ids=["django-default", "prepare-threshold-0"]
+)
+def prepare_threshold(request, monkeypatch):
+    """With Django's default, and with prepared statements allowed (PostgreSQL): a
+    session the worker and its work-horse use in turn prepares nothing, or the
+    work-horse would prepare statements under names the worker used already."""
+    if request.param is not None:
+        connection.close()
+        monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", 0)
+    yield request.param
+    connection.close()
+
+
+def test_the_worker_starts_the_run_for_its_work_horse(
+    backend, task, starts_here, prepare_threshold
+):
     t = task("test_stdout_command")
     queued = backend.add(t)
     run_worker(backend)

@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import connections
 
+from eztaskmanager.models.prepared import never_prepare
 from eztaskmanager.services.spare_connections import (
     close_quietly,
     make_own,
@@ -57,6 +58,8 @@ class ConnectionHandover:
             return
         spare = connections.create_connection(alias)
         if open_spare(spare):
+            # Used by the worker (the head start), then by the work-horse.
+            never_prepare(spare)
             self.spare, self.spare_since = spare, time.monotonic()
 
     def arm(self) -> None:
