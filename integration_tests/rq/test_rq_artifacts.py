@@ -14,11 +14,9 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from eztaskmanager.models import LaunchReport
 from testsupport.settings import ADMIN_SITE
-from testsupport.tasks import make_task
 
-from .conftest import wait_for
+from .conftest import run_probe_command
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -51,14 +49,7 @@ def admin_client() -> Iterator[Client]:
 def test_a_file_attached_on_a_worker_is_stored_downloadable_and_deleted_with_its_report(
     backend, worker, media, admin_client
 ):
-    task = make_task("artifact_probe", app_name="integration_tests.rq.probe")
-    queued = backend.add(task)
-    report = wait_for(
-        lambda: LaunchReport.objects.filter(pk=queued.pk, finished_at__isnull=False).first(),
-        30,
-        "the run to finish",
-        worker,
-    )
+    report = run_probe_command(backend, worker, "artifact_probe")
     assert report.invocation_result == "ok", report.get_log_lines()
     artifact = report.artifacts.get()
     written = f"pid,{report.pid}\n".encode()

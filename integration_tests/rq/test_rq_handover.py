@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport
 from testsupport.sessions import end_sessions, idle_sessions_opened_after
-from testsupport.tasks import make_task
 
-from .conftest import wait_for
+from .conftest import run_probe_command, wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -27,14 +26,7 @@ pytestmark = [
 
 def run_probe(backend, worker) -> tuple[LaunchReport, int, datetime]:
     """Start the probe; return its finished report, its session's server pid and start."""
-    task = make_task("session_probe", app_name="integration_tests.rq.probe")
-    queued = backend.add(task)
-    report = wait_for(
-        lambda: LaunchReport.objects.filter(pk=queued.pk, finished_at__isnull=False).first(),
-        30,
-        "the probe to finish",
-        worker,
-    )
+    report = run_probe_command(backend, worker, "session_probe")
     assert report.invocation_result == LaunchReport.RESULT_OK, report.reason
     _, pid, _, started = report.logs.get().message.split()
     return report, int(pid), datetime.fromisoformat(started)

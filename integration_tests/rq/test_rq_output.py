@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from eztaskmanager.models import LaunchReport
-from testsupport.tasks import make_task
 
-from .conftest import wait_for
+from .conftest import run_probe_command
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -21,14 +20,7 @@ EXPECTED = [
 
 
 def test_print_self_stdout_stderr_and_logging_land_in_the_report(backend, worker):
-    task = make_task("print_probe", app_name="integration_tests.rq.probe")
-    queued = backend.add(task)
-    report = wait_for(
-        lambda: LaunchReport.objects.filter(pk=queued.pk, finished_at__isnull=False).first(),
-        30,
-        "the run to finish",
-        worker,
-    )
+    report = run_probe_command(backend, worker, "print_probe")
     lines = list(report.logs.order_by("line").values_list("level", "message"))
     assert lines == EXPECTED
     assert report.invocation_result == LaunchReport.RESULT_WARNINGS  # the one stderr line
