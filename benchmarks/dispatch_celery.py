@@ -12,7 +12,10 @@ pool, one process), then measures, side by side with a bare Celery task that cal
 once for each ``--conn-max-age`` (Django's ``CONN_MAX_AGE`` in the worker: 0, Django's
 default, opens a database connection for every run; 60, as the docs advise for workers,
 keeps it in the pool process, together with ``CELERY_DB_REUSE_MAX``, without which
-Celery's Django fixup closes it around every task all the same).
+Celery's Django fixup closes it around every task all the same), and on PostgreSQL once
+more with the connection kept and ``OPTIONS["prepare_threshold"]`` set
+(``--prepare-threshold``, 5; 0 leaves it out), in the worker and in this process: the
+runs' statements are then prepared (:mod:`eztaskmanager.models.prepared`).
 
 Prints each figure beside the bare task's from the same run; asserts nothing. Usage::
 
@@ -50,6 +53,12 @@ def main() -> None:
         default=[0, 60],
         help="the worker's CONN_MAX_AGE, one measurement each (0 60)",
     )
+    parser.add_argument(
+        "--prepare-threshold",
+        type=int,
+        default=5,
+        help="OPTIONS['prepare_threshold'] of one more measurement, connection kept (5; 0: none)",
+    )
     add_options(parser)
     args = parser.parse_args()
     args.runs, args.burst = sizes(args)
@@ -76,6 +85,8 @@ def main() -> None:
             rows = []
             for max_age in args.conn_max_age:
                 rows += run(args, redis_url, max_age)
+            if args.prepare_threshold and args.db == "postgres":
+                rows += run(args, redis_url, 60, args.prepare_threshold)
         finally:
             connection.creation.destroy_test_db(test_db, verbosity=0)
     report(
@@ -86,9 +97,12 @@ def main() -> None:
     )
 
 
-def run(args: argparse.Namespace, redis_url: str, max_age: int) -> list[Figure]:
+def run(
+    args: argparse.Namespace, redis_url: str, max_age: int, prepare_threshold: int | None = None
+) -> list[Figure]:
     from celery.result import AsyncResult
     from django.conf import settings
+    from django.db import connection
     from redis import Redis
 
     from eztaskmanager.models import AppCommand, Task
@@ -112,8 +126,20 @@ def run(args: argparse.Namespace, redis_url: str, max_age: int) -> list[Figure]:
             "EZTASKMANAGER_USE_TEST_DB": "1",
             "EZTASKMANAGER_TEST_CONN_MAX_AGE": str(max_age),
             **({"EZTASKMANAGER_TEST_DB_REUSE_MAX": str(DB_REUSE_MAX)} if max_age else {}),
+            **(
+                {"EZTASKMANAGER_TEST_PREPARE_THRESHOLD": str(prepare_threshold)}
+                if prepare_threshold
+                else {}
+            ),
         },
     )
+    # This process's add() calls prepare their statements alike, or not.
+    options = connection.settings_dict["OPTIONS"]
+    connection.close()
+    if prepare_threshold:
+        options["prepare_threshold"] = prepare_threshold
+    else:
+        options.pop("prepare_threshold", None)
     try:
         deadline = time.monotonic() + 60
         while not app.control.ping(timeout=0.5):
@@ -188,8 +214,10 @@ def run(args: argparse.Namespace, redis_url: str, max_age: int) -> list[Figure]:
         ("add()", "send_task()"),
         "bare Celery task + call_command",
     )
+    kept = f"CONN_MAX_AGE={max_age}" + (f", DB_REUSE_MAX={DB_REUSE_MAX}" if max_age else "")
+    if prepare_threshold:
+        kept += f", prepare_threshold={prepare_threshold}"
     for row in rows:
-        kept = f"CONN_MAX_AGE={max_age}" + (f", DB_REUSE_MAX={DB_REUSE_MAX}" if max_age else "")
         row.name = f"{kept}: {row.name}"
     return rows
 

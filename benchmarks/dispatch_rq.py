@@ -1,7 +1,8 @@
 """How long from ``backend.add(task)`` to the command's first line, on a real RQ worker?
 
 Starts a private Redis and one ``manage.py rqworker`` (this package's forking worker, or
-the class ``--worker-class`` names, with ``--conn-max-age`` as its ``CONN_MAX_AGE``), then
+the class ``--worker-class`` names, with ``--conn-max-age`` as its ``CONN_MAX_AGE`` and
+``--prepare-threshold`` as its ``OPTIONS["prepare_threshold"]`` and this process's), then
 measures, side by side with a bare RQ job that calls ``call_command`` itself, on the same
 worker:
 
@@ -14,6 +15,7 @@ Prints each figure beside the bare job's from the same run; asserts nothing. Usa
 
     hatch run bench:dispatch-rq [--db sqlite|postgres] [--quick] [--json FILE]
     hatch run bench:dispatch-rq --worker-class eztaskmanager_rq.worker.SimpleWorker --conn-max-age 60
+    hatch run bench:dispatch-rq --worker-class ... --conn-max-age 60 --prepare-threshold 5 --db postgres
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ def main() -> None:
     parser.add_argument(
         "--conn-max-age", type=int, default=0, help="the worker's CONN_MAX_AGE (default 0)"
     )
+    parser.add_argument(
+        "--prepare-threshold",
+        type=int,
+        help="OPTIONS['prepare_threshold'] of the worker and of this process (PostgreSQL; none)",
+    )
     add_options(parser)
     args = parser.parse_args()
     args.runs, args.burst = sizes(args)
@@ -73,6 +80,8 @@ def main() -> None:
             EZTASKMANAGER_RQ_QUEUE=queue,
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         )
+        if args.prepare_threshold is not None:  # read by the settings of both processes
+            os.environ["EZTASKMANAGER_TEST_PREPARE_THRESHOLD"] = str(args.prepare_threshold)
         import django
 
         django.setup()
@@ -200,7 +209,13 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
 
     report(
         f"Dispatch on one idle RQ worker ({args.db}, {args.runs} runs, burst {args.burst},"
-        f" {args.worker_class.rsplit('.', 1)[-1]}, CONN_MAX_AGE={args.conn_max_age})",
+        f" {args.worker_class.rsplit('.', 1)[-1]}, CONN_MAX_AGE={args.conn_max_age}"
+        + (
+            ""
+            if args.prepare_threshold is None
+            else f", prepare_threshold={args.prepare_threshold}"
+        )
+        + ")",
         figures(
             eztm,
             bare,

@@ -7,6 +7,11 @@ with ``call_command`` of the same command alone (the floor), in this process, wi
 worker with ``CELERY_DB_REUSE_MAX`` keeps it. No queue engine is involved: the
 difference is the runner's own cost, what the dispatch benchmarks see inside the worker.
 
+On PostgreSQL the runs go in alternating blocks, each on a new connection: with
+Django's default (values bound into the SQL text, nothing prepared) and with
+``OPTIONS["prepare_threshold"]`` set, which lets the runner's statements be prepared
+(:mod:`eztaskmanager.models.prepared`).
+
 Usage: ``python benchmarks/run_cost.py --db sqlite|postgres [--runs N] [--quick]``.
 """
 
@@ -26,7 +31,12 @@ from benchmarks.results import Figure, add_options, report
 from benchmarks.setup_django import django_project
 
 COMMAND = "test_stdout_command"
-WARM_UP = 10
+# Runs at the start of each block, not counted: imports, compiled statements and caches
+# warm by then, and psycopg has prepared the statements (after PREPARE_THRESHOLD runs)
+# and PostgreSQL settled on their plans (after five executions).
+WARM_UP = 8
+BLOCKS = 5
+PREPARE_THRESHOLD = 5
 
 
 def main() -> None:
@@ -54,9 +64,18 @@ def measure(runs: int) -> list[Figure]:
     from eztaskmanager.services.runner import run_management_command
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
-    connection.close()  # the next connection is opened with it
+    options = connection.settings_dict["OPTIONS"]
+    ways = {"default": None}
+    if connection.vendor == "postgresql":
+        ways["prepared"] = PREPARE_THRESHOLD
+    per_block = max(1, runs // BLOCKS)
     command = AppCommand.objects.create(name=COMMAND, app_name="eztaskmanager", active=True)
-    tasks = [Task.objects.create(name=f"run {i}", command=command) for i in range(runs + WARM_UP)]
+    tasks = iter(
+        [
+            Task.objects.create(name=f"run {i}", command=command)
+            for i in range(len(ways) * BLOCKS * (per_block + WARM_UP))
+        ]
+    )
 
     def through_runner(task: Task) -> float:
         job_id = uuid.uuid4().hex
@@ -73,18 +92,39 @@ def measure(runs: int) -> list[Figure]:
         call_command(COMMAND, stdout=io.StringIO(), stderr=io.StringIO())
         return time.perf_counter() - started
 
-    runner, bare = [], []
-    for i, task in enumerate(tasks):
-        elapsed = through_runner(task), alone()
-        if i >= WARM_UP:  # imports, compiled statements and caches warm by then
-            runner.append(elapsed[0])
-            bare.append(elapsed[1])
-    runner_ms = statistics.median(runner) * 1000
+    runner: dict[str, list[float]] = {way: [] for way in ways}
+    bare: list[float] = []
+    for _block in range(BLOCKS):
+        for way, threshold in ways.items():
+            if threshold is None:
+                options.pop("prepare_threshold", None)
+            else:
+                options["prepare_threshold"] = threshold
+            connection.close()  # the next connection is opened with these options
+            for i in range(WARM_UP + per_block):
+                elapsed = through_runner(next(tasks)), alone()
+                if i >= WARM_UP:
+                    runner[way].append(elapsed[0])
+                    bare.append(elapsed[1])
     bare_ms = statistics.median(bare) * 1000
-    return [
-        Figure("a run through the runner, median", runner_ms, "ms", bare_ms, "call_command"),
-        Figure("what the runner adds, median", runner_ms - bare_ms, "ms"),
+    default_ms = statistics.median(runner["default"]) * 1000
+    figures = [
+        Figure("a run through the runner, median", default_ms, "ms", bare_ms, "call_command"),
+        Figure("what the runner adds, median", default_ms - bare_ms, "ms"),
     ]
+    if "prepared" in runner:
+        prepared_ms = statistics.median(runner["prepared"]) * 1000
+        figures += [
+            Figure(
+                f"the same, prepare_threshold={PREPARE_THRESHOLD}, median",
+                prepared_ms,
+                "ms",
+                bare_ms,
+                "call_command",
+            ),
+            Figure("what the runner adds then, median", prepared_ms - bare_ms, "ms"),
+        ]
+    return figures
 
 
 if __name__ == "__main__":
