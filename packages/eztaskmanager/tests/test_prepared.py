@@ -160,3 +160,38 @@ def test_a_session_two_processes_share_prepares_nothing(task, threshold):
     connection.close()  # the next session follows the settings again
     connection.ensure_connection()
     assert prepares(connection)
+
+
+@on_postgres
+def test_a_session_ended_by_the_server_is_replaced_and_prepares_afresh(
+    task, threshold, monkeypatch
+):
+    """A restart or an idle timeout ends a worker's kept session, and its prepared
+    statements with it: the runner's next run starts on a new connection, which prepares
+    its own."""
+    from django.db import connections
+
+    from eztaskmanager.services.runner import run_management_command
+
+    threshold(0)
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # as a worker keeps it
+    first = task("test_stdout_command")
+    second = task("test_stdout_command", name="after the restart")
+    first.queue_run("job-before")
+    second.queue_run("job-after")
+    assert run_management_command(first.pk, "job-before").invocation_result == "ok"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        ended = cursor.fetchone()[0]
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [ended])
+    finally:
+        other.close()
+
+    assert run_management_command(second.pk, "job-after").invocation_result == "ok"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != ended
+    assert prepared_statements()  # the new session's, prepared by the second run
