@@ -42,9 +42,10 @@ def start_worker(redis_cluster):
     redis_cluster.stop_process("sessions")
 
 
-def run_probe(cluster, name: str = "probe") -> tuple[LaunchReport, int, datetime]:
-    """Start the probe; return its finished report, its session's server pid and start."""
-    task = make_task("session_probe", app_name="integration_tests.rq.probe", name=name, queue=QUEUE)
+def finished_probe(cluster, command: str, name: str) -> LaunchReport:
+    """Start a task of the probe ``command`` on this file's queue; return its report
+    once it has ended ok."""
+    task = make_task(command, app_name="integration_tests.rq.probe", name=name, queue=QUEUE)
     queued = get_task_service().add(task)
     report = cluster.wait_for(
         lambda: LaunchReport.objects.filter(pk=queued.pk, finished_at__isnull=False).first(),
@@ -52,6 +53,12 @@ def run_probe(cluster, name: str = "probe") -> tuple[LaunchReport, int, datetime
         f"the {name} run",
     )
     assert report.invocation_result == LaunchReport.RESULT_OK, report.reason
+    return report
+
+
+def run_probe(cluster, name: str = "probe") -> tuple[LaunchReport, int, datetime]:
+    """Start the probe; return its finished report, its session's server pid and start."""
+    report = finished_probe(cluster, "session_probe", name)
     _, pid, _, started = report.logs.get().message.split()
     return report, int(pid), datetime.fromisoformat(started)
 
@@ -110,3 +117,20 @@ def test_with_db_reuse_max_the_runs_share_one_session(redis_cluster, start_worke
     start_worker(EZTASKMANAGER_TEST_CONN_MAX_AGE="60", EZTASKMANAGER_TEST_DB_REUSE_MAX="100")
     first, second = sessions_of_two_runs(redis_cluster)
     assert first == second
+
+
+def test_with_a_prepare_threshold_the_kept_session_keeps_the_runs_statements_prepared(
+    redis_cluster, start_worker
+):
+    start_worker(
+        EZTASKMANAGER_TEST_CONN_MAX_AGE="60",
+        EZTASKMANAGER_TEST_DB_REUSE_MAX="100",
+        EZTASKMANAGER_TEST_PREPARE_THRESHOLD="0",
+    )
+    finished_probe(redis_cluster, "prepared_probe", "first")
+    # The second run, on the same session, finds the first's start and end prepared.
+    report = finished_probe(redis_cluster, "prepared_probe", "second")
+    count, *statements = report.logs.order_by("line").values_list("message", flat=True)
+    assert count == f"prepared {len(statements)}"
+    assert any(s.startswith('UPDATE "eztaskmanager_launchreport"') for s in statements)
+    assert any('FROM "eztaskmanager_task"' in s and "FOR UPDATE" in s for s in statements)
