@@ -54,7 +54,8 @@ def hot_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
 
     Wrapped as Django wraps its own, so errors and ``execute_wrapper()`` work the same.
     While the queries are logged (``DEBUG``, a test that captures them) it is Django's
-    own: the log shows a prepared statement's text as ``None``.
+    own, whose log shows each statement's text: Django's debug cursor would log a
+    prepared statement's as ``None``.
     """
     if connection.queries_logged:
         return connection.cursor()
