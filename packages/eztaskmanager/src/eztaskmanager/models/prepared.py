@@ -18,19 +18,31 @@ left them where it is not (and on every other database).
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
+
+
+@cache
+def server_binding_cursor() -> type | None:
+    """Django's cursor class that binds values on the server; ``None`` without psycopg 3.
+
+    Imported on first use: a project on another database may have no psycopg at all."""
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        return None
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    return ServerBindingCursor
 
 
 def prepares(connection: BaseDatabaseWrapper) -> bool:
     """Whether ``connection`` may keep prepared statements: PostgreSQL with psycopg 3 and
     ``OPTIONS["prepare_threshold"]`` set, unless :func:`never_prepare` was called on its
     open session."""
-    if connection.vendor != "postgresql":
-        return False
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-    if not is_psycopg3:
+    if connection.vendor != "postgresql" or server_binding_cursor() is None:
         return False
     session = connection.connection
     if session is None:
@@ -57,15 +69,13 @@ def hot_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     own, whose log shows each statement's text: Django's debug cursor would log a
     prepared statement's as ``None``.
     """
-    if connection.queries_logged:
+    if connection.queries_logged or connection.vendor != "postgresql":
         return connection.cursor()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     if not prepares(connection):
         return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     with connection.wrap_database_errors:
-        cursor = ServerBindingCursor(connection.connection)
+        cursor = server_binding_cursor()(connection.connection)
     connection.validate_thread_sharing()
     return connection.make_cursor(cursor)
