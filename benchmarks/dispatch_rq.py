@@ -65,6 +65,8 @@ def main() -> None:
     )
     add_options(parser)
     args = parser.parse_args()
+    if args.prepare_threshold is not None and args.db != "postgres":
+        parser.error("--prepare-threshold is PostgreSQL's (psycopg 3): add --db postgres")
     args.runs, args.burst = sizes(args)
 
     from testsupport.redis import running_redis

@@ -45,7 +45,8 @@ def databases(name: str) -> dict[str, dict[str, Any]]:
         raise ValueError(f"EZTASKMANAGER_TEST_DB must be sqlite or postgres, not {engine!r}")
     if "EZTASKMANAGER_TEST_CONN_MAX_AGE" in os.environ:  # the benchmarks' workers
         database["CONN_MAX_AGE"] = int(os.environ["EZTASKMANAGER_TEST_CONN_MAX_AGE"])
-    if "EZTASKMANAGER_TEST_PREPARE_THRESHOLD" in os.environ:  # prepared statements
+    if "EZTASKMANAGER_TEST_PREPARE_THRESHOLD" in os.environ and engine == "postgres":
+        # Prepared statements (psycopg 3's option; SQLite has none).
         threshold = int(os.environ["EZTASKMANAGER_TEST_PREPARE_THRESHOLD"])
         database.setdefault("OPTIONS", {})["prepare_threshold"] = threshold
     return {"default": database}
