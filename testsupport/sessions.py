@@ -1,10 +1,11 @@
-"""PostgreSQL sessions of the test database, as the spare-connection tests watch them."""
+"""PostgreSQL sessions of the test database, as the connection tests watch and end them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 def idle_sessions_opened_after(moment: datetime) -> list[int]:
@@ -24,3 +25,25 @@ def end_sessions(pids: list[int]) -> None:
     with connection.cursor() as cursor:
         for pid in pids:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def end_session_of(conn: BaseDatabaseWrapper) -> int:
+    """End ``conn``'s own session (opened if it was not) from another connection, as a
+    restart would; return the session's server pid. ``conn`` still thinks it is open."""
+    conn.ensure_connection()
+    pid = conn.connection.info.backend_pid
+    other = connections.create_connection(conn.alias)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+    return pid
+
+
+def prepared_by_probe(report) -> list[str]:
+    """The statements the session of a ``prepared_probe`` run held prepared, as the run's
+    log lists them after their count."""
+    count, *statements = report.logs.order_by("line").values_list("message", flat=True)
+    assert count == f"prepared {len(statements)}"
+    return statements

@@ -3,7 +3,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from eztaskmanager.models import LaunchReport, Log
@@ -13,6 +13,7 @@ from eztaskmanager.services.logger import (
     LogStream,
     verbosity2loglevel,
 )
+from testsupport.sessions import end_session_of
 
 pytestmark = pytest.mark.django_db
 
@@ -129,13 +130,7 @@ def break_the_connection():
     """Make the next query on this thread's connection fail, as a database restart would."""
 
     if connection.vendor == "postgresql":
-        pid = connection.cursor().connection.info.backend_pid
-        other = connections.create_connection("default")
-        try:
-            with other.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-        finally:
-            other.close()
+        end_session_of(connection)
     else:
         connection.ensure_connection()
         connection.connection.close()  # behind Django's back: it still thinks it is open

@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.models.compiled import update_rows
 from eztaskmanager.models.prepared import hot_cursor, never_prepare, prepares
+from testsupport.sessions import end_session_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -169,8 +170,6 @@ def test_a_session_ended_by_the_server_is_replaced_and_prepares_afresh(
     """A restart or an idle timeout ends a worker's kept session, and its prepared
     statements with it: the runner's next run starts on a new connection, which prepares
     its own."""
-    from django.db import connections
-
     from eztaskmanager.services.runner import run_management_command
 
     threshold(0)
@@ -180,15 +179,7 @@ def test_a_session_ended_by_the_server_is_replaced_and_prepares_afresh(
     first.queue_run("job-before")
     second.queue_run("job-after")
     assert run_management_command(first.pk, "job-before").invocation_result == "ok"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        ended = cursor.fetchone()[0]
-    other = connections.create_connection("default")
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [ended])
-    finally:
-        other.close()
+    ended = end_session_of(connection)
 
     assert run_management_command(second.pk, "job-after").invocation_result == "ok"
     with connection.cursor() as cursor:

@@ -18,6 +18,7 @@ from eztaskmanager.processes import host_key, process_is_alive, process_is_gone
 from eztaskmanager.services.lookout import Lookout
 from eztaskmanager.services.queues import JobInfo, JobState
 from eztaskmanager.services.recovery import reap, resync
+from testsupport.sessions import end_session_of
 
 from .backends import RecordingBackend
 
@@ -263,15 +264,7 @@ def test_a_schedulers_lookout_connects_again_after_the_server_dropped_its_connec
     )
     lookout.tick(force=True)
     first = ProcessHeartbeat.objects.get(backend="unit", name="s1").seen_at
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    killer = connections.create_connection("default")
-    try:
-        with killer.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    finally:
-        killer.close()
+    end_session_of(conn)
     lookout.tick(force=True)  # on the dead connection: logged, and the connection dropped
     assert "Could not record the heartbeat" in caplog.text
     lookout.tick(force=True)
