@@ -20,7 +20,7 @@ from django.utils import timezone
 from eztaskmanager.models import LaunchReport
 from eztaskmanager.services.queues import get_task_service
 from integration_tests.celery.conftest import purge
-from testsupport.sessions import end_sessions, idle_sessions_opened_after
+from testsupport.sessions import end_sessions, idle_sessions_opened_after, prepared_by_probe
 from testsupport.tasks import make_task
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -130,7 +130,6 @@ def test_with_a_prepare_threshold_the_kept_session_keeps_the_runs_statements_pre
     finished_probe(redis_cluster, "prepared_probe", "first")
     # The second run, on the same session, finds the first's start and end prepared.
     report = finished_probe(redis_cluster, "prepared_probe", "second")
-    count, *statements = report.logs.order_by("line").values_list("message", flat=True)
-    assert count == f"prepared {len(statements)}"
+    statements = prepared_by_probe(report)
     assert any(s.startswith('UPDATE "eztaskmanager_launchreport"') for s in statements)
     assert any('FROM "eztaskmanager_task"' in s and "FOR UPDATE" in s for s in statements)

@@ -13,7 +13,7 @@ from django.db import connection  # noqa: F401 - read by the skipif condition
 
 from eztaskmanager.models import LaunchReport
 from testsupport.processes import ManagedProcess
-from testsupport.sessions import idle_sessions_opened_after
+from testsupport.sessions import idle_sessions_opened_after, prepared_by_probe
 
 from .conftest import run_probe_command, wait_for
 from .test_rq_handover import run_probe
@@ -93,9 +93,7 @@ def prepared_in_run(backend, worker) -> list[str]:
     """Run the prepared-statements probe; return what its session held prepared."""
     report = run_probe_command(backend, worker, "prepared_probe")
     assert report.invocation_result == LaunchReport.RESULT_OK, report.reason
-    count, *statements = report.logs.order_by("line").values_list("message", flat=True)
-    assert count == f"prepared {len(statements)}"
-    return statements
+    return prepared_by_probe(report)
 
 
 @pytest.mark.parametrize("threshold", [None, "0"], ids=["django-default", "prepare-threshold-0"])
