@@ -10,8 +10,8 @@ A :class:`CompiledRead` lets Django compile the queryset once per connection, bu
 with *marker* values in place of the ones that change (a task's id, a job id), finds
 the markers among the statement's parameters, and afterwards swaps in the real values
 and runs the same SQL (prepared by the server where the project allows it:
-:mod:`eztaskmanager.models.prepared`). The row becomes model instances as Django's own iteration makes
-them: the same converters, ``select_related`` instances and annotations.
+:mod:`eztaskmanager.models.prepared`). The row becomes model instances as Django's own
+iteration makes them: the same converters, ``select_related`` instances and annotations.
 
 The same runs change their rows with a few UPDATEs each, where Django spends as long
 building the statement as the database spends running it: :func:`update_rows` writes
