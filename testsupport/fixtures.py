@@ -1,4 +1,5 @@
-"""pytest fixtures shared by every suite (registered by the root conftest.py).
+"""pytest fixtures shared by every suite (registered by the root conftest.py), and the
+test database's flush made to outlive a deadlock with a worker (:mod:`testsupport.flush`).
 
 The ``command`` and ``task`` factories import the models when a test asks for them: some
 suites' projects (the demo's) do not install the core app at all.
@@ -10,7 +11,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from testsupport import flush
 from testsupport.redis import running_redis
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Workers keep running between integration tests; see testsupport.flush.
+    flush.install()
 
 
 @pytest.fixture(scope="session")
