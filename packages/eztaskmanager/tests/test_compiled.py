@@ -1,17 +1,20 @@
 """Reads compiled once per connection give what Django's queryset gives, in the same SQL;
-UPDATEs written once leave the rows as Django's ``update()`` leaves them."""
+UPDATEs written once leave the rows as Django's ``update()`` leaves them, INSERTs as
+``save()`` does."""
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
+from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from eztaskmanager.models import LaunchReport, Task, write_log_rows
+from eztaskmanager.models import AuditEvent, LaunchReport, Task, write_log_rows
 from eztaskmanager.models.compiled import (
     INT_MARKERS,
     STR_MARKERS,
     CompiledRead,
+    insert_row,
     touch_row,
     update_rows,
 )
@@ -225,3 +228,82 @@ def test_a_touch_leaves_the_row_as_it_was_and_says_whether_it_is_there(task):
     assert fields_of(Task.objects.get(pk=t.pk)) == before
     assert touch_row(Task, t.pk + 1000, "status", "default") is False
     assert touch_row(Task, 2**63, "status", "default") is False  # no row, no error
+
+
+def new_report(t, now=None, **fields):
+    """A report of every kind of value a Start writes: text, dates, none, JSON, keys."""
+    now = now or timezone.now()
+    return LaunchReport(
+        task=t,
+        state="queued",
+        job_id="j-é",
+        queued_at=now,
+        invocation_datetime=now,
+        timeout=None,
+        progress={"bars": [{"current": 1, "total": 2, "label": "é"}]},
+        started_by=None,
+        **fields,
+    )
+
+
+def test_an_insert_leaves_the_row_as_save_does(task):
+    t = task()
+    now = timezone.now()
+    ours, django = new_report(t, now), new_report(t, now)
+    _, sql = sql_of(lambda: insert_row(ours))
+    django.save(force_insert=True)
+    assert len(sql) == 1 and sql[0].startswith("INSERT")
+    assert ours.pk and ours.pk != django.pk
+    assert (ours._state.adding, ours._state.db) == (False, "default")
+    stored = {r.pk: fields_of(r) | {"id": None} for r in LaunchReport.objects.all()}
+    assert stored[ours.pk] == stored[django.pk]
+    assert fields_of(ours) | {"id": None} == fields_of(django) | {"id": None}
+
+
+def test_defaults_and_keys_given_by_id_are_written(task):
+    t = task()
+    first = insert_row(LaunchReport(task_id=t.pk, state="queued"))
+    retry = insert_row(LaunchReport(task=t, state="queued", attempt=2, first_attempt_id=first.pk))
+    event = insert_row(AuditEvent(action="started", source="code", task_id=t.pk, task_name="t"))
+    retry.refresh_from_db()
+    assert (retry.first_attempt, retry.n_log_lines, retry.progress) == (first, 0, {})
+    assert AuditEvent.objects.get().at == event.at  # the field's default, as given
+
+
+def test_with_someone_listening_to_the_model_save_does_it(task):
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=LaunchReport)
+    try:
+        report = insert_row(new_report(task()))
+    finally:
+        post_save.disconnect(receiver, sender=LaunchReport)
+    assert heard == [(report.pk, True)]
+
+
+def test_a_failed_insert_inside_a_transaction_marks_it_for_rollback(task):
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_row(LaunchReport(task_id=task().pk, state=None))
+        assert connection.needs_rollback
+
+
+class NamedRow(models.Model):
+    """A model whose id is given, not made by the database (never created: refused first)."""
+
+    name = models.CharField(primary_key=True, max_length=20)
+
+    class Meta:
+        app_label = "testapp"
+        managed = False
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def test_a_model_without_an_automatic_id_is_refused():
+    with pytest.raises(TypeError, match="automatic id"):
+        insert_row(NamedRow(name="given"))

@@ -2,14 +2,17 @@
 
 The core records what its services do (start, stop, schedule, unschedule) with the
 origin they are given; the admin records what users edit (create, change, delete). A
-failure to write the trail is logged and never stops the action itself.
+failure to write the trail is logged and never stops the action itself, nor spoils the
+transaction it was written in.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
+from django.db import connections, router, transaction
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.origins import Origin, as_origin
@@ -46,10 +49,11 @@ def record(
 ) -> AuditEvent | None:
     """Record that ``by`` did ``action`` (one of ``AuditEvent``'s actions) on ``task``."""
     from eztaskmanager.models import AuditEvent
+    from eztaskmanager.models.compiled import insert_row
 
     origin = as_origin(by)
     try:
-        return AuditEvent.objects.create(
+        event = AuditEvent(
             action=action,
             source=origin.source,
             user_id=origin.user_id,
@@ -59,6 +63,10 @@ def record(
             report=report,
             detail=detail,
         )
+        using = router.db_for_write(AuditEvent, instance=event)
+        # In the caller's transaction, a savepoint: a failed write leaves it usable.
+        with transaction.atomic(using) if connections[using].in_atomic_block else nullcontext():
+            return insert_row(event, using)
     except Exception:
         logger.exception("Could not record that %s %s task %s", origin, action, task.pk)
         return None

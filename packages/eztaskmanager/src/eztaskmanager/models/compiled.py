@@ -17,6 +17,8 @@ The same runs change their rows with a few UPDATEs each, where Django spends as 
 building the statement as the database spends running it: :func:`update_rows` writes
 the SQL of such an UPDATE once for its shape, and prepares each value as Django would;
 :func:`touch_row` writes a row unchanged, SQLite's stand-in for a row lock, the same way.
+Every Start adds two rows, its run's report and its audit event: :func:`insert_row`
+writes a model's INSERT once, and saves a new instance with it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from weakref import WeakKeyDictionary
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
+from django.db.models.fields import AutoFieldMixin
 from django.db.models.query import get_related_populators
+from django.db.models.signals import post_save, pre_save
 
 from eztaskmanager.models.prepared import hot_cursor
 
@@ -291,3 +295,74 @@ def _compile_update(
     matches = [f"{quote(model_field.column)} = %s" for model_field in conditions]
     sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(changes)} WHERE {' AND '.join(matches)}"
     return _Update(sql, fields, conditions)
+
+
+@dataclass(frozen=True)
+class _Insert:
+    """The SQL of a model's INSERT, the fields whose values it takes, and whether it
+    returns the new primary key (else the database's last id is read)."""
+
+    sql: str
+    fields: tuple[Field, ...]
+    returns_pk: bool
+
+
+_INSERTS: dict[tuple, _Insert] = {}
+
+
+def insert_row(instance: models.Model, using: str | None = None) -> models.Model:
+    """``instance.save(force_insert=True)`` for a new ``instance`` of a model with an
+    automatic primary key, without building the INSERT each time; return ``instance``.
+
+    Each value is prepared by its field as Django's INSERT prepares it (``pre_save()``
+    with ``add``, ``get_db_prep_save()``). When someone listens to the model's
+    ``pre_save`` or ``post_save`` signals, or a value is an expression (``db_default``),
+    Django's ``save()`` does it instead, so that nothing changes for them.
+    """
+    model = type(instance)
+    meta = model._meta
+    using = using or router.db_for_write(model, instance=instance)
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+        instance.save(force_insert=True, using=using)
+        return instance
+    connection = connections[using]
+    key = (model, connection.vendor)
+    insert = _INSERTS.get(key)
+    if insert is None:
+        insert = _INSERTS[key] = _compile_insert(connection, model)
+    values = [model_field.pre_save(instance, True) for model_field in insert.fields]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        instance.save(force_insert=True, using=using)
+        return instance
+    params = [
+        model_field.get_db_prep_save(value, connection)
+        for model_field, value in zip(insert.fields, values, strict=True)
+    ]
+    with transaction.mark_for_rollback_on_error(using), hot_cursor(connection) as cursor:
+        cursor.execute(insert.sql, params)
+        if insert.returns_pk:
+            (pk,) = cursor.fetchone()
+        else:
+            pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = using
+    return instance
+
+
+def _compile_insert(connection: BaseDatabaseWrapper, model: type[models.Model]) -> _Insert:
+    """Write ``INSERT INTO table (col, ...) VALUES (%s, ...) [RETURNING pk]``."""
+    meta, quote = model._meta, connection.ops.quote_name
+    if meta.parents or not isinstance(meta.pk, AutoFieldMixin):
+        raise TypeError(f"insert_row() saves models with an automatic id only, not {model}.")
+    fields = tuple(f for f in meta.local_concrete_fields if f is not meta.pk)
+    for model_field in fields:
+        if hasattr(model_field, "get_placeholder"):  # its value is not a plain %s
+            raise TypeError(f"insert_row() cannot write {model_field.name}: use save().")
+    columns = ", ".join(quote(model_field.column) for model_field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
+    returns_pk = connection.features.can_return_columns_from_insert
+    if returns_pk:
+        sql += f" RETURNING {quote(meta.pk.column)}"
+    return _Insert(sql, fields, returns_pk)

@@ -23,7 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
-from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead, touch_row, update_rows
+from eztaskmanager.models.compiled import (
+    INT_MARKERS,
+    CompiledRead,
+    insert_row,
+    touch_row,
+    update_rows,
+)
 from eztaskmanager.models.schedules import FiredDueTime
 from eztaskmanager.models.states import QUEUED, STARTED
 from eztaskmanager.origins import CODE, SCHEDULE, Origin
@@ -279,7 +285,9 @@ class TaskLifecycle:
                 "first_attempt_id": retry_of.first_attempt_id or retry_of.pk,
                 "not_before": not_before,
             }
-        return self.launchreport_set.create(
+        report_model = self.launchreport_set.model
+        report = report_model(
+            task=self,
             state=QUEUED,
             job_id=job_id,
             queued_at=now,
@@ -290,6 +298,8 @@ class TaskLifecycle:
             **attempt,
             **self.run_snapshot(),
         )
+        # The database the task's related manager would write to.
+        return insert_row(report, using=router.db_for_write(report_model, instance=self))
 
     def arm_schedule(
         self, job_id: str, next_ride: datetime | None, by: Origin | None = None
