@@ -3,7 +3,7 @@ UPDATEs written once leave the rows as Django's ``update()`` leaves them, INSERT
 ``save()`` does."""
 
 import pytest
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
@@ -284,26 +284,14 @@ def test_with_someone_listening_to_the_model_save_does_it(task):
     assert heard == [(report.pk, True)]
 
 
+def test_an_id_given_is_the_rows_id(task):
+    """Written by save(), as a model with parents, or without an automatic id, would be."""
+    report = insert_row(LaunchReport(pk=4242, task=task(), state="queued"))
+    assert LaunchReport.objects.get(pk=4242) == report
+
+
 def test_a_failed_insert_inside_a_transaction_marks_it_for_rollback(task):
     with transaction.atomic():
         with pytest.raises(IntegrityError):
             insert_row(LaunchReport(task_id=task().pk, state=None))
         assert connection.needs_rollback
-
-
-class NamedRow(models.Model):
-    """A model whose id is given, not made by the database (never created: refused first)."""
-
-    name = models.CharField(primary_key=True, max_length=20)
-
-    class Meta:
-        app_label = "testapp"
-        managed = False
-
-    def __str__(self) -> str:
-        return self.name
-
-
-def test_a_model_without_an_automatic_id_is_refused():
-    with pytest.raises(TypeError, match="automatic id"):
-        insert_row(NamedRow(name="given"))

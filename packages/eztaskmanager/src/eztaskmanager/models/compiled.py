@@ -307,29 +307,32 @@ class _Insert:
     returns_pk: bool
 
 
-_INSERTS: dict[tuple, _Insert] = {}
+_INSERTS: dict[tuple, _Insert | None] = {}
 
 
 def insert_row(instance: models.Model, using: str | None = None) -> models.Model:
-    """``instance.save(force_insert=True)`` for a new ``instance`` of a model with an
-    automatic primary key, without building the INSERT each time; return ``instance``.
+    """``instance.save(force_insert=True)`` for a new ``instance``, without building the
+    INSERT each time; return ``instance``.
 
     Each value is prepared by its field as Django's INSERT prepares it (``pre_save()``
-    with ``add``, ``get_db_prep_save()``). When someone listens to the model's
-    ``pre_save`` or ``post_save`` signals, or a value is an expression (``db_default``),
-    Django's ``save()`` does it instead, so that nothing changes for them.
+    with ``add``, ``get_db_prep_save()``). Django's ``save()`` does it instead, so that
+    nothing changes for them, when someone listens to the model's ``pre_save`` or
+    ``post_save`` signals, when the instance has an id already or its model no
+    automatic one, for a model with parents, and when a value is an expression (a
+    ``db_default``).
     """
     model = type(instance)
     meta = model._meta
     using = using or router.db_for_write(model, instance=instance)
-    if pre_save.has_listeners(model) or post_save.has_listeners(model):
-        instance.save(force_insert=True, using=using)
-        return instance
     connection = connections[using]
     key = (model, connection.vendor)
-    insert = _INSERTS.get(key)
-    if insert is None:
-        insert = _INSERTS[key] = _compile_insert(connection, model)
+    if key not in _INSERTS:
+        _INSERTS[key] = _compile_insert(connection, model)
+    insert = _INSERTS[key]
+    listened = pre_save.has_listeners(model) or post_save.has_listeners(model)
+    if insert is None or listened or instance.pk is not None:
+        instance.save(force_insert=True, using=using)
+        return instance
     values = [model_field.pre_save(instance, True) for model_field in insert.fields]
     if any(hasattr(value, "resolve_expression") for value in values):
         instance.save(force_insert=True, using=using)
@@ -350,15 +353,15 @@ def insert_row(instance: models.Model, using: str | None = None) -> models.Model
     return instance
 
 
-def _compile_insert(connection: BaseDatabaseWrapper, model: type[models.Model]) -> _Insert:
-    """Write ``INSERT INTO table (col, ...) VALUES (%s, ...) [RETURNING pk]``."""
+def _compile_insert(connection: BaseDatabaseWrapper, model: type[models.Model]) -> _Insert | None:
+    """Write ``INSERT INTO table (col, ...) VALUES (%s, ...) [RETURNING pk]``; ``None``
+    for a model that only Django's ``save()`` writes right (see :func:`insert_row`)."""
     meta, quote = model._meta, connection.ops.quote_name
     if meta.parents or not isinstance(meta.pk, AutoFieldMixin):
-        raise TypeError(f"insert_row() saves models with an automatic id only, not {model}.")
+        return None
     fields = tuple(f for f in meta.local_concrete_fields if f is not meta.pk)
-    for model_field in fields:
-        if hasattr(model_field, "get_placeholder"):  # its value is not a plain %s
-            raise TypeError(f"insert_row() cannot write {model_field.name}: use save().")
+    if any(hasattr(model_field, "get_placeholder") for model_field in fields):
+        return None  # a value that is not a plain %s
     columns = ", ".join(quote(model_field.column) for model_field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
