@@ -7,7 +7,9 @@ pool, one process), then measures, side by side with a bare Celery task that cal
 - latency: one run at a time, from the call that starts it (``add(task)`` or
   ``send_task``) to the first line of the command (median and p95);
 - throughput: 200 trivial runs sent at once, until the last one has finished, and the
-  ceiling the ``add()`` calls alone put on it, whatever the worker does;
+  ceiling the ``add()`` calls alone put on it, whatever the worker does; three such
+  bursts of ours and three of the bare task's, in turns, the median of each (one each
+  with ``--quick``);
 
 once for each ``--conn-max-age`` (Django's ``CONN_MAX_AGE`` in the worker: 0, Django's
 default, opens a database connection for every run; 60, as the docs advise for workers,
@@ -33,7 +35,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.dispatch import IDLE_PAUSE, Burst, Run, figures, sizes  # noqa: E402
+from benchmarks.dispatch import (  # noqa: E402
+    IDLE_PAUSE,
+    Burst,
+    Run,
+    bursts_in_turns,
+    figures,
+    sizes,
+)
 from benchmarks.results import Figure, add_options, report  # noqa: E402
 
 BARE_TASK = "integration_tests.celery.probe.tasks.call_probe"
@@ -181,14 +190,7 @@ def run(
             eztm.append(eztm_run(i))
             bare.append(bare_run(i))
 
-        # Throughput: a burst of runs sent at once ----------------------------------------
-        tasks = [
-            Task.objects.create(
-                name=f"burst {max_age} {i}", command=command, arguments="probe:burst"
-            )
-            for i in range(args.burst)
-        ]
-
+        # Throughput: bursts of runs sent at once, ours and the bare task's in turns -----
         def burst(send_all) -> Burst:
             started = time.time()
             job_ids = send_all()
@@ -197,20 +199,31 @@ def run(
                 AsyncResult(job_id, app=app).get(timeout=600, propagate=False)
             return Burst(args.burst / (time.time() - started), args.burst / (called - started))
 
-        eztm_burst = burst(lambda: [backend.add(task).job_id for task in tasks])
-        bare_burst = burst(
-            lambda: [
-                app.send_task(BARE_TASK, args=("probe:burst",), queue=settings.QUEUE).id
-                for _ in range(args.burst)
+        def eztm_burst(turn: int) -> Burst:
+            tasks = [
+                Task.objects.create(
+                    name=f"burst {max_age} {turn} {i}", command=command, arguments="probe:burst"
+                )
+                for i in range(args.burst)
             ]
-        )
+            return burst(lambda: [backend.add(task).job_id for task in tasks])
+
+        def bare_burst(turn: int) -> Burst:
+            return burst(
+                lambda: [
+                    app.send_task(BARE_TASK, args=("probe:burst",), queue=settings.QUEUE).id
+                    for _ in range(args.burst)
+                ]
+            )
+
+        bursts = bursts_in_turns(eztm_burst, bare_burst, args.quick)
     finally:
         worker.stop()
 
     rows = figures(
         eztm,
         bare,
-        (eztm_burst, bare_burst),
+        bursts,
         ("add()", "send_task()"),
         "bare Celery task + call_command",
     )
