@@ -308,6 +308,9 @@ class _Insert:
 
 
 _INSERTS: dict[tuple, _Insert | None] = {}
+# Where an INSERT's new id comes back as a row of ``RETURNING`` or as the cursor's last
+# id; elsewhere (Oracle's ``RETURNING ... INTO``) Django's save() writes the row.
+INSERT_VENDORS = ("postgresql", "sqlite", "mysql")
 
 
 def insert_row(instance: models.Model, using: str | None = None) -> models.Model:
@@ -318,8 +321,8 @@ def insert_row(instance: models.Model, using: str | None = None) -> models.Model
     with ``add``, ``get_db_prep_save()``). Django's ``save()`` does it instead, so that
     nothing changes for them, when someone listens to the model's ``pre_save`` or
     ``post_save`` signals, when the instance has an id already or its model no
-    automatic one, for a model with parents, and when a value is an expression (a
-    ``db_default``).
+    automatic one, for a model with parents, on a database not in
+    :data:`INSERT_VENDORS`, and when a value is an expression (a ``db_default``).
     """
     model = type(instance)
     meta = model._meta
@@ -357,6 +360,8 @@ def _compile_insert(connection: BaseDatabaseWrapper, model: type[models.Model]) 
     """Write ``INSERT INTO table (col, ...) VALUES (%s, ...) [RETURNING pk]``; ``None``
     for a model that only Django's ``save()`` writes right (see :func:`insert_row`)."""
     meta, quote = model._meta, connection.ops.quote_name
+    if connection.vendor not in INSERT_VENDORS:
+        return None
     if meta.parents or not isinstance(meta.pk, AutoFieldMixin):
         return None
     fields = tuple(f for f in meta.local_concrete_fields if f is not meta.pk)
