@@ -328,9 +328,11 @@ def insert_row(instance: models.Model, using: str | None = None) -> models.Model
     meta = model._meta
     using = using or router.db_for_write(model, instance=instance)
     connection = connections[using]
-    key = (model, connection.vendor)
+    # Whether the id comes back as a row differs within a vendor (MySQL and MariaDB).
+    returns_pk = connection.features.can_return_columns_from_insert
+    key = (model, connection.vendor, returns_pk)
     if key not in _INSERTS:
-        _INSERTS[key] = _compile_insert(connection, model)
+        _INSERTS[key] = _compile_insert(connection, model, returns_pk)
     insert = _INSERTS[key]
     listened = pre_save.has_listeners(model) or post_save.has_listeners(model)
     if insert is None or listened or instance.pk is not None:
@@ -356,7 +358,9 @@ def insert_row(instance: models.Model, using: str | None = None) -> models.Model
     return instance
 
 
-def _compile_insert(connection: BaseDatabaseWrapper, model: type[models.Model]) -> _Insert | None:
+def _compile_insert(
+    connection: BaseDatabaseWrapper, model: type[models.Model], returns_pk: bool
+) -> _Insert | None:
     """Write ``INSERT INTO table (col, ...) VALUES (%s, ...) [RETURNING pk]``; ``None``
     for a model that only Django's ``save()`` writes right (see :func:`insert_row`)."""
     meta, quote = model._meta, connection.ops.quote_name
@@ -370,7 +374,6 @@ def _compile_insert(connection: BaseDatabaseWrapper, model: type[models.Model]) 
     columns = ", ".join(quote(model_field.column) for model_field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
-    returns_pk = connection.features.can_return_columns_from_insert
     if returns_pk:
         sql += f" RETURNING {quote(meta.pk.column)}"
     return _Insert(sql, fields, returns_pk)
