@@ -58,12 +58,13 @@ def what_a_work_horse_inherits() -> dict:
 
     from django.db import connections
 
+    from eztaskmanager.models.compiled import compiled_reads
     from eztaskmanager.models.run_lifecycle import run_reads
 
     handle = connections["default"]
     return {
         "frozen": gc.get_freeze_count(),
-        "compiled": [handle in read._statements for read in run_reads()],
+        "compiled": [read in compiled_reads(handle) for read in run_reads()],
     }
 
 

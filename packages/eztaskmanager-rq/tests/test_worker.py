@@ -10,13 +10,13 @@ import os
 import threading
 import time
 from datetime import timedelta
-from weakref import WeakKeyDictionary
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, ProcessHeartbeat, Task
-from eztaskmanager.models.run_lifecycle import run_reads
+from eztaskmanager.models.compiled import COMPILED_READS
 from eztaskmanager.processes import host_key
 from eztaskmanager.registry import get_backend
 from eztaskmanager.services.queues import JobState
@@ -93,8 +93,8 @@ def test_a_lookout_leaves_a_killed_work_horse_to_the_worker_that_says_how_it_die
 def test_a_work_horse_inherits_a_frozen_heap_and_the_runs_reads_compiled(backend, db, monkeypatch):
     """Its collections skip what the worker holds (a full one took 80 ms of each run), and
     a work-horse that opens its own connection (no spare) compiles no read of the run."""
-    for read in run_reads():
-        monkeypatch.setattr(read, "_statements", WeakKeyDictionary())  # as in a new worker
+    # As in a new worker: nothing compiled for its connection handle yet.
+    monkeypatch.setattr(connections["default"], COMPILED_READS, {})
     job = backend.queue.enqueue_call("tests.helpers.what_a_work_horse_inherits")
     run_worker(backend)
     inherited = job.return_value()

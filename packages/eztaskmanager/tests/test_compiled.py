@@ -2,8 +2,12 @@
 UPDATEs written once leave the rows as Django's ``update()`` leaves them, INSERTs as
 ``save()`` does."""
 
+import gc
+import threading
+import weakref
+
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
@@ -14,11 +18,12 @@ from eztaskmanager.models.compiled import (
     INT_MARKERS,
     STR_MARKERS,
     CompiledRead,
+    compile_ahead,
     insert_row,
     touch_row,
     update_rows,
 )
-from eztaskmanager.models.run_lifecycle import _queued_run
+from eztaskmanager.models.run_lifecycle import _queued_run, run_reads
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +80,43 @@ def test_the_related_rows_come_with_it(task, django_assert_num_queries):
     plain = _queued_run("default", t.pk, "job-1").first()
     assert fields_of(report) == fields_of(plain)
     assert fields_of(report.task) == fields_of(plain.task)
+
+
+def is_collected(reference: weakref.ref) -> bool:
+    gc.collect()
+    return reference() is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_threads_connection_goes_with_the_thread_though_it_compiled_a_read(task):
+    """As a run's helper thread does: a connection of its own, a compiled read (the lock of
+    a batch of lines), closed when the thread ends. Nothing may keep it afterwards: a
+    long-lived worker would keep one for every run."""
+    report = task().queue_run("job-1")
+    seen = []
+
+    def helper():
+        seen.append(weakref.ref(connections["default"]))
+        assert write_log_rows(report.pk, [(0.0, "INFO", "from the helper")])
+        connections.close_all()
+
+    thread = threading.Thread(target=helper)
+    thread.start()
+    thread.join()
+    assert seen and seen[0]() is not connection
+    assert is_collected(seen[0])
+    assert LaunchReport.objects.get(pk=report.pk).n_log_lines == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_spare_connection_goes_once_closed_and_dropped():
+    """As a worker's spare: a connection made aside, the run's reads compiled for it."""
+    spare = connections.create_connection("default")
+    compile_ahead(spare, run_reads())
+    spare.close()
+    reference = weakref.ref(spare)
+    del spare
+    assert is_collected(reference)
 
 
 @pytest.mark.parametrize("times", [0, 2])

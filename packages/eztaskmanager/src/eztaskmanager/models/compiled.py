@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -44,6 +43,8 @@ INT_MARKERS = (-1_318_006_411, -1_318_006_412)
 STR_MARKERS = ("\x00eztaskmanager-marker-1\x00", "\x00eztaskmanager-marker-2\x00")
 # The widest integers a database stores (a BigIntegerField's): beyond them no row matches.
 BIGINT_RANGE = range(-(2**63), 2**63)
+# The attribute of a connection that holds the reads compiled for it.
+COMPILED_READS = "_eztaskmanager_compiled_reads"
 
 
 @dataclass
@@ -75,13 +76,12 @@ class CompiledRead:
     def __init__(self, build: Callable[..., models.QuerySet], **markers: Any) -> None:
         self.build = build
         self.markers = markers
-        self._statements: WeakKeyDictionary[BaseDatabaseWrapper, _Statement] = WeakKeyDictionary()
 
     def first(self, using: str, **values: Any) -> models.Model | tuple | None:
         """The first row with ``values`` in place of the markers, as a model instance (or,
         read by a ``values_list()`` queryset, as the tuple of its values)."""
         connection = connections[using]
-        statement = self._statements.get(connection) or self.compile_for(using)
+        statement = compiled_reads(connection).get(self) or self.compile_for(using)
         params = list(statement.params)
         for name, position in statement.slots.items():
             value = params[position] = values[name]
@@ -105,10 +105,10 @@ class CompiledRead:
 
     def compile_for(self, using: str) -> _Statement:
         """Compile the read for the connection ``using`` names in this thread, once."""
-        connection = connections[using]
-        statement = self._statements.get(connection)
+        statements = compiled_reads(connections[using])
+        statement = statements.get(self)
         if statement is None:
-            statement = self._statements[connection] = self._compile(using)
+            statement = statements[self] = self._compile(using)
         return statement
 
     def _compile(self, using: str) -> _Statement:
@@ -152,6 +152,21 @@ class CompiledRead:
             populators=get_related_populators(klass_info, select, using),
             annotations=dict(compiler.annotation_col_map or {}),
         )
+
+
+def compiled_reads(connection: BaseDatabaseWrapper) -> dict[CompiledRead, _Statement]:
+    """The reads compiled for ``connection``, kept on it.
+
+    A compiled read refers to its connection (Django's compiler does, and so may its
+    converters), so a cache beside the connection, even one with weak keys, would keep
+    every connection it ever saw: a run's helper thread and each spare connection make a
+    new one. Kept on the connection, the two go together once it is dropped.
+    """
+    statements = getattr(connection, COMPILED_READS, None)
+    if statements is None:
+        statements = {}
+        setattr(connection, COMPILED_READS, statements)
+    return statements
 
 
 def compile_ahead(connection: BaseDatabaseWrapper, reads: Iterable[CompiledRead]) -> None:
