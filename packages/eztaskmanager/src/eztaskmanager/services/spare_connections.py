@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from django.db import DatabaseError, connections, router
@@ -86,14 +87,27 @@ def warm(connection: BaseDatabaseWrapper) -> None:
     One table a statement: a join locks its tables one after another, and could deadlock
     with a statement that takes them all in another order (a TRUNCATE, say).
     """
-    from eztaskmanager.models import AppCommand, LaunchReport, Log, Task
     from eztaskmanager.models.run_lifecycle import compile_run_reads
 
     with connection.cursor() as cursor:
-        for model in (LaunchReport, Task, AppCommand, Log):
-            sql, params = model.objects.filter(pk=0).query.sql_with_params()
+        for sql, params in _table_reads(connection.alias):
             cursor.execute(sql, params)
     compile_run_reads(connection)
+
+
+@cache
+def _table_reads(alias: str) -> tuple[tuple[str, tuple], ...]:
+    """A read of no row of each of the runner's tables (the statements :func:`warm`
+    plans), written once for the database ``alias``: a worker warms a spare for each
+    work-horse."""
+    from eztaskmanager.models import AppCommand, LaunchReport, Log, Task
+
+    reads = []
+    for model in (LaunchReport, Task, AppCommand, Log):
+        queryset = model.objects.using(alias).filter(pk=0)
+        sql, params = queryset.query.get_compiler(alias).as_sql()
+        reads.append((sql, tuple(params)))
+    return tuple(reads)
 
 
 def still_usable(spare: BaseDatabaseWrapper, since: float) -> bool:
