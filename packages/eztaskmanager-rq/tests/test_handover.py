@@ -50,6 +50,30 @@ def test_a_spare_is_armed_handed_over_and_closed_once_released():
 
 @on_postgres
 @pytest.mark.django_db(transaction=True)
+def test_a_released_connection_is_opened_again_for_a_later_work_horse(monkeypatch):
+    """On a new session, with the run's reads still compiled for it: in a burst the worker
+    opens a spare for every work-horse, and compiling took a third of it."""
+    handover = ConnectionHandover()
+    handover.prepare()
+    first = handover.spare
+    first_session = first.connection.info.backend_pid
+    handover.arm()
+    handover.after_fork()
+    handover.release()
+    assert handover.reusable is first and first.connection is None
+    monkeypatch.setattr(CompiledRead, "_compile", None)  # a compile would fail
+    handover.prepare()
+    try:
+        assert handover.spare is first and handover.reusable is None
+        assert first.connection.info.backend_pid != first_session
+        assert all(read in compiled_reads(first) for read in run_reads())
+    finally:
+        handover.close()
+    assert first.connection is None and handover.reusable is None
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
 def test_the_work_horse_adopts_the_armed_connection_for_its_whole_life():
     handover = ConnectionHandover()
     handover.prepare()

@@ -6,14 +6,14 @@ every run used to open one before it could mark itself started: a new server ses
 the server's catalog caches. That was most of the time from a job's start to its
 command's first line.
 
-So this package's forking :class:`~eztaskmanager_rq.worker.Worker`, when it has no
-work waiting, opens the next work-horse's connection, warms it with the runner's
+So this package's forking :class:`~eztaskmanager_rq.worker.Worker` opens the next
+work-horse's connection while the current one runs (the worker only waits for it
+meanwhile) or, when that failed, once it has no work waiting; warms it with the runner's
 statements (no rows read or written; the runner's reads are compiled for it, which
-would otherwise happen in every work-horse), and gives it to the work-horse as it forks. A
-worker with jobs waiting opens none: it would only delay them, and each work-horse
-then connects by itself, as before. The worker's copy of that connection is only
-closed once the work-horse has ended, so the session stays the work-horse's for its
-whole life; it is never used by the worker.
+would otherwise happen in every work-horse), and gives it to the work-horse as it forks.
+The worker's copy of that connection is only closed once the work-horse has ended, so
+the session stays the work-horse's for its whole life; the worker only uses it before
+the fork, for the run's head start (:mod:`eztaskmanager_rq.headstart`).
 
 Only for databases reached over a socket (not SQLite, whose connections must not cross a
 fork) and only for the database that the runner writes runs to
@@ -48,6 +48,9 @@ class ConnectionHandover:
         self.spare_since = 0.0
         self.armed: Any = None  # the spare the next fork hands over
         self.handed: list[Any] = []  # handed over, closed once the work-horse has ended
+        # One of those, closed: opened again for a later work-horse, with the run's reads
+        # compiled for it already (compiling them took a third of a spare's opening).
+        self.reusable: Any = None
 
     def prepare(self) -> None:
         """Open and warm a spare connection, unless one is ready; never raises."""
@@ -56,7 +59,9 @@ class ConnectionHandover:
         alias = runs_alias()
         if alias is None:
             return
-        spare = connections.create_connection(alias)
+        spare, self.reusable = self.reusable, None
+        if spare is None or spare.alias != alias:
+            spare = connections.create_connection(alias)
         if open_spare(spare):
             # Used by the worker (the head start), then by the work-horse.
             never_prepare(spare)
@@ -92,11 +97,14 @@ class ConnectionHandover:
         handed, self.handed = self.handed, []
         for connection in handed:
             close_quietly(connection)
+            if connection.connection is None:
+                self.reusable = connection
 
     def close(self) -> None:
         """Close everything, the spare too (the worker is leaving)."""
         self.release()
         self._discard_spare()
+        self.reusable = None
 
     def _discard_spare(self) -> None:
         spare, self.spare, self.armed = self.spare, None, None

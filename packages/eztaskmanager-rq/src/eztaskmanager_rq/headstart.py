@@ -8,9 +8,10 @@ PostgreSQL, against 4 ms for the same start in a long-lived process).
 
 So the worker marks the run started itself, right after the fork, with the work-horse's
 pid: the start overlaps RQ's preparation of the work-horse. It uses the connection it
-hands the work-horse when it opened one ahead (:mod:`eztaskmanager_rq.handover`, an idle
-worker on PostgreSQL), else its own, kept while jobs wait; a work-horse without a
-connection opens its own when it first needs one (its log lines, its end). The
+hands the work-horse when it opened one ahead (:mod:`eztaskmanager_rq.handover`, on
+PostgreSQL, while the previous work-horse ran or while the worker was idle), else its
+own, kept while jobs wait; a work-horse without a connection opens its own when it first
+needs one (its log lines, its end). The
 work-horse waits for the worker's word on a pipe before it uses the database, so a
 session is only ever used by one process at a time:
 

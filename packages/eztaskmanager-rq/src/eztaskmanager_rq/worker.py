@@ -14,9 +14,10 @@ worker they
 
 All their database work happens in the worker's own process, between jobs, on
 connections closed afterwards (:func:`eztaskmanager.services.lookout.between_jobs`),
-except the start of each work-horse's run while jobs wait, on a connection kept until
-the worker is idle (:mod:`eztaskmanager_rq.headstart`); a work-horse forgets the
-connections it inherits (:mod:`eztaskmanager_rq.db`).
+except the start of each work-horse's run, on the connection it hands the work-horse
+(opened while the previous one ran, :mod:`eztaskmanager_rq.handover`) or else on one
+kept until the worker is idle (:mod:`eztaskmanager_rq.headstart`); a work-horse forgets
+the other connections it inherits (:mod:`eztaskmanager_rq.db`).
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ class Worker(RecoveringWorkerMixin, compat.Worker):
         finally:
             handover.release()
             if ours and self.nothing_waiting():
-                # The next run's connection, opened while the worker waits for work.
+                # The next run's connection, if it could not be opened after the fork.
                 head_starts.rest()
                 handover.prepare()
 
@@ -169,6 +170,10 @@ class Worker(RecoveringWorkerMixin, compat.Worker):
         handover.after_fork()
         # The run starts here while the work-horse gets ready (eztaskmanager_rq.headstart).
         head_starts.give(self.horse_pid, self.name)
+        if job.func_name in RUN_FUNCTIONS:
+            # The next work-horse's connection, opened while this one runs: in a burst,
+            # each would otherwise open its own, after its command.
+            handover.prepare()
 
     def main_work_horse(self, job: compat.Job, queue: Any) -> None:
         handover.adopt()  # in the work-horse, before anything else
