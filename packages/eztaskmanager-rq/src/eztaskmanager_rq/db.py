@@ -94,8 +94,8 @@ def compile_run_reads_ahead() -> None:
     inherits (its socket is not: each work-horse connects anew), in the worker; never raises.
 
     A work-horse handed a spare connection finds them compiled on it already; one that
-    opens its own (jobs were waiting, so no spare was opened) compiled them itself, about
-    5 ms of each run. Where reads lock rows (PostgreSQL), compiling them takes an open
+    opens its own (no spare could be opened, or the database is SQLite) compiled them
+    itself, about 5 ms of each run. Where reads lock rows (PostgreSQL), compiling them takes an open
     connection, which is closed afterwards.
     """
     from eztaskmanager.models.run_lifecycle import compile_run_reads

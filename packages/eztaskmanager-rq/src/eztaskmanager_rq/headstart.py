@@ -11,9 +11,8 @@ pid: the start overlaps RQ's preparation of the work-horse. It uses the connecti
 hands the work-horse when it opened one ahead (:mod:`eztaskmanager_rq.handover`, on
 PostgreSQL, while the previous work-horse ran or while the worker was idle), else its
 own, kept while jobs wait; a work-horse without a connection opens its own when it first
-needs one (its log lines, its end). The
-work-horse waits for the worker's word on a pipe before it uses the database, so a
-session is only ever used by one process at a time:
+needs one (its log lines, its end). The work-horse waits for the worker's word on a pipe
+before it uses the database, so a session is only ever used by one process at a time:
 
 - "started", with the run's report: the work-horse runs its command
   (:func:`eztaskmanager.services.runner.run_started`);
