@@ -47,12 +47,25 @@ def sizes(args: argparse.Namespace) -> tuple[int, int]:
     return args.runs or runs, args.burst or burst
 
 
+class Bursts(NamedTuple):
+    """The median burst of each kind: ours, the bare job's, and the bare job's that
+    records its start and end (:mod:`integration_tests.probe_records`)."""
+
+    ours: Burst
+    bare: Burst
+    recorded: Burst
+
+
 def bursts_in_turns(
-    ours: Callable[[int], Burst], floor: Callable[[int], Burst], quick: bool
-) -> tuple[Burst, Burst]:
-    """Measure a burst of ours, then one of the floor's, :data:`BURST_TURNS` times (so that
-    a busy moment of the machine hits both alike); the median of each kind."""
-    turns = [(ours(turn), floor(turn)) for turn in range(BURST_TURNS[quick])]
+    ours: Callable[[int], Burst],
+    bare: Callable[[int], Burst],
+    recorded: Callable[[int], Burst],
+    quick: bool,
+) -> Bursts:
+    """Measure a burst of each kind in turn, :data:`BURST_TURNS` times (so that a busy
+    moment of the machine hits all alike); the median of each kind."""
+    kinds = (ours, bare, recorded)
+    turns = [[kind(turn) for kind in kinds] for turn in range(BURST_TURNS[quick])]
 
     def median(measured: list[Burst]) -> Burst:
         return Burst(
@@ -60,7 +73,7 @@ def bursts_in_turns(
             statistics.median(burst.calls_rate for burst in measured),
         )
 
-    return median([turn[0] for turn in turns]), median([turn[1] for turn in turns])
+    return Bursts(*(median([turn[kind] for turn in turns]) for kind in range(len(kinds))))
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -71,7 +84,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def figures(
     eztm: list[Run],
     bare: list[Run],
-    bursts: tuple[Burst, Burst],
+    bursts: Bursts,
     call_names: tuple[str, str],
     floor_name: str,
 ) -> list[Figure]:
@@ -118,7 +131,7 @@ def figures(
     ):
         if column in eztm[0]:
             rows.append(Figure(name, median(eztm, column), "ms", median(bare, column), floor_name))
-    ours, floor_burst = bursts
+    ours, floor_burst, recorded = bursts
     rows.append(
         Figure(
             "throughput, a burst at once (median)",
@@ -138,6 +151,25 @@ def figures(
             "/s",
             floor_burst.rate,
             floor_name,
+        )
+    )
+    # What a durable start and end alone cost the bare job, and ours beside that floor.
+    rows.append(
+        Figure(
+            "its floor with a durable start and end: the bare job + 2 UPDATEs",
+            recorded.rate,
+            "/s",
+            floor_burst.rate,
+            floor_name,
+        )
+    )
+    rows.append(
+        Figure(
+            "throughput beside that floor",
+            ours.rate,
+            "/s",
+            recorded.rate,
+            f"{floor_name} + 2 UPDATEs",
         )
     )
     return rows

@@ -8,8 +8,9 @@ pool, one process), then measures, side by side with a bare Celery task that cal
   ``send_task``) to the first line of the command (median and p95);
 - throughput: 200 trivial runs sent at once, until the last one has finished, and the
   ceiling the ``add()`` calls alone put on it, whatever the worker does; three such
-  bursts of ours and three of the bare task's, in turns, the median of each (one each
-  with ``--quick``);
+  bursts of ours, three of the bare task's and three of the bare task's that records its
+  start and end (two ORM UPDATEs: the least a durable record costs), in turns, the
+  median of each (one each with ``--quick``);
 
 once for each ``--conn-max-age`` (Django's ``CONN_MAX_AGE`` in the worker: 0, Django's
 default, opens a database connection for every run; 60, as the docs advise for workers,
@@ -46,6 +47,8 @@ from benchmarks.dispatch import (  # noqa: E402
 from benchmarks.results import Figure, add_options, report  # noqa: E402
 
 BARE_TASK = "integration_tests.celery.probe.tasks.call_probe"
+# The same, recording its start and end in the database: the floor of any durable record.
+RECORDED_TASK = "integration_tests.celery.probe.tasks.call_probe_recorded"
 # CELERY_DB_REUSE_MAX of a worker that keeps its connection (CONN_MAX_AGE above 0).
 DB_REUSE_MAX = 1000
 
@@ -216,7 +219,18 @@ def run(
                 ]
             )
 
-        bursts = bursts_in_turns(eztm_burst, bare_burst, args.quick)
+        def recorded_burst(turn: int) -> Burst:
+            record = Task.objects.create(name=f"recorded burst {max_age} {turn}", command=command)
+            return burst(
+                lambda: [
+                    app.send_task(
+                        RECORDED_TASK, args=("probe:burst", record.pk), queue=settings.QUEUE
+                    ).id
+                    for _ in range(args.burst)
+                ]
+            )
+
+        bursts = bursts_in_turns(eztm_burst, bare_burst, recorded_burst, args.quick)
     finally:
         worker.stop()
 

@@ -10,8 +10,9 @@ worker:
   ``queue.enqueue``) to the first line of the command (median and p95);
 - throughput: 200 trivial runs enqueued at once, until the last one has finished; and
   the ceiling the ``add()`` calls alone put on it, whatever the worker does. Three such
-  bursts of ours and three of the bare job's, in turns, the median of each (one each
-  with ``--quick``).
+  bursts of ours, three of the bare job's and three of the bare job's that records its
+  start and end (two ORM UPDATEs: the least a durable record costs), in turns, the
+  median of each (one each with ``--quick``).
 
 Prints each figure beside the bare job's from the same run; asserts nothing. Usage::
 
@@ -42,6 +43,9 @@ from benchmarks.dispatch import (  # noqa: E402
     sizes,
 )
 from benchmarks.results import add_options, report  # noqa: E402
+
+# The bare job recording its start and end in the database: the floor of any durable record.
+RECORDED_JOB = "integration_tests.rq.probe.jobs.call_probe_recorded"
 
 
 def wait(condition, timeout: float, what: str, worker, interval: float) -> None:
@@ -217,7 +221,16 @@ def run(args: argparse.Namespace, redis_url: str, queue: str, test_db: str) -> N
                 ]
             )
 
-        bursts = bursts_in_turns(eztm_burst, bare_burst, args.quick)
+        def recorded_burst(turn: int) -> Burst:
+            record = Task.objects.create(name=f"recorded burst {turn}", command=command)
+            return burst(
+                lambda: [
+                    bare_queue.enqueue(RECORDED_JOB, "probe:burst", record.pk)
+                    for _ in range(args.burst)
+                ]
+            )
+
+        bursts = bursts_in_turns(eztm_burst, bare_burst, recorded_burst, args.quick)
     finally:
         worker.stop()
 
