@@ -12,6 +12,7 @@ import time
 import pytest
 from django.db import connection, connections
 
+from eztaskmanager.models.compiled import compiled_reads
 from eztaskmanager.services import spare_connections as spare_module
 from eztaskmanager.services.spare_connections import SpareConnection, give_back_age
 
@@ -70,13 +71,43 @@ def test_the_next_run_takes_the_spare_opened_after_the_last_and_its_session_ends
 
 @on_postgres
 @pytest.mark.django_db(transaction=True)
+def test_runs_take_turns_with_two_connection_objects_whose_reads_are_compiled_once(
+    pool_process,
+):
+    """A spare is opened in the connection object the run before the last one used:
+    building a new one for each spare, and compiling the run's reads for it, cost ~4.5 ms
+    and left the worker's memory fragmented (three arenas more per 1,000 runs)."""
+    with pool_process.around_run():
+        first = connections["default"]
+        backend_pid()
+    first.close()  # as the runner's end does, CONN_MAX_AGE = 0
+    ready(pool_process)
+    second = pool_process.spare
+    reads = dict(compiled_reads(second))
+    assert reads
+    pids = set()
+    for expected in (first, second, first):
+        with pool_process.around_run():
+            pids.add(backend_pid())
+        ready(pool_process)
+        assert pool_process.spare is expected and expected.connection is not None
+    assert len(pids) == 3  # a new session each time, in the same two objects
+    assert compiled_reads(second) == reads  # the very statements compiled the first time
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_run_that_comes_before_the_process_idled_opens_its_own(pool_process, monkeypatch):
-    """In a burst: the spare is called off, and no session is opened for nothing."""
+    """In a burst: the spare is called off, and no session is opened for nothing; the
+    connection object made for it waits for the next spare."""
     monkeypatch.setattr(spare_module, "IDLE_FIRST", 30.0)
     pool_process.prepare("default")
-    opening = pool_process.opening
+    opening, candidate = pool_process.opening, pool_process.candidate
     assert pool_process.adopt("default") is None
     assert not opening.is_alive() and pool_process.spare is None
+    assert candidate.connection is None
+    pool_process.prepare("default")
+    assert pool_process.candidate is candidate
 
 
 @on_postgres

@@ -128,7 +128,9 @@ class SpareConnection:
     """The next run's connection of a worker process that runs its runs itself, one at a
     time: opened on a thread once a run has ended and the process has idled
     :data:`IDLE_FIRST` seconds, taken by the next run, whose session still ends with it
-    (see :meth:`around_run`)."""
+    (see :meth:`around_run`). The runs take turns with two connection objects, each one
+    opened again once closed: a new one for every spare (and its reads compiled again)
+    cost time and left the process's memory fragmented."""
 
     def __init__(self) -> None:
         # Set by the worker whose process this is (a Celery prefork pool process, an RQ
@@ -140,6 +142,10 @@ class SpareConnection:
         self.spare_since = 0.0
         self.opening: threading.Thread | None = None
         self.run_came = threading.Event()
+        # The connection object the thread above opens, and one closed that the next spare
+        # opens again (the runs take turns with two): made once, its reads compiled once.
+        self.candidate: BaseDatabaseWrapper | None = None
+        self.reusable: BaseDatabaseWrapper | None = None
 
     @contextmanager
     def around_run(self) -> Iterator[None]:
@@ -184,12 +190,18 @@ class SpareConnection:
         if opening.is_alive():
             return None
         self.opening = None
+        candidate, self.candidate = self.candidate, None
         spare, self.spare = self.spare, None
-        if spare is None:
-            return None
-        if not still_usable(spare, self.spare_since):
+        if spare is not None and not still_usable(spare, self.spare_since):
             close_quietly(spare)
+            spare = None
+        if spare is None:
+            # Never opened (the process was busy), or closed again: the next spare's.
+            self.reusable = candidate if candidate and candidate.connection is None else None
             return None
+        # The connection this thread used until now: closed (see around_run), reusable.
+        current = connections[alias]
+        self.reusable = current if current.connection is None else None
         make_own(spare)
         return spare
 
@@ -197,8 +209,12 @@ class SpareConnection:
         """Open and warm the next run's connection on a thread, unless one is on its way."""
         if self.opening is not None:
             return
-        # Made here: a connection belongs to the thread that made it (the run's).
-        spare = connections.create_connection(alias)
+        # Made here, or by an earlier run: a connection belongs to the thread that made it
+        # (the runs'). Opened again, a closed one keeps its compiled reads.
+        spare, self.reusable = self.reusable, None
+        if spare is None or spare.alias != alias or spare.connection is not None:
+            spare = connections.create_connection(alias)
+        self.candidate = spare
         self.run_came = threading.Event()
         self.opening = threading.Thread(
             target=self._open,
@@ -229,6 +245,7 @@ class SpareConnection:
         if opening is not None:
             self.run_came.set()
             opening.join(WAIT_FOR_SPARE)
+        self.candidate = self.reusable = None
         spare, self.spare = self.spare, None
         if spare is not None:
             close_quietly(spare)
