@@ -2,22 +2,60 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
-def idle_sessions_opened_after(moment: datetime) -> list[int]:
+def idle_sessions_opened_after(moment: datetime, clients: Iterable[int] = ()) -> list[int]:
     """The server pids of the idle sessions of the test database opened since ``moment``,
-    this test's own aside."""
+    this test's own aside; only those of the processes ``clients``, when given (a session
+    another process of the worker opened meanwhile is then not mistaken for them)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            "SELECT pid, client_port FROM pg_stat_activity WHERE datname = current_database()"
             " AND pid <> pg_backend_pid() AND state = 'idle' AND backend_start > %s",
             [moment],
         )
-        return [pid for (pid,) in cursor.fetchall()]
+        sessions = cursor.fetchall()
+    ports = local_ports(clients) if clients else None
+    return [pid for pid, port in sessions if ports is None or port in ports]
+
+
+def local_ports(pids: Iterable[int]) -> set[int]:
+    """The local ports of the TCP sockets that the processes ``pids`` hold (Linux's /proc)."""
+    inodes: set[str] = set()
+    tables = set()
+    for pid in pids:
+        fds = Path(f"/proc/{pid}/fd")
+        for fd in fds.iterdir() if fds.exists() else ():
+            try:
+                target = os.readlink(fd)
+            except OSError:  # closed meanwhile
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        tables |= {Path(f"/proc/{pid}/net/tcp"), Path(f"/proc/{pid}/net/tcp6")}
+    ports = set()
+    for table in tables:
+        for line in table.read_text().splitlines()[1:] if table.exists() else ():
+            fields = line.split()
+            if fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes that process ``pid`` started and that are still there."""
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
 
 
 def end_sessions(pids: list[int]) -> None:
