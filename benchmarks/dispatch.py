@@ -73,7 +73,7 @@ def bursts_in_turns(
             statistics.median(burst.calls_rate for burst in measured),
         )
 
-    return Bursts(*(median([turn[kind] for turn in turns]) for kind in range(len(kinds))))
+    return Bursts(*(median(list(measured)) for measured in zip(*turns, strict=True)))
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -66,6 +66,15 @@ class ManagedProcess:
         return self.process.returncode
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes that process ``pid`` started and that are still there (Linux's /proc)."""
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
 def wait_until(
     condition: Callable[[], Any],
     timeout: float,

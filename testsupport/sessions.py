@@ -11,7 +11,7 @@ from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
-def idle_sessions_opened_after(moment: datetime, clients: Iterable[int] = ()) -> list[int]:
+def idle_sessions_opened_after(moment: datetime, clients: Iterable[int] | None = None) -> list[int]:
     """The server pids of the idle sessions of the test database opened since ``moment``,
     this test's own aside; only those of the processes ``clients``, when given (a session
     another process of the worker opened meanwhile is then not mistaken for them)."""
@@ -22,7 +22,7 @@ def idle_sessions_opened_after(moment: datetime, clients: Iterable[int] = ()) ->
             [moment],
         )
         sessions = cursor.fetchall()
-    ports = local_ports(clients) if clients else None
+    ports = None if clients is None else local_ports(clients)
     return [pid for pid, port in sessions if ports is None or port in ports]
 
 
@@ -47,15 +47,6 @@ def local_ports(pids: Iterable[int]) -> set[int]:
             if fields[9] in inodes:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
-
-
-def child_pids(pid: int) -> list[int]:
-    """The processes that process ``pid`` started and that are still there."""
-    return [
-        int(child)
-        for task in Path(f"/proc/{pid}/task").iterdir()
-        for child in (task / "children").read_text().split()
-    ]
 
 
 def end_sessions(pids: list[int]) -> None:

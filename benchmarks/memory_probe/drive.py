@@ -25,6 +25,8 @@ from typing import Any
 
 import django
 
+from testsupport.processes import child_pids
+
 # How each kind's worker is started: the engine, then the worker class or the pool.
 KINDS: dict[str, tuple[str, list[str]]] = {
     "rq-fork": ("rq", ["--worker-class", "eztaskmanager_rq.worker.Worker"]),
@@ -48,14 +50,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def child_pids(pid: int) -> list[int]:
-    return [
-        int(child)
-        for task in Path(f"/proc/{pid}/task").iterdir()
-        for child in (task / "children").read_text().split()
-    ]
 
 
 def queues(prefix: str, kind: str) -> dict[str, str]:

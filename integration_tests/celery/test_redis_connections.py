@@ -20,13 +20,8 @@ from django.utils import timezone
 from eztaskmanager.models import LaunchReport
 from eztaskmanager.services.queues import get_task_service
 from integration_tests.celery.conftest import purge
-from testsupport.processes import ManagedProcess
-from testsupport.sessions import (
-    child_pids,
-    end_sessions,
-    idle_sessions_opened_after,
-    prepared_by_probe,
-)
+from testsupport.processes import ManagedProcess, child_pids
+from testsupport.sessions import end_sessions, idle_sessions_opened_after, prepared_by_probe
 from testsupport.tasks import make_task
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
