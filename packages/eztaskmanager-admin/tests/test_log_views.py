@@ -150,6 +150,42 @@ def test_a_bad_offset_is_a_400(client_as, report, offset):
     assert client_as("permitted").get(lines_url(target.pk, offset=offset)).status_code == 400
 
 
+@pytest.mark.parametrize(("tail", "first"), [("300", 2200), ("5000", 0), ("1", 2400), ("-3", 2400)])
+def test_tail_gives_the_last_lines_and_where_they_begin(client_as, report, tail, first):
+    """What a viewer that follows a run asks for first: the end (a page at most, 100 at least)."""
+    target = report([("DEBUG", f"line {i}") for i in range(2500)])
+    data = client_as("permitted").get(lines_url(target.pk, tail=tail, compact=1)).json()
+    assert data["offset"] == first and data["next_offset"] == data["log_size"] == 2500
+    assert [line[0] for line in data["new_log_lines"]] == list(range(first, 2500))
+    assert data["new_log_lines"][-1][3] == "line 2499"
+
+
+def test_tail_wins_over_offset_and_limit(client_as, report):
+    target = report([("INFO", f"line {i}") for i in range(400)])
+    data = client_as("permitted").get(lines_url(target.pk, tail=100, offset=7, limit=10)).json()
+    assert (data["offset"], len(data["new_log_lines"])) == (300, 100)
+
+
+def test_tail_of_an_empty_log_is_empty(client_as, report):
+    target = report([])
+    data = client_as("permitted").get(lines_url(target.pk, tail=500)).json()
+    assert (data["offset"], data["log_size"], data["new_log_lines"]) == (0, 0, [])
+
+
+@pytest.mark.parametrize("tail", ["abc", "", "2e3"])
+def test_a_bad_tail_is_a_400(client_as, report, tail):
+    target = report()
+    response = client_as("permitted").get(lines_url(target.pk, tail=tail))
+    assert response.status_code == 400
+    assert "tail" in response.json()["error"]
+
+
+def test_tail_needs_the_same_permission(client_as, report):
+    target = report([("INFO", "secret")])
+    assert client_as("staff").get(lines_url(target.pk, tail=100)).status_code == 403
+    assert client_as("anonymous").get(lines_url(target.pk, tail=100)).status_code == 403
+
+
 def test_a_missing_report_is_a_404(client_as, db):
     client = client_as("superuser")
     assert client.get(lines_url(999, offset=0)).status_code == 404

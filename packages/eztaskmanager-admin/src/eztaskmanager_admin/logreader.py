@@ -43,8 +43,13 @@ def page_json(
     limit: int = DEFAULT_PAGE_SIZE,
     compact: bool = False,
     reports: QuerySet[LaunchReport] | None = None,
+    tail: int | None = None,
 ) -> str:
     """The JSON document the viewer polls: lines from ``offset`` on, and the run's state.
+
+    ``tail``: the last ``tail`` lines instead (``offset`` is then ignored): what a viewer
+    that follows a run asks for first, since the end is what its screen shows. The
+    document's ``offset`` says where they begin.
 
     The seed's keys (``new_log_lines``, ``task_status``, ``log_size``) come with the run's
     own ``state`` (queued, running, stopping, finished), its ``result`` and the ``reason``
@@ -76,8 +81,8 @@ def page_json(
         )
         .get()
     )
-    offset = max(int(offset), 0)
     size = report["n_log_lines"]
+    offset = max(size - tail, 0) if tail is not None else max(int(offset), 0)
     rows = read_lines(report_id, offset, min(offset + limit, size))
     document = {
         "task_status": report["task__status"],

@@ -112,19 +112,25 @@ class LogViewerView(ReportAccessMixin, TemplateView):
 
 
 class LogLinesView(ReportAccessMixin, View):
-    """``GET ?offset=N[&limit=M][&compact=1]``: the lines from ``offset`` on, as JSON (seed contract)."""
+    """``GET ?offset=N[&limit=M][&compact=1]``: the lines from ``offset`` on, as JSON (seed
+    contract); ``?tail=M``: the last ``M`` lines (a page at most), where the response's
+    ``offset`` says they begin."""
 
     json_errors = True
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
             offset = max(int(request.GET.get("offset", 0)), 0)
+            tail = request.GET.get("tail")
+            tail = None if tail is None else logreader.clamp_page_size(int(tail))
         except ValueError:
-            return JsonResponse({"error": _("offset must be a whole number.")}, status=400)
-        limit = logreader.clamp_page_size(request.GET.get("limit"))
+            return JsonResponse({"error": _("offset and tail must be whole numbers.")}, status=400)
+        limit = tail or logreader.clamp_page_size(request.GET.get("limit"))
         compact = request.GET.get("compact") == "1"
         try:
-            page = logreader.page_json(pk, offset, limit, compact=compact, reports=self.visible())
+            page = logreader.page_json(
+                pk, offset, limit, compact=compact, reports=self.visible(), tail=tail
+            )
         except LaunchReport.DoesNotExist:
             return JsonResponse({"error": _("No such report.")}, status=404)
         response = HttpResponse(page, content_type="application/json")

@@ -4,7 +4,9 @@
  * virtual list), so a million-line log never puts a million nodes in the DOM. It asks
  * first for a small page, what the screen shows, then fills the rest in large pages in
  * the background. In live mode it polls for new lines only, and stops when the run has
- * ended.
+ * ended; while it follows a run, what the screen shows is the end of the log: it asks
+ * for the last lines first, follows the new ones, and fills in the lines before them
+ * in the background (the "head").
  *
  * Log text always goes into the page through textContent, never as HTML.
  */
@@ -64,6 +66,9 @@
     this.sticky = root.querySelector("#eztm-sticky").getAttribute("aria-pressed") === "true";
     this.finished = !!config.finished;
     this.logSize = 0;
+    // The line number of messages[0]: above 0 while the lines before the end are loading.
+    this.base = 0;
+    this.headLoaded = 0;
     this.renderQueued = false;
     this.endPending = false;
 
@@ -195,7 +200,7 @@
   };
 
   /* Filter every loaded line again, in slices, so a million lines never block the page. */
-  LogViewer.prototype.rebuildView = function () {
+  LogViewer.prototype.rebuildView = function (anchor) {
     var self = this;
     var generation = ++this.generation;
     var total = this.messages.length;
@@ -228,8 +233,7 @@
       if (self.sticky) {
         self.scrollToEnd();
       } else {
-        self.container.scrollTop = 0;
-        self.queueRender();
+        self.scrollToLine(anchor === undefined ? -1 : anchor);
       }
     }
     if (total <= REBUILD_CHUNK) {
@@ -242,34 +246,37 @@
   // The log --------------------------------------------------------------------------------
   /* Lines as the endpoint sends them: [line, timestamp, level, message] arrays (what the
    * viewer asks for), {line, timestamp, level, message} objects, or plain strings. */
+  function parseLine(line) {
+    if (Array.isArray(line)) {
+      return [String(line[1]), String(line[2] || ""), String(line[3])];
+    }
+    if (typeof line === "string") {
+      return ["", "", line];
+    }
+    return [String(line.timestamp || ""), String(line.level || ""), String(line.message)];
+  }
+
+  /* Store one line at the end of ``log`` (the viewer, or the head being loaded) and count
+   * its level; return its index. */
+  function store(log, counts, line) {
+    var parsed = parseLine(line);
+    var levelName = parsed[1];
+    var code = LEVEL_CODES[levelName] || 0;
+    log.stamps.push(parsed[0]);
+    log.levelNames.push(levelName);
+    log.messages.push(parsed[2]);
+    log.levels.push(code);
+    log.rows.push(countRows(parsed[2]));
+    counts.ALL++;
+    if (code) {
+      counts[levelName === "CRITICAL" ? "ERROR" : levelName]++;
+    }
+    return log.messages.length - 1;
+  }
+
   LogViewer.prototype.append = function (lines) {
     for (var k = 0; k < lines.length; k++) {
-      var line = lines[k];
-      var stamp = "";
-      var levelName = "";
-      var message;
-      if (Array.isArray(line)) {
-        stamp = String(line[1]);
-        levelName = String(line[2] || "");
-        message = String(line[3]);
-      } else if (typeof line === "string") {
-        message = line;
-      } else {
-        stamp = String(line.timestamp || "");
-        levelName = String(line.level || "");
-        message = String(line.message);
-      }
-      var index = this.messages.length;
-      var code = LEVEL_CODES[levelName] || 0;
-      this.messages.push(message);
-      this.stamps.push(stamp);
-      this.levelNames.push(levelName);
-      this.levels.push(code);
-      this.rows.push(countRows(message));
-      this.counts.ALL++;
-      if (code) {
-        this.counts[levelName === "CRITICAL" ? "ERROR" : levelName]++;
-      }
+      var index = store(this, this.counts, lines[k]);
       if (!this.rebuilding && this.matches(index)) {
         this.addToView(index);
       }
@@ -280,6 +287,35 @@
       this.scrollToEnd();
     }
     this.queueRender();
+  };
+
+  /* Put the lines before the end (the head, all loaded) before those already here, and
+   * filter them all again, keeping the line at the top of the screen where it is. */
+  LogViewer.prototype.prepend = function (head) {
+    var n = head.messages.length;
+    var self = this;
+    var anchor = this.view.length ? this.view.data[this.lineAtRow(this.firstRowShown())] : -1;
+    ["stamps", "levelNames", "messages"].forEach(function (name) {
+      self[name] = head[name].concat(self[name]);
+    });
+    this.lowered = new Array(n).concat(this.lowered);
+    ["levels", "rows"].forEach(function (name) {
+      var joined = new head[name].Type(n + self[name].length + 1024);
+      joined.set(head[name].data.subarray(0, n));
+      joined.set(self[name].data.subarray(0, self[name].length), n);
+      self[name].data = joined;
+      self[name].length += n;
+    });
+    Object.keys(head.counts).forEach(function (name) {
+      self.counts[name] += head.counts[name];
+    });
+    // Until the view is built again, the lines in it keep their places.
+    for (var k = 0; k < this.view.length; k++) {
+      this.view.data[k] += n;
+    }
+    this.base -= n;
+    this.updateCounts();
+    this.rebuildView(anchor < 0 ? -1 : anchor + n);
   };
 
   LogViewer.prototype.updateCounts = function () {
@@ -309,6 +345,51 @@
   /* Scroll to the last line at the next render, once the spacer has its new height. */
   LogViewer.prototype.scrollToEnd = function () {
     this.endPending = true;
+    this.queueRender();
+  };
+
+  LogViewer.prototype.visibleRows = function () {
+    return Math.ceil((this.container.clientHeight || 400) / this.rowHeight) + OVERSCAN_ROWS;
+  };
+
+  /* The display row at the top of the screen. A view too tall for the browser maps the
+   * scroll position onto its rows proportionally (``scrollToLine`` does the reverse). */
+  LogViewer.prototype.firstRowShown = function () {
+    var fullHeight = this.viewRows * this.rowHeight;
+    if (fullHeight <= MAX_SCROLL_PX) {
+      return Math.floor(this.container.scrollTop / this.rowHeight);
+    }
+    var viewport = this.container.clientHeight || 400;
+    var fraction = this.container.scrollTop / Math.max(1, MAX_SCROLL_PX - viewport);
+    return Math.floor(Math.min(1, fraction) * Math.max(0, this.viewRows - this.visibleRows()));
+  };
+
+  /* Scroll so that line ``index`` (or the first shown after it) is at the top; -1: the top. */
+  LogViewer.prototype.scrollToLine = function (index) {
+    var position = 0;
+    if (index >= 0) {
+      var low = 0;
+      var high = this.view.length;
+      while (low < high) {
+        var middle = (low + high) >> 1;
+        if (this.view.data[middle] < index) {
+          low = middle + 1;
+        } else {
+          high = middle;
+        }
+      }
+      position = Math.min(low, Math.max(this.view.length - 1, 0));
+    }
+    var row = this.view.length ? this.viewRowStart.data[position] : 0;
+    var fullHeight = this.viewRows * this.rowHeight;
+    this.spacer.style.height = Math.min(fullHeight, MAX_SCROLL_PX) + "px";
+    if (fullHeight <= MAX_SCROLL_PX) {
+      this.container.scrollTop = row * this.rowHeight;
+    } else {
+      var viewport = this.container.clientHeight || 400;
+      var fraction = row / Math.max(1, this.viewRows - this.visibleRows());
+      this.container.scrollTop = fraction * (MAX_SCROLL_PX - viewport);
+    }
     this.queueRender();
   };
 
@@ -344,20 +425,9 @@
     this.root.querySelector("#eztm-shown").textContent = this.view.length.toLocaleString();
     this.root.querySelector("#eztm-loaded").textContent = this.messages.length.toLocaleString();
 
-    var viewport = this.container.clientHeight || 400;
-    var visibleRows = Math.ceil(viewport / rowHeight) + OVERSCAN_ROWS;
-    var scrollTop = this.container.scrollTop;
-    var firstRow;
-    var top;
-    if (fullHeight <= MAX_SCROLL_PX) {
-      firstRow = Math.floor(scrollTop / rowHeight);
-      top = firstRow * rowHeight;
-    } else {
-      // Too tall for the browser: map the scroll position onto the rows proportionally.
-      var fraction = scrollTop / Math.max(1, spacerHeight - viewport);
-      firstRow = Math.floor(Math.min(1, fraction) * Math.max(0, this.viewRows - visibleRows));
-      top = scrollTop;
-    }
+    var visibleRows = this.visibleRows();
+    var firstRow = this.firstRowShown();
+    var top = fullHeight <= MAX_SCROLL_PX ? firstRow * rowHeight : this.container.scrollTop;
     var rowsEl = this.windowEl;
     var used = 0;
     if (this.view.length) {
@@ -407,7 +477,7 @@
       return;
     }
     row.className = "eztm-line eztm-level-" + (level || "OTHER");
-    cells[0].textContent = String(index + 1);
+    cells[0].textContent = String(this.base + index + 1);
     cells[1].textContent = this.stamps[index];
     cells[2].textContent = level;
     cells[3].textContent = this.messages[index];
@@ -530,19 +600,33 @@
     box.hidden = false;
   };
 
-  LogViewer.prototype.setLoading = function (loaded, total) {
+  /* How much of the log is here, lines before the end (the head) included. */
+  LogViewer.prototype.showLoading = function () {
+    var loaded = this.headLoaded + this.messages.length;
     var loading = this.root.querySelector("#eztm-loading");
-    loading.hidden = loaded >= total;
+    loading.hidden = loaded >= this.logSize && this.base === 0;
     if (!loading.hidden) {
       this.root.querySelector("#eztm-progress").textContent =
-        Math.floor((100 * loaded) / Math.max(total, 1)) + "%";
+        Math.floor((100 * loaded) / Math.max(this.logSize, 1)) + "%";
     }
   };
 
-  LogViewer.prototype.fetchPage = function (limit) {
+  /* Every line is here and none will come: the viewer is done. */
+  LogViewer.prototype.markDoneIfComplete = function () {
+    if (this.finished && this.base === 0) {
+      this.root.dataset.state = "done";
+    }
+  };
+
+  /* A page of ``limit`` lines from line ``offset`` on; with ``offset`` null, the last ones. */
+  LogViewer.prototype.fetchPage = function (offset, limit) {
     var url = new URL(this.config.linesUrl, window.location.href);
-    url.searchParams.set("offset", String(this.messages.length));
-    url.searchParams.set("limit", String(limit));
+    if (offset === null) {
+      url.searchParams.set("tail", String(limit));
+    } else {
+      url.searchParams.set("offset", String(offset));
+      url.searchParams.set("limit", String(limit));
+    }
     url.searchParams.set("compact", "1");
     return fetch(url.toString(), {
       credentials: "same-origin",
@@ -556,40 +640,51 @@
     });
   };
 
+  function wait(ms) {
+    return new Promise(function (resolve) {
+      setTimeout(resolve, ms);
+    });
+  }
+
   LogViewer.prototype.load = function () {
     var self = this;
-    var wait = function (ms) {
-      return new Promise(function (resolve) {
-        setTimeout(resolve, ms);
-      });
-    };
-    // The first page is what the screen shows, so that it paints at once; then the
+    // The first page is what the screen shows, so that it paints at once: the first
+    // lines, or the last ones while the viewer follows a run that goes on. Then the
     // largest pages, to fill the rest with as few requests as possible.
     var limit = this.config.firstPageSize || this.config.pageSize;
+    var fromTheEnd = this.config.live && !this.config.finished && this.sticky;
+    var first = true;
     var step = function () {
       var asked = limit;
-      limit = self.config.pageSize;
+      var offset = first && fromTheEnd ? null : self.base + self.messages.length;
       return self
-        .fetchPage(asked)
+        .fetchPage(offset, asked)
         .then(function (data) {
+          limit = self.config.pageSize;
+          if (first) {
+            first = false;
+            self.base = data.offset || 0;
+            if (self.base > 0) {
+              self.loadHead(self.base); // the lines before the end, in the background
+            }
+          }
           self.append(data.new_log_lines);
           self.logSize = data.log_size;
           self.setStatus(data);
           self.setProgress(data.progress);
-          self.setLoading(self.messages.length, data.log_size);
-          if (self.messages.length < data.log_size && data.new_log_lines.length) {
+          self.showLoading();
+          if (self.base + self.messages.length < data.log_size && data.new_log_lines.length) {
             return step(); // more pages are waiting: ask at once
           }
           if (!self.config.live || data.finished) {
             self.finished = true;
-            self.root.dataset.state = "done";
+            self.markDoneIfComplete();
             return null; // the run has ended and every line is here: stop polling
           }
           return wait(self.config.pollInterval).then(step);
         })
         .catch(function (error) {
-          self.root.querySelector("#eztm-progress").textContent = String(error.message);
-          self.root.querySelector("#eztm-loading").hidden = false;
+          self.showError(error);
           if (self.config.live) {
             return wait(self.config.pollInterval * 3).then(step);
           }
@@ -599,6 +694,54 @@
     this.root.dataset.state = "loading";
     this.queueRender();
     return step();
+  };
+
+  /* Load lines 0 to ``end`` (those before the end first shown) in the largest pages,
+   * aside, then put them before the rest at once. */
+  LogViewer.prototype.loadHead = function (end) {
+    var self = this;
+    var head = {
+      stamps: [],
+      levelNames: [],
+      messages: [],
+      levels: new GrowingArray(Uint8Array),
+      rows: new GrowingArray(Int32Array),
+      counts: { ALL: 0, DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0 },
+    };
+    var step = function () {
+      var have = head.messages.length;
+      return self
+        .fetchPage(have, Math.min(self.config.pageSize, end - have))
+        .then(function (data) {
+          var lines = data.new_log_lines.slice(0, end - have);
+          for (var k = 0; k < lines.length; k++) {
+            store(head, head.counts, lines[k]);
+          }
+          self.headLoaded = head.messages.length;
+          if (!lines.length && head.messages.length < end) {
+            return null; // the report's lines are gone (it was deleted): the end stays alone
+          }
+          if (head.messages.length < end) {
+            self.showLoading();
+            return step();
+          }
+          self.headLoaded = 0;
+          self.prepend(head);
+          self.showLoading();
+          self.markDoneIfComplete();
+          return null;
+        })
+        .catch(function (error) {
+          self.showError(error);
+          return wait(self.config.pollInterval * 3).then(step);
+        });
+    };
+    return step();
+  };
+
+  LogViewer.prototype.showError = function (error) {
+    this.root.querySelector("#eztm-progress").textContent = String(error.message);
+    this.root.querySelector("#eztm-loading").hidden = false;
   };
 
   document.addEventListener("DOMContentLoaded", function () {
