@@ -10,13 +10,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, ProcessHeartbeat, Task
 from eztaskmanager.notifiers import locmem
 from eztaskmanager.processes import host_key, process_is_alive, process_is_gone
 from eztaskmanager.services.lookout import Lookout
-from eztaskmanager.services.queues import JobInfo, JobState
+from eztaskmanager.services.queues import JobInfo, JobState, ScheduleHandle
 from eztaskmanager.services.recovery import reap, resync
 from testsupport.sessions import end_session_of
 
@@ -199,6 +200,33 @@ def test_resync_books_lost_schedules_again_and_sets_drifted_statuses_right(task)
     periodic.refresh_from_db()
     assert (periodic.status, periodic.scheduled_job_id) == ("scheduled", "sched-2")
     assert resync(RecordingBackend()) == []
+
+
+def test_resync_asks_the_engine_about_handles_read_as_rows_in_one_query(task):
+    """Thousands of scheduled tasks are read as plain rows: model instances cost several
+    times what the engine's answer does."""
+    backend = RecordingBackend()
+    start = timezone.now() + timedelta(minutes=10)
+    asked: list = []
+    backend.lost_schedules = lambda tasks: asked.extend(tasks) or []
+
+    def arm(n: int) -> list[Task]:
+        armed = [task(LIVE, scheduling=start, repetition_period="hour") for _ in range(n)]
+        for one in armed:
+            backend.add(one)
+            one.refresh_from_db()
+        return armed
+
+    queries = []
+    for n in (2, 20):
+        armed = arm(n)
+        asked.clear()
+        with CaptureQueriesContext(connections["default"]) as captured:
+            resync(backend)
+        queries.append(len(captured))
+        assert all(type(handle) is ScheduleHandle for handle in asked)
+        assert {(t.pk, t.scheduled_job_id) for t in armed} <= set(asked)
+    assert queries[0] == queries[1]
 
 
 def test_the_management_command_prints_what_it_fixed(task):

@@ -27,7 +27,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from eztaskmanager.options import Option, read_options
-from eztaskmanager.services.queues import JobInfo, JobState, TaskQueueException, TaskQueueService
+from eztaskmanager.services.queues import (
+    JobInfo,
+    JobState,
+    ScheduleHandle,
+    TaskQueueException,
+    TaskQueueService,
+)
 from eztaskmanager_celery import checks, timetable
 from eztaskmanager_celery.connection import BrokerAccess, load_app
 from eztaskmanager_celery.tasks import RUN_TASK_NAME
@@ -145,7 +151,7 @@ class CeleryBackend(BrokerAccess, TaskQueueService):
             return JobInfo(info, f"failed: {result.result!r}")
         return JobInfo(info, state.lower())
 
-    def lost_schedules(self, tasks: list[Task]) -> list[Task]:
+    def lost_schedules(self, tasks: list[ScheduleHandle]) -> list[ScheduleHandle]:
         """Only schedules the beat does not read (booked by another backend) are lost.
 
         The beat reads the ``Task`` table itself, so a schedule of this backend cannot

@@ -18,6 +18,7 @@ from datetime import timezone as dt_timezone
 from django.db.models import QuerySet
 
 from eztaskmanager.models import Task
+from eztaskmanager.services.engine import ScheduleHandle
 
 BEAT_PREFIX = "beat:"
 
@@ -27,7 +28,7 @@ def beat_job_id(task_id: int) -> str:
     return f"{BEAT_PREFIX}{task_id}"
 
 
-def is_on_beat(task: Task) -> bool:
+def is_on_beat(task: Task | ScheduleHandle) -> bool:
     """Whether the beat runs this task's schedule (its fields may be stale in memory)."""
     return task.scheduled_job_id == beat_job_id(task.pk)
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from eztaskmanager.models import FiredDueTime, Task
-from eztaskmanager.services.queues import JobState, TaskNotRunnable
+from eztaskmanager.services.queues import JobState, ScheduleHandle, TaskNotRunnable
 from eztaskmanager_rq import compat
 from eztaskmanager_rq.occurrences import (
     due_to_book_again,
@@ -138,7 +138,7 @@ class ScheduleChain:
             return None
         return following(task, timezone.now())
 
-    def lost_schedules(self, tasks: list[Task]) -> list[Task]:
+    def lost_schedules(self, tasks: list[ScheduleHandle]) -> list[ScheduleHandle]:
         """The tasks whose schedule job Redis no longer holds, judged inside Redis.
 
         A schedule is held while its job waits in rq-scheduler's set, or is in its queue

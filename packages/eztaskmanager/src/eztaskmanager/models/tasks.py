@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -298,11 +299,20 @@ class Task(TaskRules, TaskLifecycle, models.Model):
 
     # Schedule changes -----------------------------------------------------------------------
     def _remember_schedule(self) -> None:
-        self._stored_schedule = {name: self._schedule_value(name) for name in SCHEDULE_FIELDS}
+        # On every task read: a look for lost schedules reads thousands at a time.
+        values = self.__dict__
+        self._stored_schedule = {
+            name: values.get(attname) for name, attname in self._schedule_attnames().items()
+        }
 
     def _schedule_value(self, name: str) -> Any:
-        field = self._meta.get_field(name)
-        return self.__dict__.get(field.attname)
+        return self.__dict__.get(self._schedule_attnames()[name])
+
+    @classmethod
+    @cache
+    def _schedule_attnames(cls) -> dict[str, str]:
+        """Each schedule field's attribute (``command_id`` for ``command``), looked up once."""
+        return {name: cls._meta.get_field(name).attname for name in SCHEDULE_FIELDS}
 
     def schedule_changes(self, fields: Iterable[str] | None = None) -> set[str]:
         """The schedule fields (among ``fields``, default all) whose value differs from the

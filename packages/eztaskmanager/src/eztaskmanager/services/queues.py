@@ -32,7 +32,13 @@ from eztaskmanager.options import read_options
 from eztaskmanager.origins import Origin, as_origin
 from eztaskmanager.permissions import check_run
 from eztaskmanager.registry import get_backend
-from eztaskmanager.services.engine import JobInfo, JobState, StopOutcome, engine_errors
+from eztaskmanager.services.engine import (
+    JobInfo,
+    JobState,
+    ScheduleHandle,
+    StopOutcome,
+    engine_errors,
+)
 from eztaskmanager.services.liveness import reap_run
 
 if TYPE_CHECKING:
@@ -53,6 +59,7 @@ STOP_WAIT_SECONDS = 2.0
 __all__ = [
     "JobInfo",
     "JobState",
+    "ScheduleHandle",
     "StopOutcome",
     "TaskAlreadyRunning",
     "TaskNotRunnable",
@@ -417,8 +424,9 @@ class TaskQueueService(abc.ABC):
         """What the engine knows of the job ``job_id``; by default, nothing."""
         return JobInfo(JobState.UNKNOWN)
 
-    def lost_schedules(self, tasks: list[Task]) -> list[Task]:
-        """The tasks among ``tasks`` whose schedule the engine no longer holds."""
+    def lost_schedules(self, tasks: list[ScheduleHandle]) -> list[ScheduleHandle]:
+        """Those of the scheduled ``tasks`` (each its ``pk`` and ``scheduled_job_id``) whose
+        schedule the engine no longer holds."""
         return []
 
     def rearm(self, task: Task) -> None:

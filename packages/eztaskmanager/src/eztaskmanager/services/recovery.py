@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.registry import get_backend
+from eztaskmanager.services.engine import ScheduleHandle
 from eztaskmanager.services.liveness import reap_run, why_lost, why_lost_queued
 
 if TYPE_CHECKING:
@@ -56,7 +57,12 @@ def resync(backend: TaskQueueService | None = None) -> list[str]:
                     done.append(f"{fresh}: status {before} -> {fresh.status}")
     # The engine is asked about every schedule by its handle alone; the few it lost are
     # read whole, one by one, to be booked again.
-    scheduled = list(Task.objects.exclude(scheduled_job_id="").only("pk", "scheduled_job_id"))
+    scheduled = list(
+        map(
+            ScheduleHandle._make,
+            Task.objects.exclude(scheduled_job_id="").values_list("pk", "scheduled_job_id"),
+        )
+    )
     for stub in backend.lost_schedules(scheduled) if scheduled else []:
         task = Task.objects.select_related("command").filter(pk=stub.pk).first()
         if task is None:
