@@ -246,27 +246,29 @@
   // The log --------------------------------------------------------------------------------
   /* Lines as the endpoint sends them: [line, timestamp, level, message] arrays (what the
    * viewer asks for), {line, timestamp, level, message} objects, or plain strings. */
-  function parseLine(line) {
-    if (Array.isArray(line)) {
-      return [String(line[1]), String(line[2] || ""), String(line[3])];
-    }
-    if (typeof line === "string") {
-      return ["", "", line];
-    }
-    return [String(line.timestamp || ""), String(line.level || ""), String(line.message)];
-  }
-
   /* Store one line at the end of ``log`` (the viewer, or the head being loaded) and count
    * its level; return its index. */
   function store(log, counts, line) {
-    var parsed = parseLine(line);
-    var levelName = parsed[1];
+    var stamp = "";
+    var levelName = "";
+    var message;
+    if (Array.isArray(line)) {
+      stamp = String(line[1]);
+      levelName = String(line[2] || "");
+      message = String(line[3]);
+    } else if (typeof line === "string") {
+      message = line;
+    } else {
+      stamp = String(line.timestamp || "");
+      levelName = String(line.level || "");
+      message = String(line.message);
+    }
     var code = LEVEL_CODES[levelName] || 0;
-    log.stamps.push(parsed[0]);
+    log.stamps.push(stamp);
     log.levelNames.push(levelName);
-    log.messages.push(parsed[2]);
+    log.messages.push(message);
     log.levels.push(code);
-    log.rows.push(countRows(parsed[2]));
+    log.rows.push(countRows(message));
     counts.ALL++;
     if (code) {
       counts[levelName === "CRITICAL" ? "ERROR" : levelName]++;
