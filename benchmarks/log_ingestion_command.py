@@ -206,7 +206,13 @@ def measure(where: Path, redis_url: str, queue: str, records: int, repeat: int) 
         echoed = (where / "worker.log").read_text().count(f"of {records}")
     finally:
         worker.terminate()
-        worker.wait(30)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+            print("the worker did not stop within 30 s of SIGTERM; its log ends with:")
+            print((where / "worker.log").read_text()[-3000:])
         output.close()
     ratios = [t / b for t, b in zip(t_task, t_bare, strict=True)]
     value, floor = statistics.median(t_task), statistics.median(t_bare)
