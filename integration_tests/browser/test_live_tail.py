@@ -122,3 +122,26 @@ def test_a_short_running_log_loads_as_before(page: Page):
     assert "tail=500" in asked[0]
     # The end request held the whole log: nothing before it to ask for.
     assert not any("offset=0&" in url for url in asked)
+
+
+def test_a_failed_request_for_the_beginning_is_asked_again(page: Page):
+    """A network blip while the lines before the end load: they are asked for again."""
+    report = running_report(15_000)
+    failed: list[str] = []
+
+    def fail_the_first_page_once(route: Route) -> None:
+        offset = parse_qs(urlsplit(route.request.url).query).get("offset", ["-1"])[0]
+        if offset == "0" and not failed:
+            failed.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/lines/*", fail_the_first_page_once)
+    page.goto(f"/admin/eztaskmanager/launchreport/{report.pk}/log/live/")
+    expect(page.locator(".eztm-window .eztm-msg").last).to_have_text(last_message(15_000))
+    expect(page.locator("#eztm-loaded")).to_have_text("15,000")
+    assert failed
+    page.click("#eztm-sticky")
+    page.evaluate("document.getElementById('eztm-lines').scrollTop = 0")
+    expect(page.locator(".eztm-window .eztm-no").first).to_have_text("1")
