@@ -7,6 +7,7 @@ real forked processes.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from datetime import timedelta
@@ -161,3 +162,37 @@ def test_the_simple_worker_runs_tasks(backend, task, django_capture_on_commit_ca
     run_worker(backend, SimpleWorker)
     assert LaunchReport.objects.get(task=t).invocation_result == LaunchReport.RESULT_OK
     work(backend)  # nothing left
+
+
+@pytest.mark.parametrize("worker_class", [Worker, SimpleWorker])
+def test_a_warm_stop_that_lands_in_the_workers_own_work_stops_it(
+    db, backend, worker_class, monkeypatch
+):
+    """SIGTERM while an idle worker records its heartbeat in the database: RQ raises its
+    stop there, inside work that logs its errors and goes on. The worker stops all the
+    same, at once, not when stopped a second time (a cold stop)."""
+    worker = worker_class([backend.queue], connection=backend.connection)
+    worker.heartbeat_record_interval = 0  # a record on every heartbeat, the first one too
+    beat = ProcessHeartbeat.beat
+    sent: list[float] = []
+
+    def beat_and_get_stopped(*args, **kwargs):
+        # Once the worker's own handler is in place (not during its start).
+        if not sent and signal.getsignal(signal.SIGTERM) == worker.request_stop:
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGTERM)  # handled here, in the middle of the record
+        return beat(*args, **kwargs)
+
+    monkeypatch.setattr(ProcessHeartbeat, "beat", beat_and_get_stopped)
+    # The safety net: a cold stop, 10 s later, of a worker that kept waiting for jobs.
+    cold = threading.Timer(10, os.kill, (os.getpid(), signal.SIGTERM))
+    cold.start()
+    try:
+        worker.work(burst=False)
+        stopped = time.monotonic()
+    except SystemExit:
+        pytest.fail("the worker went on after a warm stop, until a second SIGTERM")
+    finally:
+        cold.cancel()
+    assert sent and stopped - sent[0] < 5
+    assert worker.get_state() != compat.WorkerStatus.BUSY

@@ -15,7 +15,12 @@ from redis import ConnectionPool, Redis
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
-from rq.worker import SimpleWorker, Worker
+from rq.worker import SimpleWorker, Worker, WorkerStatus
+
+try:  # rq 3
+    from rq.exceptions import StopRequested
+except ImportError:  # rq 2
+    from rq.worker import StopRequested
 from rq_scheduler import Scheduler
 
 __all__ = [
@@ -28,7 +33,9 @@ __all__ = [
     "NoSuchJobError",
     "Scheduler",
     "SimpleWorker",
+    "StopRequested",
     "Worker",
+    "WorkerStatus",
     "base_scheduler_class",
     "failure_text",
     "horse_end_text",

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -72,6 +73,40 @@ class RecoveringWorkerMixin:
     reap_interval: float = 60.0
 
     lookout: Lookout | None = None
+    # How deep the worker is in the task manager's own work (see own_work()).
+    _own_work_depth = 0
+
+    @contextmanager
+    def own_work(self, stop_after: bool = True) -> Iterator[None]:
+        """The task manager's work in the worker between jobs (a heartbeat, a look for lost
+        runs, a connection opened ahead), which logs its errors and goes on.
+
+        A warm stop (SIGTERM, Ctrl-C) asked while the worker is not busy makes RQ raise
+        ``StopRequested`` from the signal handler, wherever the worker is: in here it
+        would be logged and ignored with the rest, and the worker would wait for jobs
+        until stopped again. It waits for the end of this work instead, then stops the
+        worker (``stop_after``), or is left to RQ's loop, which looks before each job.
+        """
+        self._own_work_depth += 1
+        try:
+            yield
+        finally:
+            self._own_work_depth -= 1
+        stop = self._stop_requested  # type: ignore[attr-defined]
+        if stop_after and stop and not self._own_work_depth and not self._busy():
+            raise compat.StopRequested()
+
+    def _shutdown(self) -> None:
+        """A warm stop: held while the worker does its own work (see :meth:`own_work`)."""
+        if self._own_work_depth and not self._busy():
+            self._stop_requested = True
+            if getattr(self, "scheduler", None):
+                self.stop_scheduler()  # type: ignore[attr-defined]
+            return
+        super()._shutdown()  # type: ignore[misc]
+
+    def _busy(self) -> bool:
+        return self.get_state() == compat.WorkerStatus.BUSY  # type: ignore[attr-defined]
 
     @property
     def dequeue_timeout(self) -> int:
@@ -95,7 +130,8 @@ class RecoveringWorkerMixin:
     def heartbeat(self, *args: Any, **kwargs: Any) -> None:
         super().heartbeat(*args, **kwargs)  # type: ignore[misc]
         if self.lookout is not None and not self.is_horse:  # type: ignore[attr-defined]
-            self.lookout.tick()
+            with self.own_work():
+                self.lookout.tick()
 
     # What RQ knows first ----------------------------------------------------------------------
     def handle_work_horse_killed(
@@ -143,11 +179,13 @@ class Worker(RecoveringWorkerMixin, compat.Worker):
         try:
             super().execute_job(job, queue)
         finally:
-            handover.release()
-            if ours and self.nothing_waiting():
-                # The next run's connection, if it could not be opened after the fork.
-                head_starts.rest()
-                handover.prepare()
+            # Not stopped from here: an error of the job's may be on its way up.
+            with self.own_work(stop_after=False):
+                handover.release()
+                if ours and self.nothing_waiting():
+                    # The next run's connection, if it could not be opened after the fork.
+                    head_starts.rest()
+                    handover.prepare()
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         super().bootstrap(*args, **kwargs)
@@ -194,7 +232,8 @@ class SimpleWorker(RecoveringWorkerMixin, compat.SimpleWorker):
         if job.func_name not in RUN_FUNCTIONS:
             super().execute_job(job, queue)
             return
-        with spare_connection.around_run():
+        # The spare's turn before and after the run (RQ's loop stops the worker after it).
+        with self.own_work(stop_after=False), spare_connection.around_run():
             super().execute_job(job, queue)
 
     def teardown(self) -> None:
