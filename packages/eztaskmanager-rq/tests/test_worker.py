@@ -41,6 +41,9 @@ def running_report(task, job_id: str) -> LaunchReport:
 def test_rq_still_has_the_methods_the_worker_extends():
     for hook in (compat.HORSE_KILLED_HOOK, compat.STOPPED_JOB_HOOK):
         assert callable(getattr(compat.Worker, hook, None)), hook
+    for hook in (compat.JOB_DEQUEUED_HOOK, compat.WARM_STOP_HOOK):
+        for worker_class in (compat.Worker, compat.SimpleWorker):
+            assert callable(getattr(worker_class, hook, None)), (worker_class, hook)
 
 
 def test_a_killed_work_horse_ends_its_run_at_once(backend, task):
@@ -165,20 +168,25 @@ def test_the_simple_worker_runs_tasks(backend, task, django_capture_on_commit_ca
 
 
 @pytest.mark.parametrize("worker_class", [Worker, SimpleWorker])
+@pytest.mark.parametrize("job_waiting", [False, True], ids=["idle", "a job just dequeued"])
 def test_a_warm_stop_that_lands_in_the_workers_own_work_stops_it(
-    db, backend, worker_class, monkeypatch
+    db, backend, worker_class, job_waiting, monkeypatch
 ):
-    """SIGTERM while an idle worker records its heartbeat in the database: RQ raises its
-    stop there, inside work that logs its errors and goes on. The worker stops all the
-    same, at once, not when stopped a second time (a cold stop)."""
+    """SIGTERM while the worker records its heartbeat in the database: RQ raises its stop
+    there, inside work that logs its errors and goes on. The worker stops all the same,
+    at once, not when stopped a second time (a cold stop); a job it has just taken from
+    its queue runs first, rather than being lost."""
+    job = backend.queue.enqueue_call("os.getpid") if job_waiting else None
     worker = worker_class([backend.queue], connection=backend.connection)
     worker.heartbeat_record_interval = 0  # a record on every heartbeat, the first one too
     beat = ProcessHeartbeat.beat
     sent: list[float] = []
 
     def beat_and_get_stopped(*args, **kwargs):
-        # Once the worker's own handler is in place (not during its start).
-        if not sent and signal.getsignal(signal.SIGTERM) == worker.request_stop:
+        # Once the worker's own handler is in place (not during its start), and once it
+        # holds the job, if one waits.
+        handler_set = signal.getsignal(signal.SIGTERM) == worker.request_stop
+        if not sent and handler_set and worker._job_in_hand == job_waiting:
             sent.append(time.monotonic())
             os.kill(os.getpid(), signal.SIGTERM)  # handled here, in the middle of the record
         return beat(*args, **kwargs)
@@ -195,4 +203,5 @@ def test_a_warm_stop_that_lands_in_the_workers_own_work_stops_it(
     finally:
         cold.cancel()
     assert sent and stopped - sent[0] < 5
-    assert worker.get_state() != compat.WorkerStatus.BUSY
+    if job is not None:
+        assert job.get_status(refresh=True) == compat.JobStatus.FINISHED

@@ -25,8 +25,10 @@ from rq_scheduler import Scheduler
 
 __all__ = [
     "HORSE_KILLED_HOOK",
+    "JOB_DEQUEUED_HOOK",
     "SCHEDULED_JOBS_KEY",
     "STOPPED_JOB_HOOK",
+    "WARM_STOP_HOOK",
     "InvalidJobOperation",
     "Job",
     "JobStatus",
@@ -54,6 +56,10 @@ SCHEDULED_JOBS_KEY: str = Scheduler.scheduled_jobs_key
 # without finishing its job, the second when a work-horse was killed by a stop command.
 HORSE_KILLED_HOOK = "handle_work_horse_killed"
 STOPPED_JOB_HOOK = "_handle_stopped_job"
+# And of every worker: rq 2 and 3 call the first right after they dequeued a job (before
+# the worker's last heartbeat and the job's run), the second on a warm stop.
+JOB_DEQUEUED_HOOK = "reorder_queues"
+WARM_STOP_HOOK = "_shutdown"
 
 
 def base_scheduler_class() -> type[Scheduler]:

@@ -75,6 +75,8 @@ class RecoveringWorkerMixin:
     lookout: Lookout | None = None
     # How deep the worker is in the task manager's own work (see own_work()).
     _own_work_depth = 0
+    # From a job's dequeue to its run: a stop held meanwhile lets that job run first.
+    _job_in_hand = False
 
     @contextmanager
     def own_work(self, stop_after: bool = True) -> Iterator[None]:
@@ -127,10 +129,22 @@ class RecoveringWorkerMixin:
         self.lookout.tick(force=True, schedules=True)
         freeze_heap()
 
+    def dequeue_job_and_maintain_ttl(self, *args: Any, **kwargs: Any) -> Any:
+        self._job_in_hand = False
+        return super().dequeue_job_and_maintain_ttl(*args, **kwargs)  # type: ignore[misc]
+
+    def reorder_queues(self, *args: Any, **kwargs: Any) -> None:
+        # RQ calls it right after it dequeued a job, before its last heartbeat: a stop
+        # raised from there on would leave that job out of its queue and never run.
+        self._job_in_hand = True
+        super().reorder_queues(*args, **kwargs)  # type: ignore[misc]
+
     def heartbeat(self, *args: Any, **kwargs: Any) -> None:
         super().heartbeat(*args, **kwargs)  # type: ignore[misc]
         if self.lookout is not None and not self.is_horse:  # type: ignore[attr-defined]
-            with self.own_work():
+            # A stop held here stops the worker now, or after the job it has just dequeued
+            # (RQ's loop looks for it before each job).
+            with self.own_work(stop_after=not self._job_in_hand):
                 self.lookout.tick()
 
     # What RQ knows first ----------------------------------------------------------------------
