@@ -244,10 +244,10 @@
   };
 
   // The log --------------------------------------------------------------------------------
-  /* Lines as the endpoint sends them: [line, timestamp, level, message] arrays (what the
-   * viewer asks for), {line, timestamp, level, message} objects, or plain strings. */
   /* Store one line at the end of ``log`` (the viewer, or the head being loaded) and count
-   * its level; return its index. */
+   * its level; return its index. Lines come as the endpoint sends them: [line, timestamp,
+   * level, message] arrays (what the viewer asks for), {line, timestamp, level, message}
+   * objects, or plain strings. */
   function store(log, counts, line) {
     var stamp = "";
     var levelName = "";
@@ -370,17 +370,11 @@
   LogViewer.prototype.scrollToLine = function (index) {
     var position = 0;
     if (index >= 0) {
-      var low = 0;
-      var high = this.view.length;
-      while (low < high) {
-        var middle = (low + high) >> 1;
-        if (this.view.data[middle] < index) {
-          low = middle + 1;
-        } else {
-          high = middle;
-        }
-      }
-      position = Math.min(low, Math.max(this.view.length - 1, 0));
+      // The first line of the view at or after ``index`` (line numbers are whole).
+      position = Math.min(
+        bisectRight(this.view.data, this.view.length, index - 1),
+        Math.max(this.view.length - 1, 0)
+      );
     }
     var row = this.view.length ? this.viewRowStart.data[position] : 0;
     var fullHeight = this.viewRows * this.rowHeight;
@@ -399,20 +393,24 @@
     this.windowEl.textContent = "";
   };
 
-  /* The index in the view of the line that holds display row ``row``. */
-  LogViewer.prototype.lineAtRow = function (row) {
-    var starts = this.viewRowStart.data;
+  /* How many of the first ``length`` values of the sorted ``data`` are at most ``value``. */
+  function bisectRight(data, length, value) {
     var low = 0;
-    var high = this.view.length - 1;
+    var high = length;
     while (low < high) {
-      var middle = (low + high + 1) >> 1;
-      if (starts[middle] <= row) {
-        low = middle;
+      var middle = (low + high) >> 1;
+      if (data[middle] <= value) {
+        low = middle + 1;
       } else {
-        high = middle - 1;
+        high = middle;
       }
     }
     return low;
+  }
+
+  /* The index in the view of the line that holds display row ``row``. */
+  LogViewer.prototype.lineAtRow = function (row) {
+    return Math.max(bisectRight(this.viewRowStart.data, this.view.length, row) - 1, 0);
   };
 
   LogViewer.prototype.render = function () {
