@@ -179,3 +179,50 @@ def test_a_failing_audit_write_never_stops_the_start(task, caplog):
     assert (report.invocation_result, report.started_by_id) == ("ok", grace.pk)
     assert not AuditEvent.objects.exists()
     assert "Could not record that grace started task" in caplog.text
+
+
+@pytest.mark.parametrize("way", ["add", "run_once"])
+def test_a_start_the_engine_refuses_leaves_no_run_and_no_event(task, way):
+    """The start's event is written with its queued run; when the engine cannot take the
+    job, both go."""
+    from eztaskmanager.exceptions import TaskQueueException
+
+    from .backends import RecordingBackend
+
+    hana = runner("hana")
+    t = task(LIVE, QUICK)
+    start = getattr(RecordingBackend(fail=True), way)
+    with pytest.raises(TaskQueueException):
+        start(t, by=Origin(ADMIN, hana))
+    assert not LaunchReport.objects.exists()
+    assert events(t) == []
+    assert Task.objects.get(pk=t.pk).status == "idle"
+    # A later start that reaches the engine is recorded as usual.
+    report = RecordingBackend().add(t, by=Origin(ADMIN, hana))
+    assert events(t) == [("started", ADMIN, hana.pk, "hana", report.pk)]
+
+
+def test_a_queued_run_now_with_holds_its_arguments_note_and_event_at_once(task):
+    """What "Run now with..." and a chain write before the engine has the job is all
+    there when it has it: the run's own arguments, its first line, the audit event."""
+    from .backends import RecordingBackend
+
+    ivan = runner("ivan")
+    t = task(LIVE, QUICK)
+    backend = RecordingBackend()
+    seen = {}
+
+    def enqueue(task_, job_id):
+        report = LaunchReport.objects.get(job_id=job_id)
+        seen.update(
+            arguments=(report.arguments, report.custom_arguments),
+            lines=(report.n_log_lines, report.get_log_lines()),
+            events=events(t),
+        )
+
+    backend.enqueue = enqueue
+    report = backend.run_once(t, "--limit=2,--sleep=0", note="Follows run 7.", by=Origin(API, ivan))
+    assert seen["arguments"] == ("--limit=2,--sleep=0", True)
+    count, [line] = seen["lines"]
+    assert count == 1 and line.endswith(" - INFO - Follows run 7.")
+    assert seen["events"] == [("started", API, ivan.pk, "ivan", report.pk)]

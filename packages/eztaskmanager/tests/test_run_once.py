@@ -94,11 +94,3 @@ def test_a_scheduled_task_runs_once_now_and_keeps_its_schedule(task):
     # One run at a time, as Start.
     with pytest.raises(TaskAlreadyRunning):
         backend.run_once(t, QUIET)
-
-
-def test_only_a_queued_run_takes_other_arguments(task):
-    t = task(LIVE, QUIET)
-    report = t.queue_run("job-1")
-    started = LaunchReport.objects.start_run(t.pk, "job-1")
-    assert not started.use_arguments(WARNING)
-    assert LaunchReport.objects.get(pk=report.pk).arguments == QUIET

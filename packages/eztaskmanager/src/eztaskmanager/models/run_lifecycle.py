@@ -22,8 +22,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from eztaskmanager.audit import STARTED
 from eztaskmanager.conf import get_setting
 from eztaskmanager.exceptions import TaskNotRunnable
+from eztaskmanager.models.audit import AuditEvent
 from eztaskmanager.models.compiled import (
     INT_MARKERS,
     STR_MARKERS,
@@ -278,21 +280,6 @@ class RunLifecycle:
             "(%(ttl)d s)."
         ) % {"waited": waited, "ttl": task.queued_ttl}
 
-    def use_arguments(self, arguments: str) -> bool:
-        """Run this queued run with ``arguments`` instead of its task's ("Run now with...").
-
-        Only a queued run takes them (False otherwise); they are not checked here: the
-        caller has parsed them with the command's parser (``Task.check_arguments``).
-        """
-        changed = (
-            type(self)
-            .objects.filter(pk=self.pk, state=self.STATE_QUEUED)
-            .update(arguments=arguments, custom_arguments=True)
-        )
-        if changed:
-            self.arguments, self.custom_arguments = arguments, True
-        return bool(changed)
-
     def request_stop(self, by: str = "") -> str:
         """Ask the run to stop; return its state afterwards.
 
@@ -443,9 +430,13 @@ class RunLifecycle:
         return self.state
 
     def discard(self) -> bool:
-        """Delete a queued run whose job never reached the queue engine."""
+        """Delete a queued run whose job never reached the queue engine, and the audit
+        trail's record of its start: it did not start."""
         with transaction.atomic():
             task = Task.locked(self.task_id)
+            AuditEvent.objects.filter(
+                report=self.pk, report__state=self.STATE_QUEUED, action=STARTED
+            ).delete()
             deleted, _details = (
                 type(self).objects.filter(pk=self.pk, state=self.STATE_QUEUED).delete()
             )

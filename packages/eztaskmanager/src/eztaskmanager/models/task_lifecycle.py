@@ -14,6 +14,7 @@ are the task's.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from eztaskmanager import audit
 from eztaskmanager.exceptions import TaskAlreadyRunning, TaskNotRunnable
 from eztaskmanager.models.compiled import (
     INT_MARKERS,
@@ -30,6 +32,7 @@ from eztaskmanager.models.compiled import (
     touch_row,
     update_rows,
 )
+from eztaskmanager.models.logs import LogColumns, insert_locked
 from eztaskmanager.models.schedules import FiredDueTime
 from eztaskmanager.models.states import QUEUED, STARTED
 from eztaskmanager.origins import CODE, SCHEDULE, Origin
@@ -233,6 +236,10 @@ class TaskLifecycle:
         retry_of: models.Model | None = None,
         not_before: datetime | None = None,
         by: Origin | None = None,
+        *,
+        arguments: str | None = None,
+        note: str = "",
+        audit_detail: str | None = None,
     ) -> models.Model:
         """Record a run handed to the queue as ``job_id`` (its queued report); refuse a second one.
 
@@ -241,7 +248,12 @@ class TaskLifecycle:
         stopped or replaced meanwhile, :class:`TaskNotRunnable` is raised instead. A retry
         names the attempt that failed (``retry_of``) and when it is due (``not_before``).
         ``by``: who or what started it (default: code; a schedule's run, when ``schedule``
-        is given).
+        is given). ``arguments``: the run's own, instead of the task's ("Run now with...");
+        ``note``: its first log line (why it started).
+
+        With ``audit_detail`` (``""`` for none) the start goes in the audit trail, in the
+        same transaction: the trail has it exactly when the run was queued, and a start
+        costs one commit, not two.
         """
         with transaction.atomic():
             # The lock and the run that would block this one, in one statement.
@@ -259,10 +271,21 @@ class TaskLifecycle:
                 by = by or Origin()
                 started_by_id = by.user_id
             report = fresh._create_queued_run(
-                job_id, timeout, retry_of, not_before, by.source, started_by_id
+                job_id,
+                timeout,
+                retry_of,
+                not_before,
+                by.source,
+                started_by_id,
+                arguments=arguments,
+                lines=1 if note else 0,
             )
+            if note:
+                insert_locked(report.pk, 0, LogColumns([time.time()], ["INFO"], [note]))
             # No other run is active (refused above): this queued one is the only one.
             fresh.sync_status(active_states={QUEUED})
+            if audit_detail is not None:
+                audit.record(audit.STARTED, fresh, by, report, audit_detail)
         self._copy_from(fresh)
         return report
 
@@ -274,9 +297,13 @@ class TaskLifecycle:
         not_before: datetime | None = None,
         origin: str = CODE,
         started_by_id: int | None = None,
+        *,
+        arguments: str | None = None,
+        lines: int = 0,
     ) -> models.Model:
         """The report of a run handed to the queue as ``job_id`` (under the lock), started
-        through ``origin`` by the user ``started_by_id``."""
+        through ``origin`` by the user ``started_by_id``, with its own ``arguments`` if
+        given, and counting the ``lines`` its caller writes next."""
         now = timezone.now()
         attempt = {}
         if retry_of is not None:
@@ -295,9 +322,12 @@ class TaskLifecycle:
             timeout=timeout,
             origin=origin,
             started_by_id=started_by_id,
+            n_log_lines=lines,
             **attempt,
             **self.run_snapshot(),
         )
+        if arguments is not None:
+            report.arguments, report.custom_arguments = arguments, True
         # The database the task's related manager would write to.
         return insert_row(report, using=router.db_for_write(report_model, instance=self))
 

@@ -20,7 +20,7 @@ from django.core.checks import CheckMessage
 from django.utils.translation import gettext as _
 
 from eztaskmanager import audit, origins
-from eztaskmanager.audit import SCHEDULED, STARTED, STOPPED, UNSCHEDULED
+from eztaskmanager.audit import SCHEDULED, STOPPED, UNSCHEDULED
 from eztaskmanager.exceptions import (
     TaskAlreadyRunning,
     TaskNotRunnable,
@@ -124,9 +124,7 @@ class TaskQueueService(abc.ABC):
                 task.advance_schedule(handle, handle, next_ride)
             audit.record(SCHEDULED, task, origin)
             return None
-        report = self._queue(task, origin=origin)
-        audit.record(STARTED, task, origin, report)
-        return report
+        return self._queue(task, origin=origin, audit_detail="")
 
     def run_once(
         self,
@@ -146,14 +144,12 @@ class TaskQueueService(abc.ABC):
         self.validate(task, origin)
         if arguments is not None:
             task.check_arguments(arguments)
-        report = self._queue(task, arguments, note, origin=origin)
         detail = (
             ""
             if arguments is None
             else _("With other arguments: %(arguments)s") % {"arguments": arguments}
         )
-        audit.record(STARTED, task, origin, report, detail)
-        return report
+        return self._queue(task, arguments, note, origin=origin, audit_detail=detail)
 
     def retry(self, failed: LaunchReport, when: datetime) -> LaunchReport:
         """Queue the next attempt of the failed run ``failed``, due at ``when``.
@@ -183,9 +179,11 @@ class TaskQueueService(abc.ABC):
         retry_of: LaunchReport | None = None,
         when: datetime | None = None,
         origin: Origin | None = None,
+        audit_detail: str | None = None,
     ) -> LaunchReport:
-        """Record a queued run (with its own ``arguments`` and first line, if given) and hand
-        it to the engine: now, or at ``when`` (a retry of ``retry_of``)."""
+        """Record a queued run (with its own ``arguments`` and first line, if given, and
+        its start in the audit trail with ``audit_detail``, all in one transaction) and
+        hand it to the engine: now, or at ``when`` (a retry of ``retry_of``)."""
 
         def queue_run() -> LaunchReport:
             return task.queue_run(
@@ -194,6 +192,9 @@ class TaskQueueService(abc.ABC):
                 retry_of=retry_of,
                 not_before=when,
                 by=origin,
+                arguments=arguments,
+                note=note,
+                audit_detail=audit_detail,
             )
 
         try:
@@ -204,11 +205,6 @@ class TaskQueueService(abc.ABC):
             self.refuse_blocked(task)
             report = queue_run()
         try:
-            # Before the engine has the job: no worker can start the run meanwhile.
-            if arguments is not None:
-                report.use_arguments(arguments)
-            if note:
-                report.append_log("INFO", note)
             if when is None:
                 with engine_errors(_("start %(task)s") % {"task": task}):
                     self.enqueue(task, report.job_id)
