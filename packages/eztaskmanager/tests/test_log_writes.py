@@ -12,6 +12,7 @@ import pytest
 from django.db import connection, connections
 
 from eztaskmanager.models import LaunchReport, write_log_rows
+from eztaskmanager.models.log_inserts import PG_INSERT_UP_TO
 from eztaskmanager.models.logs import LogColumns
 from eztaskmanager.services.logger import DatabaseLogHandler
 
@@ -55,24 +56,36 @@ def stored(report):
     return list(report.logs.order_by("line").values_list("line", "timestamp", "level", "message"))
 
 
-def test_awkward_messages_and_levels_are_stored_as_they_are(report):
+# Batches of a few lines and of more take different statements on PostgreSQL.
+BATCHES = pytest.mark.parametrize("batch", [2, PG_INSERT_UP_TO + 1], ids=["few", "many"])
+
+
+@BATCHES
+def test_awkward_messages_and_levels_are_stored_as_they_are(report, batch):
     now = time.time()
     rows = [(now, "INFO", message) for message in AWKWARD]
     rows.append((now, "ODD\tLEVEL", "a level with a tab"))
-    assert write_log_rows(report.pk, rows)
-    messages = [message for _line, _stamp, _level, message in stored(report)]
-    nul = "\ufffd" if connection.vendor == "postgresql" else "\x00"  # PostgreSQL cannot store NUL
-    assert messages == [m.replace("\x00", nul) for m in AWKWARD] + ["a level with a tab"]
-    assert stored(report)[-1][2] == "ODD\tLEVEL"
+    rows.append((now, "NUL\x00LEVEL", "a level with a NUL"))
+    for first in range(0, len(rows), batch):
+        assert write_log_rows(report.pk, rows[first : first + batch])
+    pg = connection.vendor == "postgresql"
+    nul = "\ufffd" if pg else "\x00"  # PostgreSQL cannot store NUL
+    expected = [
+        (level.replace("\x00", nul), message.replace("\x00", nul)) for _t, level, message in rows
+    ]
+    assert [(level, message) for _line, _stamp, level, message in stored(report)] == expected
 
 
-def test_a_line_that_cannot_be_encoded_does_not_lose_its_batch(report):
+@BATCHES
+def test_a_line_that_cannot_be_encoded_does_not_lose_its_batch(report, batch):
     now = time.time()
     rows = [(now, "INFO", "before"), (now, "INFO", "lone \udcff surrogate"), (now, "INFO", "after")]
+    rows += [(now, "INFO", "filler")] * (batch - len(rows))
     assert write_log_rows(report.pk, rows)
     messages = [message for _line, _stamp, _level, message in stored(report)]
     assert messages[0] == "before" and messages[2] == "after"
     assert messages[1].startswith("lone ") and messages[1].endswith(" surrogate")
+    assert len(messages) == max(batch, 3)
 
 
 def test_lines_keep_their_time_to_the_microsecond(report):

@@ -1,6 +1,7 @@
 """How a batch of log lines goes into each database, in as few statements as it allows.
 
-``COPY`` in its binary format on PostgreSQL (psycopg 3); on SQLite one ``INSERT ...
+``COPY`` in its binary format on PostgreSQL (psycopg 3), or one ``INSERT`` for a few
+lines (:data:`PG_INSERT_UP_TO`); on SQLite one ``INSERT ...
 SELECT`` over a JSON array (or one prepared ``executemany``); multi-row ``VALUES``
 elsewhere. The batch is written by the run's helper thread while the command goes on,
 and whatever holds Python's lock stops the command: so each is built by C-level maps and
@@ -21,8 +22,14 @@ from itertools import chain, count, islice, repeat
 from operator import mul, sub
 from typing import Any
 
+from eztaskmanager.models.prepared import hot_cursor
+
 COLUMNS = ("launch_report_id", "line", "timestamp", "level", "message")
 MAX_ROWS_PER_STATEMENT = 1000
+# Up to this many lines go in one INSERT on PostgreSQL: a COPY waits for the server twice
+# (its start, then its data), an INSERT once, which is what a few lines cost (the last
+# lines of a run, a command that logs now and then); above it, COPY's binary rows win.
+PG_INSERT_UP_TO = 8
 
 
 def insert_rows(
@@ -40,8 +47,10 @@ def insert_rows(
     ops = connection.ops
     table = ops.quote_name(model._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in COLUMNS)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):  # psycopg 3
+    # The few lines' INSERT has one text for each number of lines: prepared where allowed.
+    with hot_cursor(connection) as cursor:
+        copy = hasattr(cursor.cursor, "copy")  # psycopg 3
+        if connection.vendor == "postgresql" and copy and len(levels) > PG_INSERT_UP_TO:
             data = _pg_binary_copy(
                 _pg_row_heads(connection, model, report_id, levels),
                 first_line,
@@ -53,13 +62,16 @@ def insert_rows(
             with cursor.cursor.copy(sql) as copy:
                 copy.write(data)
             return
-        if _sqlite_json(connection) and not _has_nul(messages):
+        if _sqlite_json(connection) and not _has_nul(messages) and not _has_nul(levels):
             # executemany would go back to Python, and take its lock again, for every row.
+            # (Not with a NUL: SQLite's JSON functions end the text there.)
             rows = _utf8(_json_rows(created, levels, messages))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) {SQLITE_JSON_ROWS}", [report_id, first_line, rows]
             )
             return
+        if connection.vendor == "postgresql":
+            levels, messages = _pg_text(levels), _pg_text(messages)
         params = list(
             zip(
                 repeat(report_id),
@@ -223,6 +235,14 @@ def _pg_binary_copy(
     )
     rows = chain.from_iterable(zip(heads, middles, encoded, strict=False))
     return b"".join(chain((PG_SIGNATURE,), rows, (PG_TRAILER,)))
+
+
+def _pg_text(texts: Sequence[str]) -> Sequence[str]:
+    """``texts`` as PostgreSQL stores them, for a few lines bound into an INSERT: NUL and
+    lone surrogates replaced, as the binary COPY does (either would lose the batch)."""
+    if _has_nul(texts):
+        texts = [text.replace("\x00", "\ufffd") for text in texts]
+    return list(map(_utf8, texts))
 
 
 def _has_nul(texts: Sequence[str]) -> bool:
