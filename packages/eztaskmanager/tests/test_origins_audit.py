@@ -3,6 +3,7 @@ trail the services write (:mod:`eztaskmanager.audit`) - which never stops what i
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -226,3 +227,60 @@ def test_a_queued_run_now_with_holds_its_arguments_note_and_event_at_once(task):
     count, [line] = seen["lines"]
     assert count == 1 and line.endswith(" - INFO - Follows run 7.")
     assert seen["events"] == [("started", API, ivan.pk, "ivan", report.pk)]
+
+
+@contextmanager
+def audit_inserts_refused_by_the_database():
+    """A trigger that makes the database itself refuse every audit event: on PostgreSQL
+    the failed statement aborts the whole transaction it was in."""
+    table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'audit refused'; END $$"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER refuse_audit BEFORE INSERT ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_audit()"
+            )
+        else:
+            cursor.execute(
+                f"CREATE TRIGGER refuse_audit BEFORE INSERT ON {table} "
+                "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+            )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DROP TRIGGER refuse_audit{' ON ' + table if connection.vendor == 'postgresql' else ''}"
+            )
+            if connection.vendor == "postgresql":
+                cursor.execute("DROP FUNCTION refuse_audit()")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("way", ["add", "run_once"])
+def test_a_start_whose_event_the_database_refuses_is_queued_without_it(task, caplog, way):
+    """The event is written in the Start's own transaction, with no savepoint: when the
+    database refuses it, the transaction is lost, and the run is queued again without
+    its event, once."""
+    from .backends import RecordingBackend
+
+    backend = RecordingBackend()
+    judy = runner("judy")
+    t = task(LIVE, QUICK)
+    with audit_inserts_refused_by_the_database():
+        report = getattr(backend, way)(t, by=Origin(ADMIN, judy))
+    assert [(r.pk, r.state, r.started_by_id) for r in LaunchReport.objects.all()] == [
+        (report.pk, "queued", judy.pk)
+    ]
+    assert backend.calls == [("enqueue", t.pk, report.job_id)]
+    assert Task.objects.get(pk=t.pk).status == "spooled"
+    assert not AuditEvent.objects.exists()
+    assert "Could not record that judy started task" in caplog.text
+    # The trail works again once the database takes it.
+    LaunchReport.objects.start_run(t.pk, report.job_id).finish("ok")
+    again = backend.add(t, by=Origin(ADMIN, judy))
+    assert events(t) == [("started", ADMIN, judy.pk, "judy", again.pk)]

@@ -253,39 +253,44 @@ class TaskLifecycle:
 
         With ``audit_detail`` (``""`` for none) the start goes in the audit trail, in the
         same transaction: the trail has it exactly when the run was queued, and a start
-        costs one commit, not two.
+        costs one commit, not two. Should that write fail, the run is queued again
+        without it (:func:`eztaskmanager.audit.record_or_raise`).
         """
-        with transaction.atomic():
-            # The lock and the run that would block this one, in one statement.
-            fresh = self._fresh("active_state")
-            if schedule is not None and fresh.scheduled_job_id != schedule:
-                raise TaskNotRunnable(
-                    _("%(task)s is no longer scheduled (%(handle)s).")
-                    % {"task": fresh, "handle": schedule}
+        try:
+            with transaction.atomic():
+                # The lock and the run that would block this one, in one statement.
+                fresh = self._fresh("active_state")
+                if schedule is not None and fresh.scheduled_job_id != schedule:
+                    raise TaskNotRunnable(
+                        _("%(task)s is no longer scheduled (%(handle)s).")
+                        % {"task": fresh, "handle": schedule}
+                    )
+                fresh._refuse_active(fresh._locked_active_state())
+                if by is None and schedule is not None:
+                    origin, started_by_id = Origin(SCHEDULE), fresh.scheduled_by_id
+                else:
+                    origin = by or Origin()
+                    started_by_id = origin.user_id
+                report = fresh._create_queued_run(
+                    job_id,
+                    timeout,
+                    retry_of,
+                    not_before,
+                    origin.source,
+                    started_by_id,
+                    arguments=arguments,
+                    lines=1 if note else 0,
                 )
-            fresh._refuse_active(fresh._locked_active_state())
-            if by is None and schedule is not None:
-                by = Origin(SCHEDULE)
-                started_by_id = fresh.scheduled_by_id
-            else:
-                by = by or Origin()
-                started_by_id = by.user_id
-            report = fresh._create_queued_run(
-                job_id,
-                timeout,
-                retry_of,
-                not_before,
-                by.source,
-                started_by_id,
-                arguments=arguments,
-                lines=1 if note else 0,
+                if note:
+                    insert_locked(report.pk, 0, LogColumns([time.time()], ["INFO"], [note]))
+                # No other run is active (refused above): this queued one is the only one.
+                fresh.sync_status(active_states={QUEUED})
+                if audit_detail is not None:
+                    audit.record_or_raise(audit.STARTED, fresh, origin, report, audit_detail)
+        except audit.NotRecorded:
+            return self.queue_run(
+                job_id, timeout, schedule, retry_of, not_before, by, arguments=arguments, note=note
             )
-            if note:
-                insert_locked(report.pk, 0, LogColumns([time.time()], ["INFO"], [note]))
-            # No other run is active (refused above): this queued one is the only one.
-            fresh.sync_status(active_states={QUEUED})
-            if audit_detail is not None:
-                audit.record(audit.STARTED, fresh, by, report, audit_detail)
         self._copy_from(fresh)
         return report
 
