@@ -49,8 +49,8 @@ def insert_rows(
     columns = ", ".join(ops.quote_name(c) for c in COLUMNS)
     # The few lines' INSERT has one text for each number of lines: prepared where allowed.
     with hot_cursor(connection) as cursor:
-        copy = hasattr(cursor.cursor, "copy")  # psycopg 3
-        if connection.vendor == "postgresql" and copy and len(levels) > PG_INSERT_UP_TO:
+        has_copy = hasattr(cursor.cursor, "copy")  # psycopg 3
+        if connection.vendor == "postgresql" and has_copy and len(levels) > PG_INSERT_UP_TO:
             data = _pg_binary_copy(
                 _pg_row_heads(connection, model, report_id, levels),
                 first_line,
@@ -223,8 +223,7 @@ def _pg_binary_copy(
     NUL cannot be stored in PostgreSQL text at all (one would lose the whole batch), nor
     can a lone surrogate be encoded: both are replaced.
     """
-    if _has_nul(messages):
-        messages = [message.replace("\x00", "\ufffd") for message in messages]
+    messages = _without_nul(messages)
     try:
         encoded = list(map(str.encode, messages))
     except UnicodeEncodeError:
@@ -240,9 +239,14 @@ def _pg_binary_copy(
 def _pg_text(texts: Sequence[str]) -> Sequence[str]:
     """``texts`` as PostgreSQL stores them, for a few lines bound into an INSERT: NUL and
     lone surrogates replaced, as the binary COPY does (either would lose the batch)."""
-    if _has_nul(texts):
-        texts = [text.replace("\x00", "\ufffd") for text in texts]
-    return list(map(_utf8, texts))
+    return list(map(_utf8, _without_nul(texts)))
+
+
+def _without_nul(texts: Sequence[str]) -> Sequence[str]:
+    """``texts`` with each NUL replaced (U+FFFD): PostgreSQL text cannot hold one."""
+    if not _has_nul(texts):
+        return texts
+    return [text.replace("\x00", "\ufffd") for text in texts]
 
 
 def _has_nul(texts: Sequence[str]) -> bool:
