@@ -13,11 +13,13 @@ from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from eztaskmanager.models import AuditEvent, LaunchReport, Task, write_log_rows
+from eztaskmanager.models import AuditEvent, LaunchReport, Log, Task, write_log_rows
 from eztaskmanager.models.compiled import (
     INT_MARKERS,
+    POSITIVE_INT_MARKERS,
     STR_MARKERS,
     CompiledRead,
+    CompiledRows,
     compile_ahead,
     insert_row,
     touch_row,
@@ -176,6 +178,69 @@ def test_an_id_no_integer_column_holds_finds_nothing(task, absurd):
     assert write_log_rows(absurd, [(0.0, "INFO", "nowhere")]) is False
     with transaction.atomic():
         assert Task.locked(absurd) is None
+
+
+# Reads of many rows ---------------------------------------------------------------------------
+def report_lines(using, pk, start, end):
+    return (
+        Log.objects.using(using)
+        .filter(launch_report_id=pk, line__gte=start, line__lt=end)
+        .order_by("-line")
+        .values_list("line", "timestamp", "message")
+    )
+
+
+LINES = CompiledRows(
+    report_lines, pk=INT_MARKERS[0], start=POSITIVE_INT_MARKERS[0], end=POSITIVE_INT_MARKERS[1]
+)
+
+
+@pytest.fixture
+def logged(task):
+    report = LaunchReport.objects.create(task=task(), state="running")
+    write_log_rows(report.pk, [(1_700_000_000.0 + i, "INFO", f"line {i}") for i in range(12)])
+    return report
+
+
+def test_a_rows_read_gives_every_row_of_the_queryset_in_its_order_and_sql(logged):
+    rows, compiled_sql = sql_of(lambda: LINES.all("default", pk=logged.pk, start=3, end=9))
+    plain, plain_sql = sql_of(lambda: list(report_lines("default", logged.pk, 3, 9)))
+    assert rows == plain and [row[0] for row in rows] == [8, 7, 6, 5, 4, 3]
+    assert compiled_sql == plain_sql
+    # Converted as Django converts them (SQLite stores dates as text).
+    assert rows[0][1] == plain[0][1] and rows[0][1].tzinfo is not None
+    assert LINES.all("default", pk=logged.pk, start=20, end=30) == []
+
+
+def test_a_rows_read_is_compiled_once_per_connection(logged):
+    built = []
+
+    def build(using, pk, start, end):
+        built.append(using)
+        return report_lines(using, pk, start, end)
+
+    read = CompiledRows(
+        build, pk=INT_MARKERS[0], start=POSITIVE_INT_MARKERS[0], end=POSITIVE_INT_MARKERS[1]
+    )
+    pages = [read.all("default", pk=logged.pk, start=start, end=start + 4) for start in (0, 4, 8)]
+    assert [[row[2] for row in page] for page in pages] == [
+        [f"line {i}" for i in range(end - 1, end - 5, -1)] for end in (4, 8, 12)
+    ]
+    assert built == ["default"]
+
+
+@pytest.mark.parametrize("absurd", [2**63, 10**30])
+def test_a_rows_read_of_an_id_no_integer_column_holds_finds_nothing(logged, absurd):
+    assert LINES.all("default", pk=absurd, start=0, end=10) == []
+    assert LINES.all("default", pk=logged.pk, start=0, end=absurd) == []
+
+
+def test_a_rows_read_takes_only_values_list_querysets(logged):
+    read = CompiledRows(
+        lambda using, pk: LaunchReport.objects.using(using).filter(pk=pk), pk=INT_MARKERS[0]
+    )
+    with pytest.raises(TypeError, match="values_list"):
+        read.all("default", pk=logged.pk)
 
 
 # UPDATEs written once ------------------------------------------------------------------------

@@ -14,7 +14,13 @@ from django.utils import timezone
 from eztaskmanager.exceptions import TaskNotAllowed
 from eztaskmanager.models import LaunchReport, Task
 from eztaskmanager.origins import ADMIN, CHAIN, SCHEDULE, Origin
-from eztaskmanager.permissions import check_run, command_allows, may_run
+from eztaskmanager.permissions import (
+    check_run,
+    command_allows,
+    may_run,
+    only_runs_of,
+    visible_reports,
+)
 from eztaskmanager.registry import get_backend
 from eztaskmanager.services.runner import run_management_command
 
@@ -152,3 +158,20 @@ def test_a_chain_does_not_start_a_follower_that_its_user_may_not_run(task, restr
         member.pk,
         "ok",
     )
+
+
+# Who may read which reports --------------------------------------------------------------
+def test_a_reader_without_view_all_reports_sees_only_the_reports_of_their_runs(task):
+    reader = user("reader", run_task=False)
+    everyone = user("everyone", run_task=False)
+    everyone.user_permissions.add(Permission.objects.get(codename="view_all_reports"))
+    everyone = User.objects.get(pk=everyone.pk)
+    t = task()
+    theirs = LaunchReport.objects.create(task=t, started_by=reader)
+    others = LaunchReport.objects.create(task=t, started_by=everyone)
+    legacy = LaunchReport.objects.create(task=t)
+
+    assert only_runs_of(reader) == reader.pk
+    assert list(visible_reports(reader, LaunchReport.objects.all())) == [theirs]
+    assert only_runs_of(everyone) is None
+    assert set(visible_reports(everyone, LaunchReport.objects.all())) == {theirs, others, legacy}

@@ -15,9 +15,11 @@ from json.encoder import encode_basestring_ascii as quote
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import router
 from django.db.models import QuerySet
 
 from eztaskmanager.models import LaunchReport
+from eztaskmanager.models.compiled import INT_MARKERS, CompiledRead
 from eztaskmanager.models.logs import iter_text, read_lines
 
 # The seed's client reads until it reaches log_size with the default page. The viewer
@@ -26,6 +28,32 @@ DEFAULT_PAGE_SIZE = 1000
 MIN_PAGE_SIZE = 100
 FIRST_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 10000
+
+
+# What a page tells of its report, in this order.
+STATE_FIELDS = (
+    "n_log_lines",
+    "n_log_errors",
+    "n_log_warnings",
+    "state",
+    "reason",
+    "invocation_result",
+    "progress",
+    "task__status",
+)
+
+
+def _report_state(using: str, pk: int, started_by: int | None = None) -> QuerySet:
+    reports = LaunchReport.objects.using(using).filter(pk=pk)
+    if started_by is not None:
+        reports = reports.filter(started_by_id=started_by)
+    return reports.values_list(*STATE_FIELDS)
+
+
+# Compiled once per connection (the live viewer asks every second): any report, and one
+# of a user's own runs (eztaskmanager.permissions.only_runs_of).
+_STATE = CompiledRead(_report_state, pk=INT_MARKERS[0])
+_OWN_RUN_STATE = CompiledRead(_report_state, pk=INT_MARKERS[0], started_by=INT_MARKERS[1])
 
 
 def clamp_page_size(limit: Any) -> int:
@@ -42,7 +70,7 @@ def page_json(
     offset: int,
     limit: int = DEFAULT_PAGE_SIZE,
     compact: bool = False,
-    reports: QuerySet[LaunchReport] | None = None,
+    started_by: int | None = None,
     tail: int | None = None,
 ) -> str:
     """The JSON document the viewer polls: lines from ``offset`` on, and the run's state.
@@ -63,24 +91,18 @@ def page_json(
     A line is ``{"line", "timestamp", "level", "message"}``, or with ``compact`` the array
     ``[line, timestamp, level, message]`` (what the admin's viewer asks for).
 
-    ``reports``: those the caller may read (the viewer's user's); another one raises
+    ``started_by``: the only user whose runs' reports the caller may read (the viewer's
+    :func:`~eztaskmanager.permissions.only_runs_of`); another one raises
     ``LaunchReport.DoesNotExist`` as a missing one does, in the same one query.
     """
-    report = (
-        (LaunchReport.objects.all() if reports is None else reports)
-        .filter(pk=report_id)
-        .values(
-            "n_log_lines",
-            "n_log_errors",
-            "n_log_warnings",
-            "state",
-            "reason",
-            "invocation_result",
-            "progress",
-            "task__status",
-        )
-        .get()
-    )
+    using = router.db_for_read(LaunchReport)
+    if started_by is None:
+        row = _STATE.first(using, pk=report_id)
+    else:
+        row = _OWN_RUN_STATE.first(using, pk=report_id, started_by=started_by)
+    if row is None:
+        raise LaunchReport.DoesNotExist(f"No report {report_id} to read.")
+    report = dict(zip(STATE_FIELDS, row, strict=True))
     size = report["n_log_lines"]
     offset = max(size - tail, 0) if tail is not None else max(int(offset), 0)
     rows = read_lines(report_id, offset, min(offset + limit, size))

@@ -26,7 +26,7 @@ from django.views.generic import TemplateView
 
 from eztaskmanager.arguments import arguments_for_display
 from eztaskmanager.models import LaunchReport
-from eztaskmanager.permissions import visible_reports
+from eztaskmanager.permissions import only_runs_of, visible_reports
 from eztaskmanager_admin import logreader
 from eztaskmanager_admin.access import can_view_logs, is_staff
 
@@ -129,7 +129,12 @@ class LogLinesView(ReportAccessMixin, View):
         compact = request.GET.get("compact") == "1"
         try:
             page = logreader.page_json(
-                pk, offset, limit, compact=compact, reports=self.visible(), tail=tail
+                pk,
+                offset,
+                limit,
+                compact=compact,
+                started_by=only_runs_of(request.user),
+                tail=tail,
             )
         except LaunchReport.DoesNotExist:
             return JsonResponse({"error": _("No such report.")}, status=404)

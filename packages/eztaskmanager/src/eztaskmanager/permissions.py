@@ -68,11 +68,16 @@ def sees_all_reports(user: Any) -> bool:
     return user.is_active and user.has_perm(VIEW_ALL_PERMISSION)
 
 
+def only_runs_of(user: Any) -> int | None:
+    """The id of the user whose runs' reports are all that ``user`` may see (their own),
+    ``None`` when they may see every report."""
+    return None if sees_all_reports(user) else user.pk
+
+
 def visible_reports(user: Any, reports: QuerySet[LaunchReport]) -> QuerySet[LaunchReport]:
     """The reports among ``reports`` that ``user`` may see: all of them, or those of their runs."""
-    if sees_all_reports(user):
-        return reports
-    return reports.filter(started_by_id=user.pk)
+    owner = only_runs_of(user)
+    return reports if owner is None else reports.filter(started_by_id=owner)
 
 
 def may_see_report(user: Any, report: LaunchReport) -> bool:

@@ -12,6 +12,7 @@ the markers among the statement's parameters, and afterwards swaps in the real v
 and runs the same SQL (prepared by the server where the project allows it:
 :mod:`eztaskmanager.models.prepared`). The row becomes model instances as Django's own
 iteration makes them: the same converters, ``select_related`` instances and annotations.
+A :class:`CompiledRows` reads many rows the same way (a page of log lines).
 
 The same runs change their rows with a few UPDATEs each, where Django spends as long
 building the statement as the database spends running it: :func:`update_rows` writes
@@ -38,8 +39,10 @@ from django.db.models.signals import post_save, pre_save
 from eztaskmanager.models.prepared import hot_cursor
 
 # Values no real row has: negative ids (within every integer field's range, else Django
-# knows the lookup is empty and leaves it out of the SQL), job ids with NULs.
+# knows the lookup is empty and leaves it out of the SQL), job ids with NULs. A positive
+# field (a log line's number) takes positive markers, within its range too.
 INT_MARKERS = (-1_318_006_411, -1_318_006_412)
+POSITIVE_INT_MARKERS = (2_118_006_411, 2_118_006_412)
 STR_MARKERS = ("\x00eztaskmanager-marker-1\x00", "\x00eztaskmanager-marker-2\x00")
 # The widest integers a database stores (a BigIntegerField's): beyond them no row matches.
 BIGINT_RANGE = range(-(2**63), 2**63)
@@ -80,14 +83,10 @@ class CompiledRead:
     def first(self, using: str, **values: Any) -> models.Model | tuple | None:
         """The first row with ``values`` in place of the markers, as a model instance (or,
         read by a ``values_list()`` queryset, as the tuple of its values)."""
-        connection = connections[using]
-        statement = compiled_reads(connection).get(self) or self.compile_for(using)
-        params = list(statement.params)
-        for name, position in statement.slots.items():
-            value = params[position] = values[name]
-            if isinstance(value, int) and value not in BIGINT_RANGE:
-                return None  # as Django's lookups know: no row has it (SQLite would raise)
-        with hot_cursor(connection) as cursor:
+        statement, params = self._bound(using, values)
+        if params is None:
+            return None
+        with hot_cursor(connections[using]) as cursor:
             cursor.execute(statement.sql, params)
             row = cursor.fetchone()
         if row is None:
@@ -103,6 +102,17 @@ class CompiledRead:
             setattr(instance, name, row[position])
         return instance
 
+    def _bound(self, using: str, values: dict[str, Any]) -> tuple[_Statement, list[Any] | None]:
+        """The statement compiled for ``using``, and its parameters with ``values`` in
+        place of the markers (``None``: a value no row can have)."""
+        statement = compiled_reads(connections[using]).get(self) or self.compile_for(using)
+        params = list(statement.params)
+        for name, position in statement.slots.items():
+            value = params[position] = values[name]
+            if isinstance(value, int) and value not in BIGINT_RANGE:
+                return statement, None  # as Django's lookups know (SQLite would raise)
+        return statement, params
+
     def compile_for(self, using: str) -> _Statement:
         """Compile the read for the connection ``using`` names in this thread, once."""
         statements = compiled_reads(connections[using])
@@ -112,9 +122,7 @@ class CompiledRead:
         return statement
 
     def _compile(self, using: str) -> _Statement:
-        queryset = self.build(using, **self.markers)
-        # What QuerySet.first() runs.
-        queryset = (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+        queryset = self._shaped(self.build(using, **self.markers))
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         params = list(params)
@@ -152,6 +160,37 @@ class CompiledRead:
             populators=get_related_populators(klass_info, select, using),
             annotations=dict(compiler.annotation_col_map or {}),
         )
+
+    def _shaped(self, queryset: models.QuerySet) -> models.QuerySet:
+        """What ``QuerySet.first()`` runs."""
+        return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+
+
+class CompiledRows(CompiledRead):
+    """A ``values_list()`` read of many rows, compiled once per connection as
+    :class:`CompiledRead` is: a page of log lines, which the live viewer asks for every
+    second, where building and compiling the queryset cost as long as reading the page.
+    """
+
+    def all(self, using: str, **values: Any) -> list[tuple]:
+        """Every row with ``values`` in place of the markers, as tuples."""
+        statement, params = self._bound(using, values)
+        if params is None:
+            return []
+        if statement.model is not None:
+            raise TypeError("CompiledRows reads values_list() querysets; use CompiledRead.")
+        with hot_cursor(connections[using]) as cursor:
+            cursor.execute(statement.sql, params)
+            rows = cursor.fetchall()
+        if statement.converters:
+            return [
+                tuple(row)
+                for row in statement.compiler.apply_converters(rows, statement.converters)
+            ]
+        return rows
+
+    def _shaped(self, queryset: models.QuerySet) -> models.QuerySet:
+        return queryset  # every row, in the queryset's own order
 
 
 def compiled_reads(connection: BaseDatabaseWrapper) -> dict[CompiledRead, _Statement]:
