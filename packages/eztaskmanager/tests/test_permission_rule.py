@@ -8,7 +8,8 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from eztaskmanager.exceptions import TaskNotAllowed
@@ -175,3 +176,12 @@ def test_a_reader_without_view_all_reports_sees_only_the_reports_of_their_runs(t
     assert list(visible_reports(reader, LaunchReport.objects.all())) == [theirs]
     assert only_runs_of(everyone) is None
     assert set(visible_reports(everyone, LaunchReport.objects.all())) == {theirs, others, legacy}
+
+
+def test_an_anonymous_user_sees_no_report_not_even_those_no_one_started(task):
+    t = task()
+    LaunchReport.objects.create(task=t)  # a run from before runs had a starter
+    LaunchReport.objects.create(task=t, started_by=user("someone", run_task=False))
+    assert not visible_reports(AnonymousUser(), LaunchReport.objects.all()).exists()
+    with pytest.raises(PermissionDenied):
+        only_runs_of(AnonymousUser())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
@@ -70,13 +71,25 @@ def sees_all_reports(user: Any) -> bool:
 
 def only_runs_of(user: Any) -> int | None:
     """The id of the user whose runs' reports are all that ``user`` may see (their own),
-    ``None`` when they may see every report."""
-    return None if sees_all_reports(user) else user.pk
+    ``None`` when they may see every report.
+
+    Raises ``PermissionDenied`` for an anonymous user, who may see none: their id
+    (``None``) would otherwise read as "every report".
+    """
+    if sees_all_reports(user):
+        return None
+    if user.pk is None:
+        raise PermissionDenied(_("Log in to read the reports of your runs."))
+    return user.pk
 
 
 def visible_reports(user: Any, reports: QuerySet[LaunchReport]) -> QuerySet[LaunchReport]:
-    """The reports among ``reports`` that ``user`` may see: all of them, or those of their runs."""
-    owner = only_runs_of(user)
+    """The reports among ``reports`` that ``user`` may see: all of them, those of their
+    runs, or none (an anonymous user)."""
+    try:
+        owner = only_runs_of(user)
+    except PermissionDenied:
+        return reports.none()
     return reports if owner is None else reports.filter(started_by_id=owner)
 
 
