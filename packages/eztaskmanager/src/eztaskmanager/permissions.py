@@ -69,7 +69,7 @@ def sees_all_reports(user: Any) -> bool:
     return user.is_active and user.has_perm(VIEW_ALL_PERMISSION)
 
 
-def only_runs_of(user: Any) -> int | None:
+def only_runs_of(user: Any) -> Any:
     """The id of the user whose runs' reports are all that ``user`` may see (their own),
     ``None`` when they may see every report.
 
