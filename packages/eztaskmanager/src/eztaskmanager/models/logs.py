@@ -209,9 +209,8 @@ def _text_page(using: str, report_id: int, start: int, end: int) -> models.Query
     """:func:`_page` as ``(line, level, message, second)``, the second as text:
     "YYYY-MM-DD HH:MM:SS" in the connection's zone (UTC, or DATABASES' TIME_ZONE)."""
     return (
-        Log.objects.using(using)
-        .filter(launch_report_id=report_id, line__gte=start, line__lt=end)
-        .order_by("line")
+        _page(report_id, start, end)
+        .using(using)
         .annotate(second=Substr(Cast("timestamp", TextField()), 1, 19))
         .values_list("line", "level", "message", "second")  # the order of its SQL
     )
