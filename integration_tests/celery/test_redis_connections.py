@@ -135,5 +135,8 @@ def test_with_a_prepare_threshold_the_kept_session_keeps_the_runs_statements_pre
     # The second run, on the same session, finds the first's start and end prepared.
     report = finished_probe(redis_cluster, "prepared_probe", "second")
     statements = prepared_by_probe(report)
-    assert any(s.startswith('UPDATE "eztaskmanager_launchreport"') for s in statements)
+    # The run's writes, sent together (a WITH of each), and the task's lock.
+    assert any(
+        s.startswith("WITH") and 'UPDATE "eztaskmanager_launchreport"' in s for s in statements
+    )
     assert any('FROM "eztaskmanager_task"' in s and "FOR UPDATE" in s for s in statements)

@@ -37,6 +37,7 @@ from django.db.models.query import get_related_populators
 from django.db.models.signals import post_save, pre_save
 
 from eztaskmanager.models.prepared import hot_cursor
+from eztaskmanager.models.writes import Write, write_together
 
 # Values no real row has: negative ids (within every integer field's range, else Django
 # knows the lookup is empty and leaves it out of the SQL), job ids with NULs. A positive
@@ -268,6 +269,19 @@ def update_rows(
     UPDATE prepares it.
     """
     using = using or router.db_for_write(model)
+    return write_together(using, [update_write(model, where, values, increments, using)])[0]
+
+
+def update_write(
+    model: type[models.Model],
+    where: dict[str, Any],
+    values: dict[str, Any] | None = None,
+    increments: dict[str, int] | None = None,
+    using: str | None = None,
+) -> Write | None:
+    """The UPDATE :func:`update_rows` runs, to run with others
+    (:func:`~eztaskmanager.models.writes.write_together`); ``None`` when no row can match."""
+    using = using or router.db_for_write(model)
     connection = connections[using]
     values = values or {}
     increments = increments or {}
@@ -282,11 +296,9 @@ def update_rows(
     params += increments.values()
     for model_field, value in zip(update.where, where.values(), strict=True):
         if isinstance(value, int) and value not in BIGINT_RANGE:
-            return 0  # as Django's lookups know: no row has it (SQLite would raise)
+            return None  # as Django's lookups know: no row has it (SQLite would raise)
         params.append(model_field.get_db_prep_value(value, connection))
-    with transaction.mark_for_rollback_on_error(using), hot_cursor(connection) as cursor:
-        cursor.execute(update.sql, params)
-        return cursor.rowcount
+    return Write(update.sql, params)
 
 
 _TOUCHES: dict[tuple, str] = {}

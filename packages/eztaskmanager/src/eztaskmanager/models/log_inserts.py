@@ -23,6 +23,7 @@ from operator import mul, sub
 from typing import Any
 
 from eztaskmanager.models.prepared import hot_cursor
+from eztaskmanager.models.writes import Write
 
 COLUMNS = ("launch_report_id", "line", "timestamp", "level", "message")
 MAX_ROWS_PER_STATEMENT = 1000
@@ -70,32 +71,87 @@ def insert_rows(
                 f"INSERT INTO {table} ({columns}) {SQLITE_JSON_ROWS}", [report_id, first_line, rows]
             )
             return
-        if connection.vendor == "postgresql":
-            levels, messages = _pg_text(levels), _pg_text(messages)
-        params = list(
-            zip(
-                repeat(report_id),
-                count(first_line),
-                map(_timestamp_adapter(connection), created),
-                levels,
-                messages,
-                strict=False,
-            )
-        )
         if connection.vendor == "sqlite":  # one prepared statement, looped in C
+            params = _rows(connection, report_id, first_line, created, levels, messages)
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)", params
             )
             return
-        max_params = connection.features.max_query_params or 1_000_000
-        chunk = max(1, min(MAX_ROWS_PER_STATEMENT, max_params // len(COLUMNS)))
-        for begin in range(0, len(params), chunk):
-            part = params[begin : begin + chunk]
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(part))
-            cursor.execute(
+        for write in _values_writes(
+            connection, model, report_id, first_line, created, levels, messages
+        ):
+            cursor.execute(write.sql, write.params)
+
+
+def few_lines_write(
+    connection: Any,
+    model: Any,
+    report_id: int,
+    first_line: int,
+    created: Sequence[float],
+    levels: Sequence[str],
+    messages: Sequence[str],
+) -> Write | None:
+    """On PostgreSQL, the one INSERT of a few lines (up to :data:`PG_INSERT_UP_TO`), to
+    run with other writes (:func:`~eztaskmanager.models.writes.write_together`); ``None``
+    elsewhere, and for no line or more lines (:func:`insert_rows` writes those)."""
+    if connection.vendor != "postgresql" or not 0 < len(levels) <= PG_INSERT_UP_TO:
+        return None
+    levels = _fitting(levels, model._meta.get_field("level").max_length)
+    (write,) = _values_writes(connection, model, report_id, first_line, created, levels, messages)
+    return write
+
+
+def _values_writes(
+    connection: Any,
+    model: Any,
+    report_id: int,
+    first_line: int,
+    created: Sequence[float],
+    levels: Sequence[str],
+    messages: Sequence[str],
+) -> list[Write]:
+    """The lines as multi-row ``INSERT ... VALUES``, as many rows in each as allowed."""
+    ops = connection.ops
+    table = ops.quote_name(model._meta.db_table)
+    columns = ", ".join(ops.quote_name(c) for c in COLUMNS)
+    if connection.vendor == "postgresql":
+        levels, messages = _pg_text(levels), _pg_text(messages)
+    params = _rows(connection, report_id, first_line, created, levels, messages)
+    max_params = connection.features.max_query_params or 1_000_000
+    chunk = max(1, min(MAX_ROWS_PER_STATEMENT, max_params // len(COLUMNS)))
+    writes = []
+    for begin in range(0, len(params), chunk):
+        part = params[begin : begin + chunk]
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(part))
+        writes.append(
+            Write(
                 f"INSERT INTO {table} ({columns}) VALUES {values}",
                 [value for row in part for value in row],
             )
+        )
+    return writes
+
+
+def _rows(
+    connection: Any,
+    report_id: int,
+    first_line: int,
+    created: Sequence[float],
+    levels: Sequence[str],
+    messages: Sequence[str],
+) -> list[tuple]:
+    """The lines as rows of :data:`COLUMNS`, their times as the database stores them."""
+    return list(
+        zip(
+            repeat(report_id),
+            count(first_line),
+            map(_timestamp_adapter(connection), created),
+            levels,
+            messages,
+            strict=False,
+        )
+    )
 
 
 def _fitting(levels: Sequence[str], width: int) -> Sequence[str]:

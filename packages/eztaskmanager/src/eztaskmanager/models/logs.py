@@ -37,7 +37,8 @@ from eztaskmanager.models.compiled import (
     CompiledRows,
     update_rows,
 )
-from eztaskmanager.models.log_inserts import insert_rows
+from eztaskmanager.models.log_inserts import few_lines_write, insert_rows
+from eztaskmanager.models.writes import Write
 
 # Levels that count as errors and warnings in a report's counters (and so in its result).
 ERROR_LEVELS = ("ERROR", "CRITICAL")
@@ -323,6 +324,13 @@ def insert_locked(report_id: int, first_line: int, lines: LogColumns) -> None:
     locked, and whose line count it read under that lock (the run's end, whose UPDATE
     counts them with the rest)."""
     insert_rows(connections[router.db_for_write(Log)], Log, report_id, first_line, *lines)
+
+
+def lines_write(report_id: int, first_line: int, lines: LogColumns) -> Write | None:
+    """What :func:`insert_locked` would write, as one statement to run with the caller's
+    other writes; ``None`` where it takes more (or other) statements than one."""
+    connection = connections[router.db_for_write(Log)]
+    return few_lines_write(connection, Log, report_id, first_line, *lines)
 
 
 def _lines_of_unfinished_report(using: str, pk: int) -> models.QuerySet:

@@ -2,7 +2,7 @@
 
 Django binds a query's values into its text on the client (psycopg 3's
 ``ClientCursor``), so PostgreSQL parses and plans every statement anew: for the joins
-that lock a run's task, planning costs as much as running them, and a run makes ten such
+that lock a run's task, planning costs as much as running them, and a run makes five such
 statements (``benchmarks/run_cost.py``). Bound on the server instead, the statement's
 text stays the same from one run to the next, and psycopg prepares it once a connection
 has run it ``prepare_threshold`` times: the server then skips the parsing, and after a

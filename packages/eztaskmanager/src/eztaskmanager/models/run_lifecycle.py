@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -33,16 +34,20 @@ from eztaskmanager.models.compiled import (
     compile_ahead,
     touch_row,
     update_rows,
+    update_write,
 )
 from eztaskmanager.models.logs import (
     NO_LINES,
     LogColumns,
     insert_locked,
     level_counts,
+    lines_write,
     write_log_rows,
 )
 from eztaskmanager.models.states import ACTIVE, QUEUED, RUNNING
+from eztaskmanager.models.states import STARTED as STARTED_STATES
 from eztaskmanager.models.tasks import Task
+from eztaskmanager.models.writes import write_together
 from eztaskmanager.origins import CHAIN, CODE, SCHEDULE
 from eztaskmanager.permissions import may_run
 from eztaskmanager.signals import run_finished
@@ -92,9 +97,20 @@ _QUEUED_RUN = CompiledRead(_queued_run, task_id=INT_MARKERS[0], job_id=STR_MARKE
 
 
 def _run_locked(using: str, pk: int) -> models.QuerySet:
-    """The run's row, locked: what its end reads again under its task's lock."""
+    """The run's row, locked: what its end reads again under its task's lock, with
+    whether the task's other runs include a started one and a queued one (which no one
+    changes while the lock is held)."""
     reports = Task._meta.get_field("launchreport").related_model
-    return reports._base_manager.using(using).select_for_update().filter(pk=pk)
+    others = reports._base_manager.filter(task=OuterRef("task")).exclude(pk=OuterRef("pk"))
+    return (
+        reports._base_manager.using(using)
+        .select_for_update()
+        .filter(pk=pk)
+        .annotate(
+            others_started=Exists(others.filter(state__in=STARTED_STATES)),
+            others_queued=Exists(others.filter(state=QUEUED)),
+        )
+    )
 
 
 # The end's read of its run (every run's): compiled once per connection.
@@ -194,16 +210,26 @@ class RunStarts:
             if report.custom_arguments:
                 del fields["arguments"]
             # The row carries the condition: a run stopped while this one waited for the
-            # lock (its state read before the wait) is not started.
-            if not update_rows(self.model, {"pk": report.pk, "state": QUEUED}, fields):
+            # lock (its state read before the wait) is not started. This run is running
+            # then: the task is started, whatever else is active (both in one statement).
+            using = router.db_for_write(self.model)
+            started, _status = write_together(
+                using,
+                [
+                    update_write(
+                        self.model, {"pk": report.pk, "state": QUEUED}, fields, using=using
+                    ),
+                    task.status_write({RUNNING}),
+                ],
+            )
+            if not started:
+                task.sync_status()  # as the runs are, this one not started
                 report.refresh_from_db(fields=["state", "invocation_result"])
                 self._not_started(report, job_id)
                 return None
             for name, value in fields.items():
                 setattr(report, name, value)
             report.task = task
-            # This run is running now: the task is started, whatever else is active.
-            task.sync_status(active_states={RUNNING})
         return report
 
     def _locked_with_run(
@@ -359,15 +385,17 @@ class RunLifecycle:
     ) -> bool:
         """End the run as ``decide(its state)`` says, under its task's lock.
 
-        Seven statements at most, in one transaction: the task locked (with what follows
-        the end needs to know of it), the run read and locked (its state and counters),
-        its last lines and the reason's, the run's UPDATE (its end and its counters), the
-        task's runs and one UPDATE of its status and last-run figures.
+        In one transaction: the task locked (with what follows the end needs to know of
+        it); the run read and locked (its state and counters, and what the task's other
+        runs are doing); then its last lines and the reason's, the run's UPDATE (its end
+        and its counters) and the task's (its status and last-run figures), written
+        together: one statement on PostgreSQL, unless the lines are many.
         """
-        with transaction.atomic():
+        using = router.db_for_write(type(self))
+        with transaction.atomic(using=using):
             # With the lock, what follows the end (services.aftermath) needs to know.
             task = Task.locked(self.task_id, *END_FACTS, kept=get_setting("REPORTS_KEPT"))
-            current = self._reread() if task is not None else None
+            current, others = self._reread() if task is not None else (None, set())
             result = decide(current) if current is not None else None
             if result is None:
                 logger.info(
@@ -391,8 +419,13 @@ class RunLifecycle:
                     [*lines.levels, level],
                     [*lines.messages, reason],
                 )
+            writes = []
             if lines.levels:
-                insert_locked(self.pk, self.n_log_lines, lines)
+                few = lines_write(self.pk, self.n_log_lines, lines)
+                if few is None:
+                    insert_locked(self.pk, self.n_log_lines, lines)
+                else:
+                    writes.append(few)
             fields = {
                 "state": self.STATE_FINISHED,
                 "invocation_result": result,
@@ -406,28 +439,35 @@ class RunLifecycle:
                 "n_log_errors": errors,
                 "n_log_warnings": warnings,
             }
-            update_rows(type(self), {"pk": self.pk, "state": current}, fields, counted)
+            writes.append(
+                update_write(type(self), {"pk": self.pk, "state": current}, fields, counted, using)
+            )
             self.n_log_lines += len(lines.levels)
             for name, value in fields.items():
                 setattr(self, name, value)
             self.task = task
-            task.record_end(self)
+            writes.append(task.end_write(self, others))
+            write_together(using, writes)
         # Outside the lock: receivers send notifications, which may take a while.
         run_finished.send(sender=type(self), report=self)
         return True
 
-    def _reread(self) -> str | None:
+    def _reread(self) -> tuple[str | None, set[str]]:
         """Read the run's row again, and lock it (under the task's lock): no batch of lines
-        is numbered meanwhile. Return its state, ``None`` if gone.
+        is numbered meanwhile. Return its state (``None`` if gone), and the states among
+        the task's other runs that have not ended (``running`` standing for started).
 
         As ``refresh_from_db()`` would, but through a read compiled once: a related object
         whose key changed is forgotten by its field's descriptor."""
         fresh = _RUN_LOCKED.first(router.db_for_write(type(self)), pk=self.pk)
         if fresh is None:
-            return None
+            return None, set()
         for model_field in self._meta.concrete_fields:
             setattr(self, model_field.attname, getattr(fresh, model_field.attname))
-        return self.state
+        others = {RUNNING} if fresh.others_started else set()
+        if fresh.others_queued:
+            others.add(QUEUED)
+        return self.state, others
 
     def discard(self) -> bool:
         """Delete a queued run whose job never reached the queue engine, and the audit

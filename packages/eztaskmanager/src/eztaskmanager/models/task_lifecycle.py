@@ -1,7 +1,8 @@
 """The transitions of a task: its runs queued, its schedule armed, moved on and cleared.
 
-A task's ``status`` is a summary that only :meth:`TaskLifecycle.sync_status` writes, from
-the truth underneath it: its runs that have not ended (reports in a queued, running or
+A task's ``status`` is a summary that only :meth:`TaskLifecycle.status_write` writes
+(through :meth:`~TaskLifecycle.sync_status`, or with a run's own UPDATE), from the truth
+underneath it: its runs that have not ended (reports in a queued, running or
 stopping state) and its schedule handle (``scheduled_job_id``). Every transition takes
 the task's row lock first (:meth:`TaskLifecycle.locked`), so transitions of one task
 happen one at a time whatever the number of workers, schedulers and web processes; the
@@ -30,11 +31,12 @@ from eztaskmanager.models.compiled import (
     CompiledRead,
     insert_row,
     touch_row,
-    update_rows,
+    update_write,
 )
 from eztaskmanager.models.logs import LogColumns, insert_locked
 from eztaskmanager.models.schedules import FiredDueTime
 from eztaskmanager.models.states import QUEUED, STARTED
+from eztaskmanager.models.writes import Write, write_together
 from eztaskmanager.origins import CODE, SCHEDULE, Origin
 
 if TYPE_CHECKING:
@@ -196,14 +198,23 @@ class TaskLifecycle:
         caller knows them under the lock (one query less); read from the runs otherwise.
         ``also``: other fields of the task to store in the same UPDATE.
         """
+        using = router.db_for_write(type(self))
         if active_states is None:
-            using = router.db_for_write(type(self))
             started, queued = self.active_kinds_read().first(using, pk=self.pk) or (False, False)
-        else:
-            started, queued = bool(active_states & set(STARTED)), QUEUED in active_states
-        if started:
+            active_states = {STARTED[0]} if started else set()
+            if queued:
+                active_states.add(QUEUED)
+        write_together(using, [self.status_write(active_states, also)])
+        return self.status
+
+    def status_write(
+        self, active_states: set[str], also: dict[str, Any] | None = None
+    ) -> Write | None:
+        """The UPDATE :meth:`sync_status` runs, for runs in ``active_states``, to run with
+        the caller's other writes (under the lock); the instance takes its values now."""
+        if active_states & set(STARTED):
             status = self.STATUS_STARTED
-        elif queued:
+        elif QUEUED in active_states:
             status = self.STATUS_SPOOLED
         elif self.scheduled_job_id:
             status = self.STATUS_SCHEDULED
@@ -212,10 +223,9 @@ class TaskLifecycle:
         fields: dict[str, Any] = {**(also or {}), "status": status}
         if not self.scheduled_job_id:
             fields["cached_next_ride"] = None
-        update_rows(type(self), {"pk": self.pk}, fields)
         for name, value in fields.items():
             setattr(self, name, value)
-        return status
+        return update_write(type(self), {"pk": self.pk}, fields)
 
     def _copy_from(self, fresh: Self) -> None:
         for name in ("status", "scheduled_job_id", "cached_next_ride", "scheduled_by_id"):

@@ -33,6 +33,7 @@ from eztaskmanager.models.task_rules import (
     MAX_TIMEOUT,
     TaskRules,
 )
+from eztaskmanager.models.writes import Write
 from eztaskmanager.validators import validate_scheduling_year
 
 ARGUMENTS_HELP = _(
@@ -416,8 +417,10 @@ class Task(TaskRules, TaskLifecycle, models.Model):
             setattr(self, name, value)
         self.save(update_fields=list(figures))
 
-    def record_end(self, report: Any) -> None:
-        """After ``report`` ended, under the lock: the status and the last-run figures, in one UPDATE.
+    def end_write(self, report: Any, active_states: set[str]) -> Write | None:
+        """After ``report`` ended, under the lock: the UPDATE of the status and the last-run
+        figures, to run with the run's own (``active_states``: those of the task's other
+        runs that have not ended).
 
         The figures are those of the newest finished run by start time, as
         :meth:`compute_cache` reads them; a run that ends after a newer one ended (an
@@ -425,9 +428,8 @@ class Task(TaskRules, TaskLifecycle, models.Model):
         """
         newest = self.cached_last_invocation_datetime
         if newest is not None and report.invocation_datetime < newest:
-            self.sync_status()
-            return
-        self.sync_status(also=last_run_figures(report))
+            return self.status_write(active_states)
+        return self.status_write(active_states, also=last_run_figures(report))
 
     def prune_reports(self, n: int = 5) -> int:
         """Delete all the task's finished reports but the latest ``n``; return how many went.
