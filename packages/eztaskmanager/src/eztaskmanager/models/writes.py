@@ -5,7 +5,7 @@ row and its task's. Each statement is a round trip to the server, and on a local
 PostgreSQL the wait costs more than the statement. PostgreSQL runs data-changing
 statements inside ``WITH``: :func:`write_together` sends them as one, each in its own
 ``WITH`` clause, and reads back how many rows each one changed. Elsewhere (SQLite has no
-such ``WITH``) they run one after another, as before.
+such ``WITH``) they run one after another, in the caller's transaction.
 
 All the statements of one ``WITH`` see the database as it was before any of them ran, so
 they must not depend on each other's changes: they write different rows, under locks
@@ -35,7 +35,9 @@ def write_together(using: str, writes: list[Write | None]) -> list[int]:
     """Run ``writes`` in order, as one statement on PostgreSQL; return the number of rows
     each one changed. ``None`` stands for a write that can change no row (0).
 
-    An error marks the current transaction for rollback, as Django's own writes do.
+    Call it inside ``transaction.atomic()`` with more than one write: elsewhere than on
+    PostgreSQL each would otherwise be committed on its own. An error marks the current
+    transaction for rollback, as Django's own writes do.
     """
     sent = [write for write in writes if write is not None]
     if not sent:
@@ -58,7 +60,7 @@ def _run(cursor: Any, write: Write) -> int:
     return cursor.rowcount
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _with_clauses(statements: tuple[str, ...]) -> str:
     """``WITH w0 AS (... RETURNING 1), ... SELECT (SELECT count(*) FROM w0), ...``: every
     clause runs once whether read or not, and the counts are its changed rows."""
