@@ -19,7 +19,7 @@ from datetime import datetime
 
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Exists, OuterRef
+from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -45,7 +45,7 @@ from eztaskmanager.models.logs import (
     write_log_rows,
 )
 from eztaskmanager.models.states import ACTIVE, QUEUED, RUNNING
-from eztaskmanager.models.states import STARTED as STARTED_STATES
+from eztaskmanager.models.task_lifecycle import active_kinds, active_states_from
 from eztaskmanager.models.tasks import Task
 from eztaskmanager.models.writes import write_together
 from eztaskmanager.origins import CHAIN, CODE, SCHEDULE
@@ -106,10 +106,7 @@ def _run_locked(using: str, pk: int) -> models.QuerySet:
         reports._base_manager.using(using)
         .select_for_update()
         .filter(pk=pk)
-        .annotate(
-            others_started=Exists(others.filter(state__in=STARTED_STATES)),
-            others_queued=Exists(others.filter(state=QUEUED)),
-        )
+        .annotate(**active_kinds(others))
     )
 
 
@@ -464,10 +461,7 @@ class RunLifecycle:
             return None, set()
         for model_field in self._meta.concrete_fields:
             setattr(self, model_field.attname, getattr(fresh, model_field.attname))
-        others = {RUNNING} if fresh.others_started else set()
-        if fresh.others_queued:
-            others.add(QUEUED)
-        return self.state, others
+        return self.state, active_states_from(fresh.has_started, fresh.has_queued)
 
     def discard(self) -> bool:
         """Delete a queued run whose job never reached the queue engine, and the audit

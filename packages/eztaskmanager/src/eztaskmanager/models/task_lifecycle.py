@@ -54,6 +54,24 @@ _LOCKED_READS: dict[tuple[tuple[str, ...], int], CompiledRead] = {}
 _ACTIVE_KINDS: dict[type, CompiledRead] = {}
 
 
+def active_kinds(runs: models.QuerySet) -> dict[str, Exists]:
+    """Whether ``runs`` hold a started run (``has_started``) and a queued one
+    (``has_queued``): annotations for a read under the task's lock."""
+    return {
+        "has_started": Exists(runs.filter(state__in=STARTED)),
+        "has_queued": Exists(runs.filter(state=QUEUED)),
+    }
+
+
+def active_states_from(has_started: bool, has_queued: bool) -> set[str]:
+    """The states :meth:`TaskLifecycle.status_write` takes, from what :func:`active_kinds`
+    read (``running`` standing for every started state)."""
+    states = {STARTED[0]} if has_started else set()
+    if has_queued:
+        states.add(QUEUED)
+    return states
+
+
 class TaskLifecycle:
     """The transitions of :class:`~eztaskmanager.models.Task` (see the module's docstring).
 
@@ -137,10 +155,7 @@ class TaskLifecycle:
         return (
             cls.objects.using(using)
             .filter(pk=pk)
-            .annotate(
-                has_started=Exists(runs.filter(state__in=STARTED)),
-                has_queued=Exists(runs.filter(state=QUEUED)),
-            )
+            .annotate(**active_kinds(runs))
             .values_list("has_started", "has_queued")
         )
 
@@ -200,10 +215,8 @@ class TaskLifecycle:
         """
         using = router.db_for_write(type(self))
         if active_states is None:
-            started, queued = self.active_kinds_read().first(using, pk=self.pk) or (False, False)
-            active_states = {STARTED[0]} if started else set()
-            if queued:
-                active_states.add(QUEUED)
+            kinds = self.active_kinds_read().first(using, pk=self.pk) or (False, False)
+            active_states = active_states_from(*kinds)
         write_together(using, [self.status_write(active_states, also)])
         return self.status
 
